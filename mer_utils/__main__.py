@@ -1,0 +1,108 @@
+"""Command line: ``python -m mer_utils <command> ...`` (also installed as ``mer``).
+
+Commands::
+
+    synth            generate the SynthDEAM corpus (mer_utils.synth)
+    prepare          load a corpus, report missing audio, write the shared split
+    params           write a run's parameters to JSON if they changed (Makefile)
+    data-stamp       fingerprint a DEAM tree (Makefile)
+    run-notebook     execute a jupytext notebook with papermill (Makefile)
+    download-deam    fetch the official DEAM archives (make data-deam)
+    download-weights fetch the PANNs Cnn14 checkpoint (make weights)
+    predict          predict valence and arousal of audio files (mer_utils.predict)
+
+User errors print one line starting with ``error:`` and exit with status 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import MerError
+
+
+def prepare(argv) -> None:
+    from .cache import write_json_atomic
+    from .data import corpus_for
+    from .split import load_or_create_split
+
+    parser = argparse.ArgumentParser(prog="mer prepare", description="Load a corpus, report missing audio and write the shared split.")
+    parser.add_argument("--data", default="synth")
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--subset", default="1_2000")
+    parser.add_argument("--results-dir", required=True)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    corpus = corpus_for(args.data, args.data_dir, args.subset)
+    results = Path(args.results_dir)
+    split = load_or_create_split(results / "split.csv", corpus.song_ids, seed=args.seed)
+    summary = {
+        "data": args.data,
+        "name": corpus.name,
+        "root": str(corpus.root),
+        "subset": corpus.subset,
+        "songs": len(corpus.songs),
+        "missing_audio": corpus.missing_audio,
+        "unlabelled_audio": corpus.unlabelled_audio,
+        "split_counts": split["part"].value_counts().to_dict(),
+        "seed": args.seed,
+    }
+    write_json_atomic(results / "corpus.json", summary)
+    print(corpus.describe())
+    print(f"split: {summary['split_counts']} -> {results / 'split.csv'}")
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    command, rest = argv[0], argv[1:]
+    try:
+        if command == "synth":
+            from .synth import main as synth_main
+
+            synth_main(rest)
+        elif command == "prepare":
+            prepare(rest)
+        elif command == "params":
+            from .pipeline import write_params
+
+            write_params(rest[0], rest[1:])
+        elif command == "data-stamp":
+            from .pipeline import data_stamp
+
+            data_stamp(rest[0], rest[1])
+        elif command == "run-notebook":
+            from .pipeline import run_notebook
+
+            parser = argparse.ArgumentParser(prog="mer run-notebook")
+            parser.add_argument("source")
+            parser.add_argument("output")
+            parser.add_argument("--params")
+            args = parser.parse_args(rest)
+            run_notebook(args.source, args.output, args.params)
+        elif command == "download-deam":
+            from .download import main_deam
+
+            main_deam(rest)
+        elif command == "download-weights":
+            from .download import main_weights
+
+            main_weights(rest)
+        elif command == "predict":
+            from .predict import main as predict_main
+
+            return int(predict_main(rest) or 0)
+        else:
+            raise MerError(f"unknown command '{command}': run 'python -m mer_utils --help' for the list.")
+    except MerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
