@@ -1,0 +1,103 @@
+"""Phase 1 regressors: the six models of the report and their hyperparameter grids.
+
+:func:`grid_search` tunes one regressor with 5-fold ``GridSearchCV`` on the
+training songs only, refits the best setting on them, and scores it on the
+validation songs (the report's own protocol) and on the held-out test songs.
+Features are standardised inside the pipeline, so the scaler is fitted on the
+training folds only.  Used by ``notebooks/phase1_models.py``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import Lasso, Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVR
+
+from .errors import MerError
+from .evaluate import regression_metrics
+from .selection import xgboost_regressor
+
+# Grids: "full" for the book, "small" for quick checks (the end-to-end test).
+GRIDS = {
+    "full": {
+        "Ridge": {"alpha": [0.1, 1.0, 10.0, 100.0, 1000.0]},
+        "Lasso": {"alpha": [0.001, 0.01, 0.03, 0.1, 0.3]},
+        "SVR": {"C": [0.3, 1.0, 3.0, 10.0], "gamma": ["scale", 0.001]},
+        "Random forest": {"n_estimators": [300], "max_depth": [None, 8], "min_samples_leaf": [1, 3]},
+        "Gradient boosting": {"n_estimators": [150, 300], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]},
+        "XGBoost": {"n_estimators": [200, 400], "learning_rate": [0.03, 0.1], "max_depth": [3, 5]},
+    },
+    "small": {
+        "Ridge": {"alpha": [1.0, 100.0]},
+        "Lasso": {"alpha": [0.01, 0.1]},
+        "SVR": {"C": [1.0, 3.0]},
+        "Random forest": {"n_estimators": [50], "max_depth": [None]},
+        "Gradient boosting": {"n_estimators": [50], "max_depth": [2]},
+        "XGBoost": {"n_estimators": [50], "max_depth": [3]},
+    },
+}
+
+
+def regressor(name: str, seed: int = 42):
+    """A fresh, seeded instance of one of the six regressors."""
+    makers = {
+        "Ridge": lambda: Ridge(),
+        "Lasso": lambda: Lasso(max_iter=20000),
+        "SVR": lambda: SVR(),
+        "Random forest": lambda: RandomForestRegressor(random_state=seed, n_jobs=1),
+        "Gradient boosting": lambda: GradientBoostingRegressor(random_state=seed),
+        "XGBoost": lambda: xgboost_regressor(seed, n_jobs=1),
+    }
+    if name not in makers:
+        raise MerError(f"unknown regressor '{name}': use one of {', '.join(makers)}.")
+    return makers[name]()
+
+
+def grid_search(name, train_x, train_y, valid_x, valid_y, test_x, test_y, grid: str = "full", seed: int = 42, n_jobs: int = 2) -> dict:
+    """Tune one regressor by 5-fold CV on train; score the refitted best on validation and test."""
+    if grid not in GRIDS:
+        raise MerError(f"unknown grid '{grid}': use 'full' or 'small'.")
+    pipeline = Pipeline([("scale", StandardScaler()), ("model", regressor(name, seed))])
+    params = {f"model__{k}": v for k, v in GRIDS[grid][name].items()}
+    folds = KFold(n_splits=min(5, len(train_y)), shuffle=True, random_state=seed)
+    start = time.perf_counter()
+    search = GridSearchCV(pipeline, params, cv=folds, scoring="r2", n_jobs=n_jobs, refit=True)
+    search.fit(train_x, train_y)
+    best = {k.removeprefix("model__"): v for k, v in search.best_params_.items()}
+    return {
+        "model": name,
+        "best_params": best,
+        "cv_r2": float(search.best_score_),
+        "validation": regression_metrics(valid_y, search.predict(valid_x)),
+        "test": regression_metrics(test_y, search.predict(test_x)),
+        "seconds": time.perf_counter() - start,
+        "estimator": search.best_estimator_,
+    }
+
+
+def fit_and_score(model, train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:
+    """Fit ``model`` on train; metrics on validation and test (1..9 scale)."""
+    model.fit(train_x, train_y)
+    return {
+        "validation": regression_metrics(valid_y, model.predict(valid_x)),
+        "test": regression_metrics(test_y, model.predict(test_x)),
+    }
+
+
+def split_arrays(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, target: str, columns=None):
+    """``(train_x, train_y, valid_x, valid_y, test_x, test_y)`` for the songs that have features."""
+    columns = list(features.columns) if columns is None else list(columns)
+    parts = split.set_index("song_id")["part"]
+    out = []
+    for part in ("train", "validation", "test"):
+        ids = [i for i in features.index if parts.get(i) == part]
+        if not ids:
+            raise MerError(f"no song with features in the {part} part of the split: the corpus is too small.")
+        out += [features.loc[ids, columns].to_numpy(dtype=float), labels.loc[ids, target].to_numpy(dtype=float)]
+    return tuple(out)
