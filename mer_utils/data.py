@@ -100,6 +100,13 @@ def _normalise_name(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().lower())
 
 
+def _visible_files(root: Path):
+    """Files under ``root``, skipping hidden folders (a half-finished unpack lives in one)."""
+    for path in root.rglob("*"):
+        if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
+            yield path
+
+
 def find_file(root: Path, filename: str, what: str) -> Path:
     """Find ``filename`` anywhere under ``root`` (spaces and underscores alike).
 
@@ -107,7 +114,7 @@ def find_file(root: Path, filename: str, what: str) -> Path:
     """
     wanted = _normalise_name(filename)
     hits = sorted(
-        (p for p in root.rglob("*") if p.is_file() and _normalise_name(p.name) == wanted),
+        (p for p in _visible_files(root) if _normalise_name(p.name) == wanted),
         key=lambda p: (len(p.parts), str(p)),
     )
     if not hits:
@@ -211,8 +218,8 @@ def find_audio(root) -> dict[int, Path]:
     """Map ``song_id`` to its audio file for every ``<digits>.mp3`` (or wav/flac/ogg) under ``root``."""
     root = check_root(root)
     found: dict[int, Path] = {}
-    for path in sorted(root.rglob("*")):
-        if path.suffix.lower() in AUDIO_SUFFIXES and path.stem.isdigit() and not path.name.startswith("."):
+    for path in sorted(_visible_files(root)):
+        if path.suffix.lower() in AUDIO_SUFFIXES and path.stem.isdigit():
             found.setdefault(int(path.stem), path)
     return found
 
