@@ -1,0 +1,175 @@
+# The reproducible book on music emotion recognition.
+#
+#   make book                               SynthDEAM (generated here), every notebook, the site
+#   make book DATA=deam DEAM_DIR=<dir>      the same on a real DEAM tree
+#   make test                               set-up, then the tests
+#   make data-deam DEAM_DIR=<dir>           download DEAM (needs internet)
+#   make weights                            download the PANNs Cnn14 checkpoint (needs internet)
+#
+# Make drives it incrementally: a notebook re-runs only when its source, its
+# parameters (build/params/*.json, rewritten only when they change), mer_utils
+# or the input data changed.  Run `make help` for the knobs.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := book
+.SECONDARY:
+.DELETE_ON_ERROR:
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+READY  := $(VENV)/.installed
+
+# ----------------------------------------------------------------- parameters
+DATA          ?= synth
+DEAM_DIR      ?=
+SUBSET        ?= 1_2000
+SEED          ?= 42
+JOBS          ?= 2
+SYNTH_SONGS   ?= 200
+SYNTH_SECONDS ?= 30
+SYNTH_SEED    ?= 1234
+SYNTH_SR      ?= 44100
+P1_GRID       ?= full
+PANNS_CHECKPOINT ?= weights/Cnn14_mAP=0.431.pth
+PANNS_RANDOM  ?= 0
+
+ifeq ($(DATA),synth)
+  NAME       := synthdeam
+  DATA_DIR   := data/synthdeam
+  DATA_READY := $(DATA_DIR)/synthdeam.json
+  # SynthDEAM defaults sized for the time budget; see README "Timing".
+  P2_EPOCHS  ?= 8
+  P2_PATIENCE ?= 3
+  P3_EPOCHS  ?= 30
+else ifeq ($(DATA),deam)
+  ifeq ($(strip $(DEAM_DIR)),)
+    $(error DATA=deam needs DEAM_DIR=<dir>, the folder holding MEMD_audio/ and annotations/ (get it with 'make data-deam DEAM_DIR=<dir>'))
+  endif
+  NAME       := deam
+  DATA_DIR   := $(DEAM_DIR)
+  DATA_READY := build/deam/data.stamp
+  # The report's epochs: 15 for the CNN baseline, up to 50 with early stopping for the others.
+  P2_EPOCHS  ?= report
+  P2_PATIENCE ?= 10
+  P3_EPOCHS  ?= 30
+else
+  $(error Unknown DATA='$(DATA)': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>)
+endif
+
+RESULTS := results/$(NAME)
+CACHE   := cache/$(NAME)
+PARAMS  := build/params
+SPLIT   := $(RESULTS)/split.csv
+PKG     := $(wildcard mer_utils/*.py)
+NB_DEPS  = $(PKG) $(SPLIT) | $(READY)
+COMMON   = data=$(DATA) data_dir=$(DATA_DIR) subset=$(SUBSET) results_dir=$(RESULTS) cache_dir=$(CACHE) seed=$(SEED)
+RUN_NB   = $(PY) -m mer_utils run-notebook
+
+P2_MODELS  := EmotionCNN EmotionCNN_SE_Temporal EmotionCNN_GRU EmotionCNN_GRU_Attention
+P2_TARGETS := valence arousal
+P2_PAGES   := $(foreach m,$(P2_MODELS),$(foreach t,$(P2_TARGETS),book/phase2/$(m)_$(t).ipynb))
+p2target    = $(lastword $(subst _, ,$(1)))
+p2model     = $(patsubst %_$(call p2target,$(1)),%,$(1))
+
+PAGES := book/data/corpus.ipynb \
+         book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
+         $(P2_PAGES) book/phase2/summary.ipynb \
+         book/phase3/panns.ipynb book/conclusions/comparison.ipynb
+STATIC := $(wildcard book/*.md book/*/*.md) book/references.bib _config.yml _toc.yml
+
+.PHONY: book test pages venv data data-deam weights clean clean-book help FORCE
+
+book: _build/html/index.html ## execute every notebook and build the site
+
+pages: $(PAGES) ## execute the notebooks only
+
+help: ## list the targets and knobs
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+	@echo; echo "Knobs: DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED=$(SEED) JOBS=$(JOBS)"
+	@echo "       SYNTH_SONGS=$(SYNTH_SONGS) SYNTH_SECONDS=$(SYNTH_SECONDS) P1_GRID=full|small P2_EPOCHS=$(P2_EPOCHS) P3_EPOCHS=$(P3_EPOCHS)"
+	@echo "       PANNS_CHECKPOINT=$(PANNS_CHECKPOINT) PANNS_RANDOM=0|1"
+
+# ----------------------------------------------------------------- set-up
+venv: $(READY)
+
+$(READY): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or pass PYTHON=<python3.11>"; exit 1; }
+	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "error: Python 3.11 is needed, $(PYTHON) is " + sys.version.split()[0] + "; pass PYTHON=<python3.11>")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+# ----------------------------------------------------------------- data
+data: $(DATA_READY) ## generate or fingerprint the input data
+
+data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/synth.py | $(READY)
+	$(PY) -m mer_utils synth --root data/synthdeam --songs $(SYNTH_SONGS) --seconds $(SYNTH_SECONDS) --seed $(SYNTH_SEED) --sr $(SYNTH_SR) --jobs $(JOBS)
+
+build/deam/data.stamp: FORCE | $(READY)
+	$(PY) -m mer_utils data-stamp "$(DEAM_DIR)" $@
+
+$(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/data.py mer_utils/split.py | $(READY)
+	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --subset $(SUBSET) --results-dir $(RESULTS) --seed $(SEED)
+
+data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
+	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
+	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
+
+weights: | $(READY) ## download the PANNs Cnn14 checkpoint to PANNS_CHECKPOINT (needs internet)
+	$(PY) -m mer_utils download-weights --dest "$(PANNS_CHECKPOINT)"
+
+# ----------------------------------------------------------------- parameters of each run
+# Rewritten only when a value changes, so Make re-runs exactly what they feed.
+$(PARAMS)/synth.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ songs=$(SYNTH_SONGS) seconds=$(SYNTH_SECONDS) seed=$(SYNTH_SEED) sr=$(SYNTH_SR)
+$(PARAMS)/prepare.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON)
+$(PARAMS)/corpus.json $(PARAMS)/eda.json $(PARAMS)/phase2_summary.json $(PARAMS)/conclusions.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON)
+$(PARAMS)/features.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) n_jobs=$(JOBS)
+$(PARAMS)/models.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) n_jobs=$(JOBS) grid=$(P1_GRID)
+$(PARAMS)/phase2_%.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean epochs=$(P2_EPOCHS) patience=$(P2_PATIENCE)
+$(PARAMS)/phase3.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) checkpoint="$(PANNS_CHECKPOINT)" random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) epochs=$(P3_EPOCHS)
+
+# ----------------------------------------------------------------- notebooks -> executed pages
+book/data/corpus.ipynb: notebooks/data_corpus.py $(PARAMS)/corpus.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/corpus.json
+book/phase1/eda.ipynb: notebooks/phase1_eda.py $(PARAMS)/eda.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/eda.json
+book/phase1/features.ipynb: notebooks/phase1_features.py $(PARAMS)/features.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/features.json
+book/phase1/models.ipynb: notebooks/phase1_models.py $(PARAMS)/models.json book/phase1/features.ipynb $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/models.json
+book/phase2/%.ipynb: notebooks/phase2_train.py $(PARAMS)/phase2_%.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase2_$*.json
+book/phase2/summary.ipynb: notebooks/phase2_summary.py $(PARAMS)/phase2_summary.json $(P2_PAGES) book/phase1/models.ipynb $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase2_summary.json
+book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
+book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) book/phase3/panns.ipynb $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
+
+# ----------------------------------------------------------------- the site
+_build/html/index.html: $(PAGES) $(STATIC) | $(READY)
+	rm -rf _build/.doctrees
+	$(VENV)/bin/jupyter-book build . -W --keep-going --quiet
+	@echo "The book is at _build/html/index.html"
+
+# ----------------------------------------------------------------- tests
+test: $(READY) ## set up, then run the tests (unit tests and the end-to-end build)
+	$(PY) -m pytest
+
+clean-book: ## remove executed pages and the site (keeps data and caches)
+	rm -rf _build $(PAGES) build/params build/failed
+
+clean: clean-book ## remove everything generated except the virtualenv
+	rm -rf data cache results build
+
+FORCE:

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real-format DEAM sample beside the repo, and tiny generated trees."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+DEAM_SAMPLE = REPO.parent / "shared" / "deam-sample"
+STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
+
+
+@pytest.fixture
+def deam_sample() -> Path:
+    if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
+        pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE} (it lives in ../shared beside the repo)")
+    return DEAM_SAMPLE
+
+
+def write_tone(path: Path, seconds: float, freq: float, sr: int = 22050, fmt: str | None = None) -> None:
+    t = np.arange(int(seconds * sr)) / sr
+    audio = 0.3 * np.sin(2 * np.pi * freq * t) + 0.05 * np.random.default_rng(int(freq)).standard_normal(t.size)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, audio.astype(np.float32), sr, format=fmt)
+
+
+def make_tree(root: Path, song_ids=(2, 3, 4, 5, 6, 7), seconds: float = 4.0, audio_dir: str = "MEMD_audio",
+              annotations_dir: str = "annotations/annotations averaged per song/song_level", suffix: str = ".mp3") -> Path:
+    """A tiny DEAM-layout tree with tones as audio and the real CSV header quirks."""
+    rng = np.random.default_rng(0)
+    lines = [STATIC_HEADER]
+    for song_id in song_ids:
+        write_tone(root / audio_dir / f"{song_id}{suffix}", seconds, 110.0 * (1 + song_id % 5))
+        v, a = rng.uniform(2, 8, size=2)
+        lines.append(f"{song_id},{v:.1f},1.2,{a:.1f},1.4")
+    static = root / annotations_dir
+    static.mkdir(parents=True, exist_ok=True)
+    (static / "static_annotations_averaged_songs_1_2000.csv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def tiny_tree(tmp_path) -> Path:
+    return make_tree(tmp_path / "deam")

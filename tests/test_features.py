@@ -1,0 +1,54 @@
+"""The 386 handcrafted features and their cache."""
+import os
+
+import numpy as np
+import pytest
+
+from conftest import make_tree
+from mer_utils.data import load_audio, load_corpus
+from mer_utils.features import FAMILIES, extract_features, feature_family, feature_names, song_features
+
+
+def test_names_match_the_report():
+    names = feature_names()
+    assert len(names) == 386 and len(set(names)) == 386
+    for name in ("mfcc_1_mean", "mfcc_2_mean", "contrast_2_mean", "chroma_4_mean", "tonnetz_6_std", "mel_100_mean"):
+        assert name in names
+    assert {feature_family(n) for n in names} == set(FAMILIES)
+
+
+def test_real_clip_gives_finite_features(deam_sample):
+    values = song_features(load_audio(deam_sample / "MEMD_audio" / "3.mp3", 22050))
+    assert values.shape == (386,) and np.isfinite(values).all()
+    assert values.std() > 0
+
+
+def test_louder_brighter_tone_moves_the_expected_features():
+    sr = 22050
+    t = np.arange(3 * sr) / sr
+    low = (0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+    high = (0.5 * np.sin(2 * np.pi * 3520 * t)).astype(np.float32)
+    names = feature_names()
+    f_low, f_high = song_features(low), song_features(high)
+    assert f_high[names.index("mfcc_1_mean")] > f_low[names.index("mfcc_1_mean")]  # energy
+    assert f_high[names.index("mel_110_mean")] > f_low[names.index("mel_110_mean")]  # a high band
+
+
+def test_extraction_caches_skips_corrupt_and_resumes(tmp_path):
+    root = make_tree(tmp_path / "deam", song_ids=(2, 3, 4, 5))
+    (root / "MEMD_audio" / "5.mp3").write_bytes(b"garbage" * 50)
+    corpus = load_corpus(root)
+    table = extract_features(corpus, tmp_path / "cache", n_jobs=1, progress=False)
+    assert list(table.frame.index) == [2, 3, 4]
+    assert list(table.failed) == [5] and "5.mp3" in table.failed[5]
+    assert list(table.frame.columns) == feature_names()
+    assert (table.folder / "features.csv").exists()
+    cached = sorted(table.folder.glob("*.npy"))
+    assert len(cached) == 3
+    stamps = {p: p.stat().st_mtime_ns for p in cached}
+    cached[0].unlink()  # an interrupted run: one song missing
+    again = extract_features(corpus, tmp_path / "cache", n_jobs=1, progress=False)
+    assert np.allclose(again.frame.to_numpy(), table.frame.to_numpy())
+    for path in cached[1:]:
+        assert path.stat().st_mtime_ns == stamps[path], "a finished song was recomputed"
+    assert not list(table.folder.glob(".*tmp*")), "a temporary file was left behind"
