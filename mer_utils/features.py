@@ -119,7 +119,7 @@ def extract_features(corpus: Corpus, cache_dir, n_jobs: int = 2, progress: bool 
     ``features.csv`` in the cache folder.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     folder = Path(cache_dir) / f"features-{settings_key(**settings)}"

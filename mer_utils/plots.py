@@ -61,11 +61,12 @@ def pearson_bars(ranking: pd.DataFrame, target: str, top: int = 15):
     return fig
 
 
-def shap_summary(explanation, target: str, top: int = 15):
+def shap_summary(explanation, target: str, top: int = 15, seed: int = 42):
     """SHAP beeswarm of the top features (red = high feature value, blue = low)."""
     import shap
 
-    shap.summary_plot(explanation, max_display=top, show=False, plot_size=(7.5, 0.35 * top + 1.5))
+    shap.summary_plot(explanation, max_display=top, show=False, plot_size=(7.5, 0.35 * top + 1.5),
+                      rng=np.random.default_rng(seed))
     fig = plt.gcf()
     fig.axes[0].set_title(f"SHAP values of XGBoost for {target.split('_')[0]} (training songs)")
     fig.axes[0].set_xlabel("SHAP value: effect on the predicted " + TARGET_LABELS[target])

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown, display
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from mer_utils import evaluate, plots
 from mer_utils.classical import GRIDS, fit_and_score, grid_search, split_arrays

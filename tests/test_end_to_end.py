@@ -1,0 +1,99 @@
+"""The whole pipeline on a tiny corpus: `make book` in a copy of the repository.
+
+Builds SynthDEAM (24 songs x 8 s), executes every notebook with quick settings,
+builds the site with warnings as errors, and checks the HTML; then checks that a
+second `make book` does no notebook work and that a re-run gives identical
+tables.  A second test does the same on the real-format DEAM sample in
+../shared when it is there.  Minutes, not seconds: these are the slow tests.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import DEAM_SAMPLE, REPO
+
+QUICK = ["SYNTH_SONGS=24", "SYNTH_SECONDS=8", "SYNTH_SR=22050", "P1_GRID=small", "P2_EPOCHS=2", "P3_EPOCHS=3"]
+GENERATED = {".venv", "data", "cache", "results", "build", "_build", ".git", ".pytest_cache", "weights"}
+
+
+def copy_repo(target: Path) -> Path:
+    """Copy the working tree (not its generated outputs) and share the virtualenv."""
+
+    def ignore(folder, names):
+        skip = {n for n in names if n in GENERATED or n == "__pycache__" or n.endswith(".egg-info")}
+        if Path(folder).resolve().is_relative_to(REPO / "book"):
+            skip |= {n for n in names if n.endswith(".ipynb")}
+        return skip
+
+    shutil.copytree(REPO, target, ignore=ignore)  # copy2 keeps times, so the venv stays up to date
+    os.symlink(REPO / ".venv", target / ".venv")
+    return target
+
+
+def make(repo: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    run = subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
+    assert run.returncode == 0, f"make {' '.join(args)} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    return run
+
+
+def html(repo: Path, page: str) -> str:
+    return (repo / "_build" / "html" / page).read_text()
+
+
+@pytest.mark.slow
+def test_tiny_synthetic_book(tmp_path):
+    repo = copy_repo(tmp_path / "repo")
+    make(repo, "book", *QUICK)
+
+    # Phase 1: figures and tables with the report's figures, the synthetic banner.
+    eda = html(repo, "book/phase1/eda.html")
+    assert eda.count("<img") >= 2 and "Synthetic data" in eda
+    features = html(repo, "book/phase1/features.html")
+    assert features.count("<img") >= 4, "Pearson bars and SHAP summaries for both targets"
+    assert "PCA" in features
+    models = html(repo, "book/phase1/models.html")
+    for text in ("report R²", "test R²", "val R²", "noise ceiling R²", "Top-15 Pearson", "Union (SHAP + Pearson)",
+                 "Ridge", "Lasso", "SVR", "Random forest", "Gradient boosting", "XGBoost"):
+        assert text in models, text
+    assert "ceiling − test R²" in models
+    corpus = html(repo, "book/data/corpus.html")
+    assert "Noise ceiling on this corpus" in corpus
+    # Phases 2 and 3 and the conclusions were executed and rendered.
+    for page in ("book/phase2/EmotionCNN_valence.html", "book/phase2/EmotionCNN_GRU_Attention_arousal.html",
+                 "book/phase2/summary.html", "book/phase3/panns.html", "book/conclusions/comparison.html"):
+        assert "Synthetic data" in html(repo, page), page
+    assert "random" in html(repo, "book/phase3/panns.html").lower()
+
+    # Nothing changed: no notebook runs again.
+    again = make(repo, "book", *QUICK)
+    assert "run-notebook" not in again.stdout, again.stdout[-2000:]
+
+    # Re-running a page gives identical tables.
+    metrics = repo / "results" / "synthdeam" / "metrics"
+    before = {p.name: json.loads(p.read_text()) for p in metrics.glob("1-*.json")}
+    assert before
+    (repo / "notebooks" / "phase1_models.py").touch()
+    rerun = make(repo, "pages", *QUICK)
+    assert "phase1_models.py" in rerun.stdout
+    assert "phase1_eda.py" not in rerun.stdout, "an unchanged page was re-run"
+    after = {p.name: json.loads(p.read_text()) for p in metrics.glob("1-*.json")}
+    assert after == before
+
+
+@pytest.mark.slow
+def test_real_format_deam_sample_book(tmp_path):
+    if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
+        pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE}")
+    repo = copy_repo(tmp_path / "repo")
+    make(repo, "pages", "DATA=deam", f"DEAM_DIR={DEAM_SAMPLE}", "PANNS_RANDOM=1", "P1_GRID=small", "P2_EPOCHS=1", "P3_EPOCHS=2")
+    corpus = json.loads((repo / "results" / "deam" / "corpus.json").read_text())
+    assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
+    page = (repo / "book" / "data" / "corpus.ipynb").read_text()
+    assert "1734" in page and "Synthetic data" not in page
