@@ -30,8 +30,8 @@ GRIDS = {
         "Lasso": {"alpha": [0.001, 0.01, 0.03, 0.1, 0.3]},
         "SVR": {"C": [0.3, 1.0, 3.0, 10.0], "gamma": ["scale", 0.001]},
         "Random forest": {"n_estimators": [300], "max_depth": [None, 8], "min_samples_leaf": [1, 3]},
-        "Gradient boosting": {"n_estimators": [150, 300], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]},
-        "XGBoost": {"n_estimators": [200, 400], "learning_rate": [0.03, 0.1], "max_depth": [3, 5]},
+        "Gradient boosting": {"n_estimators": [100, 200], "learning_rate": [0.05, 0.1], "max_depth": [2, 3]},
+        "XGBoost": {"n_estimators": [150, 300], "learning_rate": [0.05, 0.1], "max_depth": [3, 5]},
     },
     "small": {
         "Ridge": {"alpha": [1.0, 100.0]},
@@ -50,8 +50,9 @@ def regressor(name: str, seed: int = 42):
         "Ridge": lambda: Ridge(),
         "Lasso": lambda: Lasso(max_iter=20000),
         "SVR": lambda: SVR(),
-        "Random forest": lambda: RandomForestRegressor(random_state=seed, n_jobs=1),
-        "Gradient boosting": lambda: GradientBoostingRegressor(random_state=seed),
+        # sqrt(386) ~ 20 candidate features per split: the usual choice, and ~10x faster
+        "Random forest": lambda: RandomForestRegressor(max_features="sqrt", random_state=seed, n_jobs=1),
+        "Gradient boosting": lambda: GradientBoostingRegressor(max_features="sqrt", subsample=0.8, random_state=seed),
         "XGBoost": lambda: xgboost_regressor(seed, n_jobs=1),
     }
     if name not in makers:

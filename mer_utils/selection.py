@@ -36,8 +36,10 @@ def xgboost_regressor(seed: int = 42, **params):
     """The XGBoost settings used for SHAP and the feature-set table."""
     from xgboost import XGBRegressor
 
-    settings = {"n_estimators": 300, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
-                "colsample_bytree": 0.8, "random_state": seed, "n_jobs": 2, "tree_method": "hist"}
+    # 64 histogram bins and half the columns per tree keep a fit under a second on
+    # 386 features while costing little accuracy on a few hundred songs.
+    settings = {"n_estimators": 200, "learning_rate": 0.05, "max_depth": 4, "subsample": 0.8,
+                "colsample_bytree": 0.5, "max_bin": 64, "random_state": seed, "n_jobs": 2, "tree_method": "hist"}
     settings.update(params)
     return XGBRegressor(**settings)
 
