@@ -39,9 +39,9 @@ ifeq ($(DATA),synth)
   NAME       := synthdeam
   DATA_DIR   := data/synthdeam
   DATA_READY := $(DATA_DIR)/synthdeam.json
-  # SynthDEAM defaults sized for the time budget; see README "Timing".
-  P2_EPOCHS  ?= 8
-  P2_PATIENCE ?= 3
+  # null: the SynthDEAM defaults of mer_utils.train.TRAINING_DEFAULTS (sized for the time budget).
+  P2_EPOCHS  ?= null
+  P2_PATIENCE ?= null
   P3_EPOCHS  ?= 30
 else ifeq ($(DATA),deam)
   ifeq ($(strip $(DEAM_DIR)),)

@@ -92,3 +92,189 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
     ax.legend(fontsize=9, loc="best")
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- Phase 2
+
+
+def learning_curves(history: pd.DataFrame, title: str = "", report_r2: float | None = None, ceiling_r2: float | None = None):
+    """Per-epoch training and validation loss (left) and validation R² (right), the best epoch marked.
+
+    ``history`` is the table of :func:`mer_utils.train.fit`.  The right panel
+    shows chunk-level R² and, when present, song-level R²; ``report_r2`` (the
+    report's best validation R², DEAM) and ``ceiling_r2`` (SynthDEAM's noise
+    ceiling) are drawn as horizontal lines when given.
+    """
+    epochs = history["epoch"]
+    best = int(history.loc[history["best"], "epoch"].iloc[0])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    left.plot(epochs, history["train_loss"], marker="o", label="training")
+    left.plot(epochs, history["val_loss"], marker="o", label="validation")
+    left.set(xlabel="epoch", ylabel="MSE on standardised labels (log scale)", title="Loss", yscale="log")
+    right.plot(epochs, history["val_r2"], marker="o", label="validation, per chunk")
+    if "val_song_r2" in history:
+        right.plot(epochs, history["val_song_r2"], marker="s", label="validation, per song")
+    if report_r2 is not None and np.isfinite(report_r2):
+        right.axhline(report_r2, color="k", ls="--", lw=1, label=f"report's best (DEAM): {report_r2:.3f}")
+    if ceiling_r2 is not None and np.isfinite(ceiling_r2):
+        right.axhline(ceiling_r2, color="C3", ls=":", lw=1.5, label=f"noise ceiling: {ceiling_r2:.3f}")
+    right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R²")
+    for ax in (left, right):
+        ax.axvline(best, color="grey", lw=1, alpha=0.6)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8, loc="best")
+    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
+    """Test predictions against labels: chunks as faint dots, songs (chunk means) as larger dots."""
+    songs = frame.groupby("song_id")[["target", "prediction"]].mean()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.scatter(frame["target"], frame["prediction"], s=8, alpha=0.25, color="C0", edgecolor="none", label="chunk")
+    ax.scatter(songs["target"], songs["prediction"], s=26, color="C1", edgecolor="k", lw=0.4, label="song (mean of chunks)")
+    low = float(min(frame["target"].min(), frame["prediction"].min())) - 0.2
+    high = float(max(frame["target"].max(), frame["prediction"].max())) + 0.2
+    ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
+    label = TARGET_LABELS.get(target, target)
+    ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"label: {label}", ylabel=f"prediction: {label}",
+           title=title or "Held-out test songs")
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def logmel_chunks_figure(chunks, titles, settings: dict):
+    """A few log-mel chunks side by side: time (s) across, mel band up, colour in dB (fixed reference).
+
+    ``chunks``: arrays ``(n_mels, n_frames)`` as stored by :mod:`mer_utils.spectrograms`.
+    """
+    chunks = [np.asarray(c, dtype=np.float32) for c in chunks]
+    seconds = chunks[0].shape[1] * settings["hop_length"] / settings["sr"]
+    fig, axes = plt.subplots(1, len(chunks), figsize=(3.6 * len(chunks) + 0.8, 3.4), squeeze=False)
+    low = min(float(c.min()) for c in chunks)
+    high = max(float(c.max()) for c in chunks)
+    for ax, chunk, title in zip(axes[0], chunks, titles):
+        image = ax.imshow(chunk, origin="lower", aspect="auto", extent=(0, seconds, 0, chunk.shape[0]),
+                          vmin=low, vmax=high, cmap="magma")
+        ax.set(xlabel="time in chunk (s)", title=title)
+        ax.grid(False)
+    axes[0][0].set_ylabel("mel band (low to high)")
+    fig.colorbar(image, ax=axes[0].tolist(), label="power (dB re 1.0)")
+    return fig
+
+
+# --------------------------------------------------------------------------- Phase 3 and the comparison
+
+
+def tsne_scatter(coords, values, target: str, title: str = "", agreement: float | None = None):
+    """Songs on a 2-D t-SNE map, coloured by one target (1..9 scale), with a colour bar.
+
+    ``agreement`` (see :func:`mer_utils.embeddings.neighbour_agreement`) is
+    written in the corner when given.
+    """
+    coords = np.asarray(coords, dtype=float)
+    values = np.asarray(values, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.2, 5))
+    points = ax.scatter(coords[:, 0], coords[:, 1], c=values, cmap="coolwarm", s=28, edgecolor="k", linewidth=0.3)
+    fig.colorbar(points, ax=ax, label=TARGET_LABELS.get(target, target))
+    ax.set(xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2",
+           title=title or f"Song embeddings coloured by {target.split('_')[0]}")
+    if agreement is not None and np.isfinite(agreement):
+        ax.text(0.02, 0.02, f"neighbour agreement r = {agreement:.2f}", transform=ax.transAxes, fontsize=9,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    fig.tight_layout()
+    return fig
+
+
+def mlp_learning_curves(history: pd.DataFrame, target_names, report_r2: dict | None = None, ceiling_r2: dict | None = None,
+                        title: str = ""):
+    """Loss (left) and validation R² per target (right) of a multi-target run of :func:`mer_utils.train.fit`.
+
+    ``report_r2`` and ``ceiling_r2`` map a target to the report's figure and
+    SynthDEAM's noise ceiling; both are drawn as horizontal lines in the
+    target's colour when given.
+    """
+    epochs = history["epoch"]
+    best = int(history.loc[history["best"], "epoch"].iloc[0])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8))
+    left.plot(epochs, history["train_loss"], marker="o", label="training")
+    left.plot(epochs, history["val_loss"], marker="o", label="validation")
+    left.set(xlabel="epoch", ylabel="MSE (standardised labels), summed", title="Loss (both targets)")
+    for k, target in enumerate(target_names):
+        column = f"val_r2_{target}" if f"val_r2_{target}" in history else "val_r2"
+        name = target.split("_")[0]
+        right.plot(epochs, history[column], marker="o", color=f"C{k}", label=f"{name}, validation")
+        if report_r2 and np.isfinite(report_r2.get(target, np.nan)):
+            right.axhline(report_r2[target], color=f"C{k}", ls="--", lw=1, label=f"{name}, report (DEAM): {report_r2[target]:.3f}")
+        if ceiling_r2 and ceiling_r2.get(target) is not None:
+            right.axhline(ceiling_r2[target], color=f"C{k}", ls=":", lw=1.5, label=f"{name}, noise ceiling: {ceiling_r2[target]:.3f}")
+    right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R² per target")
+    for ax in (left, right):
+        ax.axvline(best, color="grey", lw=1, alpha=0.6)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8, loc="best")
+    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test songs"):
+    """Predicted against labelled value for each target, one dot per song, the diagonal dashed."""
+    y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
+    fig, axes = plt.subplots(1, len(target_names), figsize=(5 * len(target_names), 4.6), squeeze=False)
+    for k, (ax, target) in enumerate(zip(axes[0], target_names)):
+        ax.scatter(y_true[:, k], y_pred[:, k], s=26, color=f"C{k}", edgecolor="k", lw=0.4)
+        low = float(min(y_true[:, k].min(), y_pred[:, k].min())) - 0.2
+        high = float(max(y_true[:, k].max(), y_pred[:, k].max())) + 0.2
+        ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
+        label = TARGET_LABELS.get(target, target)
+        ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"label: {label}", ylabel=f"prediction: {label}",
+               title=target.split("_")[0])
+        ax.legend(fontsize=8, loc="upper left")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None, title: str = ""):
+    """Test R² of every model for both targets, the report's figure and published anchors marked.
+
+    ``table``: one row per model and target with ``label``, ``target``,
+    ``test_r2`` and ``report_r2`` (NaN where the report published none).
+    ``anchors``: records like :data:`mer_utils.evaluate.PUBLISHED_ANCHORS`,
+    drawn as vertical lines; ``ceiling``: SynthDEAM's noise ceiling per target.
+    """
+    targets = ["valence_mean", "arousal_mean"]
+    labels = list(dict.fromkeys(table["label"]))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 0.42 * len(labels) + 3.4), sharey=True)
+    positions = np.arange(len(labels))
+    styles = ["--", "-."]
+    low = max(-1.0, min(0.0, float(np.nanmin(table["test_r2"])) - 0.05)) if len(table) else -0.1
+    for k, (ax, target) in enumerate(zip(axes, targets)):
+        rows = table[table["target"] == target].set_index("label").reindex(labels)
+        values = rows["test_r2"].to_numpy(dtype=float)
+        ax.barh(positions, np.maximum(values, low), color=f"C{k}", alpha=0.85, label="this run, test")
+        for y, value in zip(positions, values):
+            if np.isfinite(value) and value < low:  # off the scale: say how far
+                ax.text(low, y, f" {value:.2f} ◀", va="center", ha="left", fontsize=8, color="white")
+        if "report_r2" in rows:
+            ax.scatter(rows["report_r2"], positions, marker="D", color="k", s=24, zorder=3, label="report (DEAM, validation)")
+        for j, anchor in enumerate(a for a in (anchors or []) if a["target"] == target):
+            ax.axvline(anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2, label=f"{anchor['source']}: {anchor['r2']:.3f}")
+        if ceiling and ceiling.get(target) is not None:
+            ax.axvline(ceiling[target], color="C3", ls=":", lw=1.8, label=f"noise ceiling: {ceiling[target]:.3f}")
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set(xlabel="R² (sklearn r2_score)", title=target.split("_")[0], xlim=(low, 1.0))
+        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False)
+    axes[0].set_yticks(positions, labels)
+    axes[0].invert_yaxis()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,86 @@
+"""Smoke tests of mer_utils.models: output shapes, one learning step, the time axis."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mer_utils.errors import MerError
+from mer_utils.models import MODELS, PHASE2_MODELS, build_model, count_parameters, time_sequence
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny batches gain nothing from a second thread, and on a busy machine threads waiting for each other
+    make them many times slower; each test runs single-threaded and restores the setting after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("name", PHASE2_MODELS)
+def test_phase2_output_shape(name):
+    model = build_model(name, seed=0).eval()
+    with torch.no_grad():
+        out = model(torch.randn(3, 1, 128, 128))
+    assert out.shape == (3, 1)
+
+
+def test_mlp_output_shape():
+    model = build_model("EmotionMLP", seed=0).eval()
+    assert model(torch.randn(5, 2048)).shape == (5, 2)
+    assert count_parameters(model) == 2048 * 512 + 512 + 512 * 128 + 128 + 128 * 2 + 2
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_one_step_lowers_the_loss(name):
+    torch.manual_seed(0)
+    x = torch.randn(4, 2048) if name == "EmotionMLP" else torch.randn(4, 1, 128, 128)
+    y = torch.randn(4, 2 if name == "EmotionMLP" else 1)
+    model = build_model(name, seed=0).train()
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-4)
+
+    def loss():
+        torch.manual_seed(1)  # the same dropout mask both times
+        return ((model(x) - y) ** 2).mean()
+
+    before = loss()
+    optimiser.zero_grad()
+    before.backward()
+    optimiser.step()
+    with torch.no_grad():
+        after = loss()
+    assert float(after) < float(before.detach())
+
+
+def test_unknown_model_name():
+    with pytest.raises(MerError, match="unknown model 'CNN9'"):
+        build_model("CNN9")
+
+
+def test_gru_sequence_runs_over_time():
+    """Chunks are (mel band, frame): the sequence must step along the last (frame) axis."""
+    fmap = torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5)  # (B, C, F, T)
+    seq = time_sequence(fmap)
+    assert seq.shape == (2, 5, 12)
+    b, c, f, t = 1, 2, 3, 4
+    assert seq[b, t, c * 4 + f] == fmap[b, c, f, t]
+    model = build_model("EmotionCNN_GRU", seed=0)
+    assert model.gru.input_size == 64 * 16
+
+
+def test_attention_weights_sum_to_one():
+    model = build_model("EmotionCNN_GRU_Attention", seed=0).eval()
+    weights = model.attention_weights(torch.randn(2, 1, 128, 128))
+    assert weights.shape == (2, 16)
+    assert torch.allclose(weights.sum(dim=1), torch.ones(2))
+
+
+def test_seeded_builds_are_identical():
+    a, b = build_model("EmotionCNN", seed=7), build_model("EmotionCNN", seed=7)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+
+
+def test_wrong_input_shape_is_a_clear_error():
+    with pytest.raises(MerError, match=r"\(B, 1, 128, 128\)"):
+        build_model("EmotionCNN")(torch.randn(2, 1, 64, 128))
