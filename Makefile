@@ -151,7 +151,8 @@ book/phase2/%.ipynb: notebooks/phase2_train.py $(PARAMS)/phase2_%.json $(NB_DEPS
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase2_$*.json
 book/phase2/summary.ipynb: notebooks/phase2_summary.py $(PARAMS)/phase2_summary.json $(P2_PAGES) book/phase1/models.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase2_summary.json
-book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(NB_DEPS)
+# a checkpoint that appears (make weights) re-runs Phase 3 with it
+book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildcard $(PANNS_CHECKPOINT)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
 book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) book/phase3/panns.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
