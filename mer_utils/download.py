@@ -190,7 +190,7 @@ def download(url, dest, *, size=None, sha256=None, md5=None, timeout=30, progres
 
 
 def _stream(response, part: Path, mode: str, start: int, expected, name: str, progress: bool, url: str) -> None:
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     done = start
     with open(part, mode) as handle, tqdm(total=expected, initial=start, unit="B", unit_scale=True,

@@ -119,15 +119,7 @@ def learning_curves(history: pd.DataFrame, title: str = "", report_r2: float | N
     if ceiling_r2 is not None and np.isfinite(ceiling_r2):
         right.axhline(ceiling_r2, color="C3", ls=":", lw=1.5, label=f"noise ceiling: {ceiling_r2:.3f}")
     right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R²")
-    for ax in (left, right):
-        ax.axvline(best, color="grey", lw=1, alpha=0.6)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(fontsize=8, loc="best")
-    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _mark_best_epoch(fig, left, right, best, title)
 
 
 def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
@@ -213,15 +205,7 @@ def mlp_learning_curves(history: pd.DataFrame, target_names, report_r2: dict | N
         if ceiling_r2 and ceiling_r2.get(target) is not None:
             right.axhline(ceiling_r2[target], color=f"C{k}", ls=":", lw=1.5, label=f"{name}, noise ceiling: {ceiling_r2[target]:.3f}")
     right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R² per target")
-    for ax in (left, right):
-        ax.axvline(best, color="grey", lw=1, alpha=0.6)
-        ax.xaxis.get_major_locator().set_params(integer=True)
-        ax.legend(fontsize=8, loc="best")
-    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _mark_best_epoch(fig, left, right, best, title)
 
 
 def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test songs"):
@@ -274,6 +258,19 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
         ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False)
     axes[0].set_yticks(positions, labels)
     axes[0].invert_yaxis()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _mark_best_epoch(fig, left, right, best: int, title: str = ""):
+    """Shared finish of the learning-curve figures: best-epoch line, integer epochs, legends."""
+    for ax in (left, right):
+        ax.axvline(best, color="grey", lw=1, alpha=0.6)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8, loc="best")
+    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

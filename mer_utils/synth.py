@@ -385,7 +385,7 @@ def generate(root, n_songs: int = 200, seconds: float = 30.0, seed: int = 1234, 
     Returns at once when a complete corpus with these settings is there, and resumes an interrupted one.
     """
     from joblib import Parallel, delayed
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     root = _checked_root(root, n_songs, seconds, sr, seed)
     meta_path, song_ids = root / SYNTH_META_FILE, list(range(2, n_songs + 2))
