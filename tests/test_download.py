@@ -185,7 +185,11 @@ def test_unreachable_host_fails_fast(tmp_path):
 
 
 def test_probe_is_bounded_when_connect_hangs(monkeypatch):
-    monkeypatch.setattr(dl.socket, "create_connection", lambda *args, **kwargs: time.sleep(5))
+    def hanging_connect(*args, **kwargs):
+        time.sleep(5)
+        raise OSError("simulated connection that never answered")
+
+    monkeypatch.setattr(dl.socket, "create_connection", hanging_connect)
     began = time.monotonic()
     assert "no answer within 1 s" in dl._probe("example.invalid", 443, 1)
     assert time.monotonic() - began < 3
