@@ -44,3 +44,15 @@ def make_tree(root: Path, song_ids=(2, 3, 4, 5, 6, 7), seconds: float = 4.0, aud
 @pytest.fixture
 def tiny_tree(tmp_path) -> Path:
     return make_tree(tmp_path / "deam")
+
+
+@pytest.fixture
+def torch_one_thread():
+    """Run a test single-threaded: tiny batches gain nothing from a second thread, and on a
+    busy machine threads waiting for each other make them many times slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -8,14 +8,7 @@ from mer_utils.errors import MerError
 from mer_utils.models import MODELS, PHASE2_MODELS, build_model, count_parameters, time_sequence
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from a second thread, and on a busy machine threads waiting for each other
-    make them many times slower; each test runs single-threaded and restores the setting after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.mark.parametrize("name", PHASE2_MODELS)

@@ -14,14 +14,7 @@ from mer_utils.models import EmotionMLP, build_model
 TIMING = ["seconds", "samples_per_s"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny batches gain nothing from a second thread, and on a busy machine threads waiting for each other
-    make them many times slower; each test runs single-threaded and restores the setting after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 def mlp_data(seed=0, n_train=48, n_val=16, dims=12):
