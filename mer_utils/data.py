@@ -176,13 +176,13 @@ def load_static_annotations(root, subset: str = "1_2000") -> pd.DataFrame:
         if bad.any():
             ids = [int(i) for i in frame.index[bad]]
             raise MerError(
-                f"annotation file {path} has missing or non-numeric valence/arousal means for song(s) {_id_list(ids)}. "
+                f"annotation file {path} has missing or non-numeric valence/arousal means for song(s) {id_list(ids)}. "
                 "Fix or remove those rows."
             )
         out = (frame[TARGETS] < 1) | (frame[TARGETS] > 9)
         if out.any().any():
             ids = [int(i) for i in frame.index[out.any(axis=1)]]
-            raise MerError(f"annotation file {path} has means outside the 1..9 scale for song(s) {_id_list(ids)}. Fix those rows.")
+            raise MerError(f"annotation file {path} has means outside the 1..9 scale for song(s) {id_list(ids)}. Fix those rows.")
         frame["source_file"] = path.name
         frames.append(frame)
     labels = pd.concat(frames).sort_index()
@@ -224,7 +224,8 @@ def find_audio(root) -> dict[int, Path]:
     return found
 
 
-def _id_list(ids, limit: int = 20) -> str:
+def id_list(ids, limit: int = 20) -> str:
+    """``"2, 3, 5 and 40 more"``: song ids for messages and pages."""
     ids = sorted(int(i) for i in ids)
     text = ", ".join(str(i) for i in ids[:limit])
     return text + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
@@ -266,9 +267,9 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     )
     log.info(corpus.describe())
     if missing:
-        log.warning("%d annotated songs have no audio and are skipped: %s", len(missing), _id_list(missing))
+        log.warning("%d annotated songs have no audio and are skipped: %s", len(missing), id_list(missing))
     if unlabelled:
-        log.warning("%d audio files have no labels and are skipped: %s", len(unlabelled), _id_list(unlabelled))
+        log.warning("%d audio files have no labels and are skipped: %s", len(unlabelled), id_list(unlabelled))
     return corpus
 
 

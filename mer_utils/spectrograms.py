@@ -54,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from .cache import atomic_path, save_npy_atomic, settings_key, write_csv_atomic, write_json_atomic
-from .data import _id_list, load_audio
+from .data import id_list, load_audio
 from .errors import AudioReadError, MerError
 
 log = logging.getLogger(__name__)
@@ -368,7 +368,7 @@ def _assemble(corpus, folder: Path, s: dict, compute_seconds: float) -> ChunkCac
                        audio_seconds=audio_seconds, reused=False, info=meta)
     for kind, ids in (("corrupt", cache.corrupt_ids), ("too short", cache.too_short_ids)):
         if ids:
-            log.warning("%d clip(s) skipped as %s: %s", len(ids), kind, _id_list(ids))
+            log.warning("%d clip(s) skipped as %s: %s", len(ids), kind, id_list(ids))
     return cache
 
 
@@ -418,7 +418,7 @@ class ChunkDataset:
         frame = cache.index[cache.index["song_id"].isin([int(i) for i in song_ids])]
         missing = sorted(set(frame["song_id"]) - set(int(i) for i in targets_by_song.index))
         if missing:
-            raise MerError(f"no target values for song(s) {_id_list(missing)}: pass labels for every song in song_ids.")
+            raise MerError(f"no target values for song(s) {id_list(missing)}: pass labels for every song in song_ids.")
         if max_chunks is not None and len(frame) > int(max_chunks):
             keep = np.random.default_rng(seed).choice(len(frame), size=int(max_chunks), replace=False)
             frame = frame.iloc[np.sort(keep)]

@@ -71,7 +71,7 @@ TRAINING_DEFAULTS = {
         "EmotionMLP": {**_SYNTH, "epochs": 30},
     },
 }
-METRIC_NAMES = ("r2", "rmse", "mae")
+from .evaluate import METRICS as METRIC_NAMES  # r2, rmse, mae: one list for the whole package
 
 
 def training_settings(data: str, model_name: str, epochs=None, patience=None, batch_size=None, lr=None) -> dict:

@@ -30,16 +30,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Markdown, display
 
-from mer_utils.data import load_dynamic_annotations
+from mer_utils.data import id_list, load_dynamic_annotations
 from mer_utils.errors import MerError
 from mer_utils.notebook import start_page
 
 corpus, split = start_page(data, data_dir, subset, results_dir, seed)
-
-
-def id_list(ids, limit=30):
-    ids = sorted(ids)
-    return ", ".join(map(str, ids[:limit])) + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 # %% [markdown]
@@ -50,9 +45,9 @@ display(Markdown("\n".join([
     f"- Corpus: **{'SynthDEAM' if corpus.is_synthetic else 'DEAM'}** at `{corpus.root}`, subset `{corpus.subset}`.",
     f"- Songs with labels and an audio file: **{len(corpus.songs)}**.",
     f"- Annotated songs without audio (skipped): **{len(corpus.missing_audio)}**"
-    + (f" (ids {id_list(corpus.missing_audio)})." if corpus.missing_audio else "."),
+    + (f" (ids {id_list(corpus.missing_audio, limit=30)})." if corpus.missing_audio else "."),
     f"- Audio files without labels (skipped): **{len(corpus.unlabelled_audio)}**"
-    + (f" (ids {id_list(corpus.unlabelled_audio)})." if corpus.unlabelled_audio else "."),
+    + (f" (ids {id_list(corpus.unlabelled_audio, limit=30)})." if corpus.unlabelled_audio else "."),
     "- Audio that exists but cannot be decoded is found when features are extracted; each "
     "phase lists those songs on its own pages.",
 ])))
