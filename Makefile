@@ -22,27 +22,30 @@ PY     := $(VENV)/bin/python
 READY  := $(VENV)/.installed
 
 # ----------------------------------------------------------------- parameters
+# A knob left empty means the package's default, written once in mer_utils
+# (`make help` prints them); only the knobs a user sets are passed on.
 DATA          ?= synth
 DEAM_DIR      ?=
-SUBSET        ?= 1_2000
-SEED          ?= 42
-JOBS          ?= 2
-SYNTH_SONGS   ?= 200
-SYNTH_SECONDS ?= 30
-SYNTH_SEED    ?= 1234
-SYNTH_SR      ?= 44100
-P1_GRID       ?= full
-PANNS_CHECKPOINT ?= weights/Cnn14_mAP=0.431.pth
+SUBSET        ?=
+SEED          ?=
+JOBS          ?=
+SYNTH_SONGS   ?=
+SYNTH_SECONDS ?=
+SYNTH_SEED    ?=
+SYNTH_SR      ?=
+P1_GRID       ?=
+PANNS_CHECKPOINT ?=
 PANNS_RANDOM  ?= 0
+P2_EPOCHS     ?=
+P2_PATIENCE   ?=
+P3_EPOCHS     ?=
+# `key=value` for each knob that is set: $(call given,key,$(KNOB))
+given = $(if $(strip $(2)),$(1)=$(strip $(2)))
 
 ifeq ($(DATA),synth)
   NAME       := synthdeam
   DATA_DIR   := data/synthdeam
   DATA_READY := $(DATA_DIR)/synthdeam.json
-  # null: the SynthDEAM defaults of mer_utils.train.TRAINING_DEFAULTS (sized for the time budget).
-  P2_EPOCHS  ?= null
-  P2_PATIENCE ?= null
-  P3_EPOCHS  ?= 30
 else ifeq ($(DATA),deam)
   ifeq ($(strip $(DEAM_DIR)),)
     $(error DATA=deam needs DEAM_DIR=<dir>, the folder holding MEMD_audio/ and annotations/ (get it with 'make data-deam DEAM_DIR=<dir>'))
@@ -50,10 +53,6 @@ else ifeq ($(DATA),deam)
   NAME       := deam
   DATA_DIR   := $(DEAM_DIR)
   DATA_READY := build/deam/data.stamp
-  # The report's epochs: 15 for the CNN baseline, up to 50 with early stopping for the others.
-  P2_EPOCHS  ?= report
-  P2_PATIENCE ?= 10
-  P3_EPOCHS  ?= 30
 else
   $(error Unknown DATA='$(DATA)': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>)
 endif
@@ -62,9 +61,9 @@ RESULTS := results/$(NAME)
 CACHE   := cache/$(NAME)
 PARAMS  := build/params
 SPLIT   := $(RESULTS)/split.csv
-PKG     := $(wildcard mer_utils/*.py)
+PKG     := $(wildcard mer_utils/*.py mer_utils/*/*.py)
 NB_DEPS  = $(PKG) $(SPLIT) | $(READY)
-COMMON   = data=$(DATA) data_dir=$(DATA_DIR) subset=$(SUBSET) results_dir=$(RESULTS) cache_dir=$(CACHE) seed=$(SEED)
+COMMON   = data=$(DATA) data_dir="$(DATA_DIR)" results_dir=$(RESULTS) cache_dir=$(CACHE) $(call given,subset,$(SUBSET)) $(call given,seed,$(SEED))
 RUN_NB   = $(PY) -m mer_utils run-notebook
 
 P2_MODELS  := EmotionCNN EmotionCNN_SE_Temporal EmotionCNN_GRU EmotionCNN_GRU_Attention
@@ -87,9 +86,10 @@ pages: $(PAGES) ## execute the notebooks only
 
 help: ## list the targets and knobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
-	@echo; echo "Knobs: DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED=$(SEED) JOBS=$(JOBS)"
-	@echo "       SYNTH_SONGS=$(SYNTH_SONGS) SYNTH_SECONDS=$(SYNTH_SECONDS) P1_GRID=full|small P2_EPOCHS=$(P2_EPOCHS) P3_EPOCHS=$(P3_EPOCHS)"
-	@echo "       PANNS_CHECKPOINT=$(PANNS_CHECKPOINT) PANNS_RANDOM=0|1"
+	@echo; echo "Knobs (empty: the package default): DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED JOBS"
+	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
+	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1"
+	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 
 # ----------------------------------------------------------------- set-up
 venv: $(READY)
@@ -105,38 +105,38 @@ $(READY): pyproject.toml
 # ----------------------------------------------------------------- data
 data: $(DATA_READY) ## generate or fingerprint the input data
 
-data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/synth.py | $(READY)
-	$(PY) -m mer_utils synth --root data/synthdeam --songs $(SYNTH_SONGS) --seconds $(SYNTH_SECONDS) --seed $(SYNTH_SEED) --sr $(SYNTH_SR) --jobs $(JOBS)
+data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/corpus/synth.py | $(READY)
+	$(PY) -m mer_utils synth --root data/synthdeam $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS)) $(call given,--seed,$(SYNTH_SEED)) $(call given,--sr,$(SYNTH_SR)) $(call given,--jobs,$(JOBS))
 
 build/deam/data.stamp: FORCE | $(READY)
 	$(PY) -m mer_utils data-stamp "$(DEAM_DIR)" $@
 
-$(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/data.py mer_utils/split.py | $(READY)
-	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --subset $(SUBSET) --results-dir $(RESULTS) --seed $(SEED)
+$(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/corpus/deam.py mer_utils/corpus/split.py | $(READY)
+	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --results-dir $(RESULTS) $(call given,--subset,$(SUBSET)) $(call given,--seed,$(SEED))
 
 data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
 	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
 
 weights: | $(READY) ## download the PANNs Cnn14 checkpoint to PANNS_CHECKPOINT (needs internet)
-	$(PY) -m mer_utils download-weights --dest "$(PANNS_CHECKPOINT)"
+	$(PY) -m mer_utils download-weights $(call given,--dest,"$(PANNS_CHECKPOINT)")
 
 # ----------------------------------------------------------------- parameters of each run
 # Rewritten only when a value changes, so Make re-runs exactly what they feed.
 $(PARAMS)/synth.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ songs=$(SYNTH_SONGS) seconds=$(SYNTH_SECONDS) seed=$(SYNTH_SEED) sr=$(SYNTH_SR)
+	@$(PY) -m mer_utils params $@ $(call given,songs,$(SYNTH_SONGS)) $(call given,seconds,$(SYNTH_SECONDS)) $(call given,seed,$(SYNTH_SEED)) $(call given,sr,$(SYNTH_SR))
 $(PARAMS)/prepare.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON)
 $(PARAMS)/corpus.json $(PARAMS)/eda.json $(PARAMS)/phase2_summary.json $(PARAMS)/conclusions.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON)
 $(PARAMS)/features.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) n_jobs=$(JOBS)
+	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,n_jobs,$(JOBS))
 $(PARAMS)/models.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) n_jobs=$(JOBS) grid=$(P1_GRID)
+	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,n_jobs,$(JOBS)) $(call given,grid,$(P1_GRID))
 $(PARAMS)/phase2_%.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean epochs=$(P2_EPOCHS) patience=$(P2_PATIENCE)
+	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean $(call given,epochs,$(P2_EPOCHS)) $(call given,patience,$(P2_PATIENCE)) $(call given,n_jobs,$(JOBS))
 $(PARAMS)/phase3.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) checkpoint="$(PANNS_CHECKPOINT)" random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) epochs=$(P3_EPOCHS)
+	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,checkpoint,"$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
 
 # ----------------------------------------------------------------- notebooks -> executed pages
 book/data/corpus.ipynb: notebooks/data_corpus.py $(PARAMS)/corpus.json $(NB_DEPS)
@@ -152,7 +152,7 @@ book/phase2/%.ipynb: notebooks/phase2_train.py $(PARAMS)/phase2_%.json $(NB_DEPS
 book/phase2/summary.ipynb: notebooks/phase2_summary.py $(PARAMS)/phase2_summary.json $(P2_PAGES) book/phase1/models.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase2_summary.json
 # a checkpoint that appears (make weights) re-runs Phase 3 with it
-book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildcard $(PANNS_CHECKPOINT)) $(NB_DEPS)
+book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildcard $(or $(PANNS_CHECKPOINT),weights/Cnn14_*.pth)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
 book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) book/phase3/panns.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json

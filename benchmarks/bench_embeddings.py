@@ -21,6 +21,7 @@ kept, since other processes on a shared machine only ever slow a run down.
 The load average before the runs is printed: above the thread count, the
 machine was busy and the figures are pessimistic.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,27 +45,34 @@ def main():
     args = parser.parse_args()
 
     import torch
-
-    from mer_utils.data import AUDIO_SUFFIXES, load_audio, load_corpus
     from mer_utils.embeddings import Embedder, embed_corpus, random_backbone, segment_audio
+
+    from mer_utils.corpus.audio import load_audio
+    from mer_utils.corpus.deam import AUDIO_SUFFIXES, load_corpus
 
     torch.set_num_threads(args.threads)
     workdir = Path(tempfile.mkdtemp(prefix="bench_embeddings_"))
     try:
         corpus = None
         if args.audio_dir:
-            paths = sorted(p for p in Path(args.audio_dir).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)[: args.songs]
+            paths = sorted(p for p in Path(args.audio_dir).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)[
+                : args.songs
+            ]
             source = f"{len(paths)} files from {args.audio_dir}"
         else:
-            from mer_utils.synth import generate
+            from mer_utils.corpus.synth import generate
 
-            generate(workdir / "corpus", n_songs=args.songs, seconds=args.seconds, seed=7, sr=44100, n_jobs=2, progress=False)
+            generate(
+                workdir / "corpus", n_songs=args.songs, seconds=args.seconds, seed=7, sr=44100, n_jobs=2, progress=False
+            )
             corpus = load_corpus(workdir / "corpus")
             paths = [Path(p) for p in corpus.songs["audio_path"]]
             source = f"{len(paths)} SynthDEAM clips of {args.seconds:g} s (44.1 kHz MP3)"
         backbone = random_backbone(seed=0)
         embedders = {
-            "FastCnn14 float32": Embedder(backbone, batch_size=args.batch_size, n_threads=args.threads, precision="float32"),
+            "FastCnn14 float32": Embedder(
+                backbone, batch_size=args.batch_size, n_threads=args.threads, precision="float32"
+            ),
             "FastCnn14 auto": Embedder(backbone, batch_size=args.batch_size, n_threads=args.threads, precision="auto"),
         }
         audio_seconds = sum(len(segment_audio(load_audio(p, 32000))) * 3.0 for p in paths)
@@ -81,8 +89,10 @@ def main():
             embedder.embed_file(paths[0])
 
         print(f"{source}: {audio_seconds:.0f} s of audio in 3-second segments at 32 kHz")
-        print(f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch_size}, "
-              f"'auto' precision here = {embedders['FastCnn14 auto'].precision}; load average before: {os.getloadavg()[0]:.2f}\n")
+        print(
+            f"torch {torch.__version__}, {args.threads} thread(s), batch {args.batch_size}, "
+            f"'auto' precision here = {embedders['FastCnn14 auto'].precision}; load average before: {os.getloadavg()[0]:.2f}\n"
+        )
         print(f"{'way (decoding included)':34s} {'seconds':>8s} {'x real time':>12s}")
         results, reference = {}, {}
         for name, run in ways.items():
@@ -97,14 +107,23 @@ def main():
         base = reference["panns Cnn14 eager"]
         for name in embedders:
             diff = np.linalg.norm(reference[name] - base) / np.linalg.norm(base)
-            print(f"  {name}: relative difference from eager {diff:.1e}; "
-                  f"speed-up {results['panns Cnn14 eager'] / results[name]:.2f}x")
+            print(
+                f"  {name}: relative difference from eager {diff:.1e}; "
+                f"speed-up {results['panns Cnn14 eager'] / results[name]:.2f}x"
+            )
         if corpus is not None:
             best = np.inf
             for repeat in range(args.repeats):
                 start = time.perf_counter()
-                result = embed_corpus(corpus, workdir / f"cache{repeat}", backbone, batch_size=args.batch_size,
-                                      n_threads=args.threads, progress=False, embedder=embedders["FastCnn14 auto"])
+                result = embed_corpus(
+                    corpus,
+                    workdir / f"cache{repeat}",
+                    backbone,
+                    batch_size=args.batch_size,
+                    n_threads=args.threads,
+                    progress=False,
+                    embedder=embedders["FastCnn14 auto"],
+                )
                 best = min(best, time.perf_counter() - start)
             print(f"\n{'embed_corpus, cold cache':34s} {best:8.2f} {audio_seconds / best:12.1f}")
             print(f"  {result.describe()}")

@@ -8,6 +8,7 @@ from the waveform, tonnetz on librosa's default constant-Q chroma) with
 and the parallel throughput of ``extract_features`` with 1 and 2 workers.
 Times exclude the first clip (imports, numba compilation).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,9 +25,14 @@ def naive_features(audio, sr):
     import librosa
 
     mfcc = librosa.feature.mfcc(y=audio, sr=sr, n_mfcc=20)
-    blocks = [mfcc, librosa.feature.delta(mfcc), librosa.feature.chroma_stft(y=audio, sr=sr),
-              librosa.feature.melspectrogram(y=audio, sr=sr), librosa.feature.spectral_contrast(y=audio, sr=sr),
-              librosa.feature.tonnetz(y=audio, sr=sr)]
+    blocks = [
+        mfcc,
+        librosa.feature.delta(mfcc),
+        librosa.feature.chroma_stft(y=audio, sr=sr),
+        librosa.feature.melspectrogram(y=audio, sr=sr),
+        librosa.feature.spectral_contrast(y=audio, sr=sr),
+        librosa.feature.tonnetz(y=audio, sr=sr),
+    ]
     return np.concatenate([b.mean(axis=1) for b in blocks] + [b.std(axis=1) for b in blocks])
 
 
@@ -36,13 +42,16 @@ def main():
     parser.add_argument("--seconds", type=float, default=30.0)
     args = parser.parse_args()
 
-    from mer_utils.data import load_audio, load_corpus
-    from mer_utils.features import extract_features, song_features
-    from mer_utils.synth import generate
+    from mer_utils.corpus.audio import load_audio
+    from mer_utils.corpus.deam import load_corpus
+    from mer_utils.corpus.synth import generate
+    from mer_utils.phase1.features import extract_features, song_features
 
     workdir = Path(tempfile.mkdtemp(prefix="bench_features_"))
     try:
-        generate(workdir / "corpus", n_songs=args.songs + 1, seconds=args.seconds, seed=7, sr=44100, n_jobs=2, progress=False)
+        generate(
+            workdir / "corpus", n_songs=args.songs + 1, seconds=args.seconds, seed=7, sr=44100, n_jobs=2, progress=False
+        )
         corpus = load_corpus(workdir / "corpus")
         paths = list(corpus.songs["audio_path"])
         warm = load_audio(paths[0], 22050)
@@ -68,7 +77,9 @@ def main():
             print(f"{stage:32s} {seconds:8.2f} {audio_seconds / seconds:12.1f}")
         total = timings["decode + resample"] + timings["mer_utils (shared STFT)"]
         print(f"{'decode + mer_utils features':32s} {total:8.2f} {audio_seconds / total:12.1f}")
-        print(f"speed-up of the shared STFT over naive librosa: {timings['naive librosa'] / timings['mer_utils (shared STFT)']:.1f}x\n")
+        print(
+            f"speed-up of the shared STFT over naive librosa: {timings['naive librosa'] / timings['mer_utils (shared STFT)']:.1f}x\n"
+        )
         print(f"{'extract_features (cold cache)':32s} {'seconds':>8s} {'x real time':>12s}")
         for jobs in (1, 2):
             cache = workdir / f"cache{jobs}"

@@ -19,6 +19,7 @@ The cache is timed from scratch unless ``--reuse-cache`` is given (it is built
 in ``--cache-dir``, which is emptied first).  Timing is wall-clock and depends
 on what else runs on the machine; CPU seconds are shown beside it.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from mer_utils.models import PHASE2_MODELS, build_model  # noqa: E402
 
 from mer_utils import train  # noqa: E402
-from mer_utils.data import TARGETS, corpus_for  # noqa: E402
-from mer_utils.models import PHASE2_MODELS, build_model  # noqa: E402
-from mer_utils.spectrograms import build_chunk_cache, split_datasets  # noqa: E402
-from mer_utils.split import song_split  # noqa: E402
+from mer_utils.corpus.deam import TARGETS, corpus_for  # noqa: E402
+from mer_utils.corpus.split import song_split  # noqa: E402
+from mer_utils.phase2.logmel import build_chunk_cache, split_datasets  # noqa: E402
 
 BUDGET_S = 15 * 60
 
@@ -50,8 +51,10 @@ def cpu_seconds() -> float:
 
 def peak_memory_mb() -> tuple[float, float]:
     """Peak resident memory of this process and of its largest finished child (MB)."""
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    return (
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    )
 
 
 def time_cache(corpus, cache_dir: Path, n_jobs: int, reuse: bool):
@@ -61,9 +64,16 @@ def time_cache(corpus, cache_dir: Path, n_jobs: int, reuse: bool):
     cache = build_chunk_cache(corpus, cache_dir, n_jobs=n_jobs, progress=False)
     wall = time.perf_counter() - wall
     audio_s = cache.audio_seconds + 0.0
-    row = {"songs": len(corpus.songs), "chunks": cache.n_chunks, "skipped": len(cache.skipped), "n_jobs": n_jobs,
-           "reused": cache.reused, "wall_s": wall, "audio_min": audio_s / 60,
-           "x_real_time": audio_s / cache.build_seconds}
+    row = {
+        "songs": len(corpus.songs),
+        "chunks": cache.n_chunks,
+        "skipped": len(cache.skipped),
+        "n_jobs": n_jobs,
+        "reused": cache.reused,
+        "wall_s": wall,
+        "audio_min": audio_s / 60,
+        "x_real_time": audio_s / cache.build_seconds,
+    }
     return cache, row
 
 
@@ -75,15 +85,30 @@ def time_models(cache, corpus, split, epochs: int, batch_size: int, seed: int):
         train_loader = train.make_loader(datasets["train"], batch_size, shuffle=True, seed=seed)
         val_loader = train.make_loader(datasets["validation"], 64)
         cpu = cpu_seconds()
-        _, history = train.fit(model, train_loader, val_loader, epochs=epochs, patience=None, seed=seed,
-                               target_scaler=scaler, progress=False)
+        _, history = train.fit(
+            model,
+            train_loader,
+            val_loader,
+            epochs=epochs,
+            patience=None,
+            seed=seed,
+            target_scaler=scaler,
+            progress=False,
+        )
         cpu = cpu_seconds() - cpu
         start = time.perf_counter()
         train.predict(model, train.make_loader(datasets["test"], 64), scaler)
         eval_rate = len(datasets["test"]) / (time.perf_counter() - start)
-        rows.append({"model": name, "train_chunks": len(datasets["train"]), "seconds_per_epoch": history["seconds"].mean(),
-                     "cpu_s_per_epoch": cpu / len(history), "train_samples_per_s": history["samples_per_s"].mean(),
-                     "eval_samples_per_s": eval_rate})
+        rows.append(
+            {
+                "model": name,
+                "train_chunks": len(datasets["train"]),
+                "seconds_per_epoch": history["seconds"].mean(),
+                "cpu_s_per_epoch": cpu / len(history),
+                "train_samples_per_s": history["samples_per_s"].mean(),
+                "eval_samples_per_s": eval_rate,
+            }
+        )
     table = pd.DataFrame(rows)
     base = table.loc[table["model"] == "EmotionCNN", "seconds_per_epoch"].iloc[0]
     table["epoch_time_vs_EmotionCNN"] = table["seconds_per_epoch"] / base
@@ -100,14 +125,33 @@ def time_full_schedule(cache, corpus, split, data: str, seed: int):
             train_loader = train.make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=seed)
             val_loader = train.make_loader(datasets["validation"], 64)
             start = time.perf_counter()
-            model, history = train.fit(model, train_loader, val_loader, epochs=settings["epochs"], patience=settings["patience"],
-                                       lr=settings["lr"], seed=seed, target_scaler=scaler,
-                                       val_groups=datasets["validation"].frame["song_id"], progress=False)
+            model, history = train.fit(
+                model,
+                train_loader,
+                val_loader,
+                epochs=settings["epochs"],
+                patience=settings["patience"],
+                lr=settings["lr"],
+                seed=seed,
+                target_scaler=scaler,
+                val_groups=datasets["validation"].frame["song_id"],
+                progress=False,
+            )
             scores = train.chunk_and_song_scores(train.chunk_predictions(model, datasets["test"], scaler))
-            rows.append({"model": name, "target": target, "epochs_run": len(history),
-                         "best_epoch": history.attrs["best_epoch"], "val_r2": train.best_epoch_row(history)["val_r2"],
-                         "test_song_r2": scores["song"]["r2"], "wall_s": time.perf_counter() - start})
-            print(pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1, float_format="%.3f"), flush=True)
+            rows.append(
+                {
+                    "model": name,
+                    "target": target,
+                    "epochs_run": len(history),
+                    "best_epoch": history.attrs["best_epoch"],
+                    "val_r2": train.best_epoch_row(history)["val_r2"],
+                    "test_song_r2": scores["song"]["r2"],
+                    "wall_s": time.perf_counter() - start,
+                }
+            )
+            print(
+                pd.DataFrame(rows[-1:]).to_string(index=False, header=len(rows) == 1, float_format="%.3f"), flush=True
+            )
     return pd.DataFrame(rows)
 
 
@@ -133,8 +177,11 @@ def main(argv=None) -> int:
     corpus = corpus_for(args.data, args.data_dir, args.subset)
     split = song_split(corpus.song_ids, seed=args.seed)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load:.2f} at start; "
-          f"{corpus.describe()}\n", flush=True)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {load:.2f} at start; "
+        f"{corpus.describe()}\n",
+        flush=True,
+    )
 
     cache, cache_row = time_cache(corpus, Path(args.cache_dir), args.n_jobs, args.reuse_cache)
     print("Chunk cache build")
@@ -154,9 +201,11 @@ def main(argv=None) -> int:
         schedule = time.perf_counter() - start
         total = cache_row["wall_s"] + schedule
         self_mb, child_mb = peak_memory_mb()
-        print(f"\ncache {cache_row['wall_s']:.1f} s + 8 trainings {schedule:.1f} s = {total:.1f} s "
-              f"({total / BUDGET_S:.0%} of the {BUDGET_S // 60}-minute budget); "
-              f"epochs run: {int(runs['epochs_run'].sum())}")
+        print(
+            f"\ncache {cache_row['wall_s']:.1f} s + 8 trainings {schedule:.1f} s = {total:.1f} s "
+            f"({total / BUDGET_S:.0%} of the {BUDGET_S // 60}-minute budget); "
+            f"epochs run: {int(runs['epochs_run'].sum())}"
+        )
         print(f"peak memory: {self_mb:.0f} MB in this process, {child_mb:.0f} MB in the largest finished child process")
     print(f"\nbenchmark wall time {time.perf_counter() - total_start:.1f} s")
     return 0

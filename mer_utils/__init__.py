@@ -1,14 +1,34 @@
-"""Helpers for the music emotion recognition book.
+"""Helpers for the music emotion recognition book: notebooks call, this package computes, decides and words.
 
-One module per concern, each named after what it does; the docstring of each
-says which notebook uses it:
+Used by: every notebook; the table below maps the book to its modules.
 
-data, synth, split          the corpus (DEAM layout), SynthDEAM, the shared split
-features, selection, classical   Phase 1: librosa features, feature selection, regressors
-spectrograms, models, train      Phase 2: log-mel chunks, the CNN family, the trainer
-embeddings, predict              Phase 3: PANNs CNN14 embeddings, predicting new songs
-evaluate, plots, notebook        metrics and tables, figures, page set-up
-cache, download, pipeline        atomic caches, downloads, running the book
+The package is laid out like the book.  Each part of the book has one
+subpackage; what every part shares (caches, training, results) sits beside them.
+
+=========================  ===============================  =============================================
+book part                  notebook (``notebooks/``)        module
+=========================  ===============================  =============================================
+The corpus and the split   ``data_corpus.py``               ``corpus/`` (``deam``, ``synth``, ``split``,
+                                                            ``audio``, ``download``)
+Phase 1: targets           ``phase1_eda.py``                ``plots``, ``results/narrative``
+Phase 1: features          ``phase1_features.py``           ``phase1/features``, ``phase1/selection``
+Phase 1: regressors        ``phase1_models.py``             ``phase1/regressors``
+Phase 2: one run per page  ``phase2_train.py``              ``phase2/logmel``, ``phase2/models``,
+                                                            ``training/loop``, ``training/phase2``
+Phase 2: summary           ``phase2_summary.py``            ``training/phase2``, ``results/tables``
+Phase 3: embeddings, MLP   ``phase3_panns.py``              ``phase3/`` (``cnn14``, ``inference``,
+                                                            ``embeddings``, ``space``), ``training/mlp``
+Conclusions                ``conclusions.py``               ``results/`` (``records``, ``tables``,
+                                                            ``published``, ``narrative``)
+Predicting new songs       (``mer predict``)                ``phase3/predict``
+=========================  ===============================  =============================================
+
+Shared by every part: ``page`` (what each notebook does first), ``plots``
+(figures), ``cache`` (atomic writes, the per-song cache), ``training``
+(``runtime``: seeds, threads, device, precision; ``defaults``; ``modelfile``:
+the one model-file format), ``results`` (``metrics``, ``records``,
+``tables``, ``published``, ``narrative``: every sentence computed from numbers),
+``pipeline`` (parameter files, running notebooks) and ``errors``.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

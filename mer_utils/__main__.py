@@ -2,38 +2,70 @@
 
 Commands::
 
-    synth            generate the SynthDEAM corpus (mer_utils.synth)
+    synth            generate the SynthDEAM corpus (mer_utils.corpus.synth)
+    defaults         print the package defaults behind the Makefile's knobs
     prepare          load a corpus, report missing audio, write the shared split
     params           write a run's parameters to JSON if they changed (Makefile)
     data-stamp       fingerprint a DEAM tree (Makefile)
     run-notebook     execute a jupytext notebook with papermill (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
     download-weights fetch the PANNs Cnn14 checkpoint (make weights)
-    predict          predict valence and arousal of audio files (mer_utils.predict)
+    predict          predict valence and arousal of audio files (mer_utils.phase3.predict)
 
 User errors print one line starting with ``error:`` and exit with status 1.
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from .errors import MerError
 
 
+def defaults() -> None:
+    """Print the package defaults behind the Makefile's knobs (``make help``)."""
+    import inspect
+
+    from .corpus.synth import generate
+    from .page import BOOK_DEFAULTS
+    from .phase1.regressors import DEFAULT_GRID
+    from .phase3.cnn14 import DEFAULT_CHECKPOINT
+    from .training.defaults import TRAINING_DEFAULTS
+    from .training.runtime import DEFAULT_JOBS
+
+    synth = {
+        k: v.default
+        for k, v in inspect.signature(generate).parameters.items()
+        if k in ("n_songs", "seconds", "seed", "sr")
+    }
+    print(
+        f"Package defaults: SUBSET={BOOK_DEFAULTS['subset']} SEED={BOOK_DEFAULTS['seed']} JOBS={DEFAULT_JOBS} "
+        f"P1_GRID={DEFAULT_GRID} PANNS_CHECKPOINT={DEFAULT_CHECKPOINT}"
+    )
+    print("SynthDEAM: SYNTH_SONGS={n_songs} SYNTH_SECONDS={seconds:g} SYNTH_SEED={seed} SYNTH_SR={sr}".format(**synth))
+    for data, models in TRAINING_DEFAULTS.items():
+        print(
+            f"training on {data}: "
+            + "; ".join(f"{m} {s['epochs']} epochs, patience {s['patience']}" for m, s in models.items())
+        )
+
+
 def prepare(argv) -> None:
     from .cache import write_json_atomic
-    from .data import corpus_for
-    from .split import load_or_create_split
+    from .corpus.deam import corpus_for
+    from .corpus.split import load_or_create_split
+    from .page import BOOK_DEFAULTS
 
-    parser = argparse.ArgumentParser(prog="mer prepare", description="Load a corpus, report missing audio and write the shared split.")
-    parser.add_argument("--data", default="synth")
+    parser = argparse.ArgumentParser(
+        prog="mer prepare", description="Load a corpus, report missing audio and write the shared split."
+    )
+    parser.add_argument("--data", default=BOOK_DEFAULTS["data"])
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--subset", default="1_2000")
+    parser.add_argument("--subset", default=BOOK_DEFAULTS["subset"])
     parser.add_argument("--results-dir", required=True)
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=BOOK_DEFAULTS["seed"])
     args = parser.parse_args(argv)
     corpus = corpus_for(args.data, args.data_dir, args.subset)
     results = Path(args.results_dir)
@@ -62,9 +94,11 @@ def main(argv=None) -> int:
     command, rest = argv[0], argv[1:]
     try:
         if command == "synth":
-            from .synth import main as synth_main
+            from .corpus.synth import main as synth_main
 
             synth_main(rest)
+        elif command == "defaults":
+            defaults()
         elif command == "prepare":
             prepare(rest)
         elif command == "params":
@@ -85,15 +119,15 @@ def main(argv=None) -> int:
             args = parser.parse_args(rest)
             run_notebook(args.source, args.output, args.params)
         elif command == "download-deam":
-            from .download import main_deam
+            from .corpus.download import main_deam
 
             main_deam(rest)
         elif command == "download-weights":
-            from .download import main_weights
+            from .corpus.download import main_weights
 
             main_weights(rest)
         elif command == "predict":
-            from .predict import main as predict_main
+            from .phase3.predict import main as predict_main
 
             return int(predict_main(rest) or 0)
         else:

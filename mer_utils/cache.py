@@ -1,10 +1,19 @@
-"""Atomic writes and settings-keyed caches.
+"""Atomic writes, and the one per-song cache behind features, log-mel chunks and embeddings.
 
-Used by every stage that writes to disk (features, log-mel chunks, embeddings,
-result tables): a file is written under a temporary name in the same folder and
-renamed into place only when complete, so an interrupted run never leaves a
-half-written file under the final name.
+Used by: every notebook that writes to disk, through :mod:`mer_utils.phase1.features`,
+:mod:`mer_utils.phase2.logmel`, :mod:`mer_utils.phase3.embeddings` and the result records.
+
+A file is written under a temporary name in the same folder and renamed into
+place only when complete, so an interrupted run never leaves a half-written
+file under the final name.
+
+:class:`SongCache` is the one mechanism for per-song results: a folder keyed by
+the settings (written atomically to ``settings.json``), one ``.npy`` per song
+named by its id and audio fingerprint, and a ``.skip.json`` record (kind and
+reason) for a song that could not be computed.  A run that is interrupted
+resumes with the songs that have neither file.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -17,6 +26,8 @@ from typing import Iterator
 
 import numpy as np
 import pandas as pd
+
+SKIP_COLUMNS = ["song_id", "kind", "reason"]
 
 
 @contextlib.contextmanager
@@ -76,3 +87,62 @@ def _json_default(value):
     if isinstance(value, np.ndarray):
         return value.tolist()
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+class SongCache:
+    """One file per song in a folder keyed by settings: resumable, with skip records.
+
+    ``folder`` is usually ``<cache_dir>/<what>-<settings_key(...)>``; ``settings``
+    are written to ``settings.json`` (atomically) so a reader can tell what the
+    folder holds.  A song's files are named ``<song_id>_<audio fingerprint>``, so
+    replacing a clip invalidates only its own entry.
+    """
+
+    def __init__(self, folder, settings: dict | None = None):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if settings is not None:
+            write_json_atomic(self.folder / "settings.json", settings)
+
+    def stem(self, song_id: int, audio_path) -> str:
+        from .corpus.audio import audio_fingerprint
+
+        return f"{int(song_id)}_{audio_fingerprint(audio_path)}"
+
+    def array_path(self, song_id: int, audio_path) -> Path:
+        return self.folder / f"{self.stem(song_id, audio_path)}.npy"
+
+    def skip_path(self, song_id: int, audio_path) -> Path:
+        return self.folder / f"{self.stem(song_id, audio_path)}.skip.json"
+
+    def is_done(self, song_id: int, audio_path) -> bool:
+        """True when the song has its array or a skip record."""
+        return self.array_path(song_id, audio_path).exists() or self.skip_path(song_id, audio_path).exists()
+
+    def todo(self, songs: pd.DataFrame) -> list[tuple[int, str]]:
+        """``(song_id, audio_path)`` of the songs of ``songs`` (indexed by id) that are not done yet."""
+        return [(int(i), str(p)) for i, p in zip(songs.index, songs["audio_path"]) if not self.is_done(int(i), p)]
+
+    def save(self, song_id: int, audio_path, array: np.ndarray) -> Path:
+        path = self.array_path(song_id, audio_path)
+        save_npy_atomic(path, array)
+        return path
+
+    def skip(self, song_id: int, audio_path, kind: str, reason: str) -> None:
+        """Record why a song has no array: ``kind`` is "corrupt" or "too short"."""
+        write_json_atomic(
+            self.skip_path(song_id, audio_path), {"song_id": int(song_id), "kind": kind, "reason": reason}
+        )
+
+    def load(self, song_id: int, audio_path, mmap_mode=None) -> np.ndarray:
+        return np.load(self.array_path(song_id, audio_path), mmap_mode=mmap_mode)
+
+    def skipped(self, songs: pd.DataFrame) -> pd.DataFrame:
+        """The skip records of ``songs``, one row each (``song_id``, ``kind``, ``reason``)."""
+        rows = []
+        for song_id, audio_path in zip(songs.index, songs["audio_path"]):
+            path = self.skip_path(int(song_id), audio_path)
+            if path.exists():
+                record = json.loads(path.read_text())
+                rows.append({"song_id": int(song_id), "kind": record["kind"], "reason": record["reason"]})
+        return pd.DataFrame(rows, columns=SKIP_COLUMNS)

@@ -1,5 +1,7 @@
 """Running the book: parameter files, notebook execution, the data stamp.
 
+Used by: the Makefile (``make book``), for every notebook.
+
 The Makefile calls these through ``python -m mer_utils``:
 
 * ``params``: write a run's parameters to JSON only when they changed, so Make
@@ -10,6 +12,7 @@ The Makefile calls these through ``python -m mer_utils``:
   papermill and its parameters, and move the executed ``.ipynb`` into the book
   only when every cell ran.  A failure names the notebook, the cell and the error.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,7 +60,9 @@ def data_stamp(data_dir, path) -> bool:
     """Fingerprint the files under ``data_dir`` into ``path``; rewrite only on change."""
     root = Path(data_dir)
     if not root.is_dir():
-        raise MerError(f"DEAM_DIR '{root}' is not a folder: point DEAM_DIR at the folder that holds MEMD_audio/ and annotations/.")
+        raise MerError(
+            f"DEAM_DIR '{root}' is not a folder: point DEAM_DIR at the folder that holds MEMD_audio/ and annotations/."
+        )
     digest = hashlib.sha1()
     count = 0
     for file in sorted(p for p in root.rglob("*") if p.is_file()):
@@ -72,12 +77,28 @@ def data_stamp(data_dir, path) -> bool:
     return True
 
 
+def check_parameters(source, given: dict, declared: dict) -> None:
+    """Stop with an error naming any parameter that the notebook's ``parameters`` cell does not declare.
+
+    Papermill itself only warns about an unknown name and runs on with the
+    default, so a misspelt knob would silently change nothing.
+    """
+    unknown = sorted(set(given) - set(declared))
+    if unknown:
+        raise MerError(
+            f"notebook {source} has no parameter(s) {', '.join(unknown)}; its parameters cell declares "
+            f"{', '.join(sorted(declared)) or 'none'}. Fix the name in the Makefile or the parameter file."
+        )
+
+
 def run_notebook(source, output, params_file=None, failed_dir="build/failed") -> None:
     """Execute the jupytext notebook ``source`` with papermill into ``output``.
 
     The executed notebook is written under a temporary name and renamed into
     place only on success.  On failure the partly executed notebook is kept in
     ``failed_dir`` for inspection and :class:`MerError` names the cell and error.
+    A parameter the notebook does not declare is an error before anything runs
+    (:func:`check_parameters`).
     """
     import jupytext
     import papermill
@@ -92,11 +113,18 @@ def run_notebook(source, output, params_file=None, failed_dir="build/failed") ->
     with tempfile.TemporaryDirectory() as scratch:
         unexecuted = Path(scratch) / (source.stem + ".ipynb")
         jupytext.write(notebook, unexecuted)
+        check_parameters(source, params, papermill.inspect_notebook(str(unexecuted)))
         with atomic_path(output) as executed:
             try:
                 papermill.execute_notebook(
-                    str(unexecuted), str(executed), parameters=params, kernel_name="python3",
-                    cwd=str(REPO_ROOT), progress_bar=False, log_output=True, stdout_file=sys.stdout,
+                    str(unexecuted),
+                    str(executed),
+                    parameters=params,
+                    kernel_name="python3",
+                    cwd=str(REPO_ROOT),
+                    progress_bar=False,
+                    log_output=True,
+                    stdout_file=sys.stdout,
                 )
             except PapermillExecutionError as exc:
                 kept = Path(failed_dir) / output.name

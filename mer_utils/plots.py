@@ -1,14 +1,21 @@
 """Figures of the book: labelled axes, units and readable sizes.
 
+Used by: every notebook that draws (``notebooks/phase1_eda.py``,
+``notebooks/phase1_features.py``, ``notebooks/phase1_models.py``,
+``notebooks/phase2_train.py``, ``notebooks/phase2_summary.py``,
+``notebooks/phase3_panns.py``, ``notebooks/conclusions.py``).
+
 Each function draws one kind of figure and returns the matplotlib Figure; the
-notebooks call them and add nothing but the reading.  Phase 1 (EDA, feature
-selection), Phase 2 (learning curves) and Phase 3 (t-SNE) figures live here.
+notebooks call them and add nothing but the reading.
 """
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+
+from .corpus.deam import short_name
 
 TARGET_LABELS = {"valence_mean": "mean valence (1–9)", "arousal_mean": "mean arousal (1–9)"}
 
@@ -26,9 +33,14 @@ def valence_arousal_scatter(labels: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(5.5, 5))
     ax.scatter(x, y, s=14, alpha=0.55, edgecolor="none")
     grid = np.linspace(x.min(), x.max(), 50)
-    ax.plot(grid, slope * grid + intercept, color="C3", lw=2, label=f"least squares: y = {slope:.2f}x + {intercept:.2f}")
-    ax.set(xlabel=TARGET_LABELS["valence_mean"], ylabel=TARGET_LABELS["arousal_mean"],
-           title=f"Valence vs arousal, {len(x)} songs (Pearson r = {r:.2f})")
+    ax.plot(
+        grid, slope * grid + intercept, color="C3", lw=2, label=f"least squares: y = {slope:.2f}x + {intercept:.2f}"
+    )
+    ax.set(
+        xlabel=TARGET_LABELS["valence_mean"],
+        ylabel=TARGET_LABELS["arousal_mean"],
+        title=f"Valence vs arousal, {len(x)} songs (Pearson r = {r:.2f})",
+    )
     ax.legend(loc="upper left", fontsize=9)
     return fig
 
@@ -55,8 +67,10 @@ def pearson_bars(ranking: pd.DataFrame, target: str, top: int = 15):
     fig, ax = plt.subplots(figsize=(6.5, 0.32 * top + 1.2))
     ax.barh(shown["feature"], shown["r"], color=colours)
     ax.axvline(0, color="k", lw=0.8)
-    ax.set(xlabel="Pearson r with " + TARGET_LABELS[target] + " (blue positive, red negative)",
-           title=f"Top {top} features by |r| with {target.split('_')[0]} (training songs)")
+    ax.set(
+        xlabel="Pearson r with " + TARGET_LABELS[target] + " (blue positive, red negative)",
+        title=f"Top {top} features by |r| with {short_name(target)} (training songs)",
+    )
     fig.tight_layout()
     return fig
 
@@ -65,10 +79,11 @@ def shap_summary(explanation, target: str, top: int = 15, seed: int = 42):
     """SHAP beeswarm of the top features (red = high feature value, blue = low)."""
     import shap
 
-    shap.summary_plot(explanation, max_display=top, show=False, plot_size=(7.5, 0.35 * top + 1.5),
-                      rng=np.random.default_rng(seed))
+    shap.summary_plot(
+        explanation, max_display=top, show=False, plot_size=(7.5, 0.35 * top + 1.5), rng=np.random.default_rng(seed)
+    )
     fig = plt.gcf()
-    fig.axes[0].set_title(f"SHAP values of XGBoost for {target.split('_')[0]} (training songs)")
+    fig.axes[0].set_title(f"SHAP values of XGBoost for {short_name(target)} (training songs)")
     fig.axes[0].set_xlabel("SHAP value: effect on the predicted " + TARGET_LABELS[target])
     return fig
 
@@ -82,10 +97,11 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
     for k, target in enumerate(targets):
         rows = table[table["target"] == target].set_index(group).reindex(groups)
         xs = np.arange(len(groups)) + (k - 0.5) * width
-        ax.bar(xs, rows[value], width, label=f"{target.split('_')[0]}: this run", color=f"C{k}")
+        ax.bar(xs, rows[value], width, label=f"{short_name(target)}: this run", color=f"C{k}")
         if report in rows:
-            ax.scatter(xs, rows[report], marker="D", color="k", zorder=3, s=22,
-                       label="report (DEAM)" if k == 0 else None)
+            ax.scatter(
+                xs, rows[report], marker="D", color="k", zorder=3, s=22, label="report (DEAM)" if k == 0 else None
+            )
     ax.set_xticks(np.arange(len(groups)), groups, rotation=20, ha="right")
     ax.set(ylabel=value.replace("_", " ").replace("r2", "R²"), title=title)
     ax.axhline(0, color="k", lw=0.8)
@@ -97,10 +113,12 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
 # --------------------------------------------------------------------------- Phase 2
 
 
-def learning_curves(history: pd.DataFrame, title: str = "", report_r2: float | None = None, ceiling_r2: float | None = None):
+def learning_curves(
+    history: pd.DataFrame, title: str = "", report_r2: float | None = None, ceiling_r2: float | None = None
+):
     """Per-epoch training and validation loss (left) and validation R² (right), the best epoch marked.
 
-    ``history`` is the table of :func:`mer_utils.train.fit`.  The right panel
+    ``history`` is the table of :func:`mer_utils.training.loop.fit`.  The right panel
     shows chunk-level R² and, when present, song-level R²; ``report_r2`` (the
     report's best validation R², DEAM) and ``ceiling_r2`` (SynthDEAM's noise
     ceiling) are drawn as horizontal lines when given.
@@ -127,13 +145,20 @@ def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
     songs = frame.groupby("song_id")[["target", "prediction"]].mean()
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.scatter(frame["target"], frame["prediction"], s=8, alpha=0.25, color="C0", edgecolor="none", label="chunk")
-    ax.scatter(songs["target"], songs["prediction"], s=26, color="C1", edgecolor="k", lw=0.4, label="song (mean of chunks)")
+    ax.scatter(
+        songs["target"], songs["prediction"], s=26, color="C1", edgecolor="k", lw=0.4, label="song (mean of chunks)"
+    )
     low = float(min(frame["target"].min(), frame["prediction"].min())) - 0.2
     high = float(max(frame["target"].max(), frame["prediction"].max())) + 0.2
     ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
     label = TARGET_LABELS.get(target, target)
-    ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"label: {label}", ylabel=f"prediction: {label}",
-           title=title or "Held-out test songs")
+    ax.set(
+        xlim=(low, high),
+        ylim=(low, high),
+        xlabel=f"label: {label}",
+        ylabel=f"prediction: {label}",
+        title=title or "Held-out test songs",
+    )
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
@@ -142,7 +167,7 @@ def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
 def logmel_chunks_figure(chunks, titles, settings: dict):
     """A few log-mel chunks side by side: time (s) across, mel band up, colour in dB (fixed reference).
 
-    ``chunks``: arrays ``(n_mels, n_frames)`` as stored by :mod:`mer_utils.spectrograms`.
+    ``chunks``: arrays ``(n_mels, n_frames)`` as stored by :mod:`mer_utils.phase2.logmel`.
     """
     chunks = [np.asarray(c, dtype=np.float32) for c in chunks]
     seconds = chunks[0].shape[1] * settings["hop_length"] / settings["sr"]
@@ -150,8 +175,15 @@ def logmel_chunks_figure(chunks, titles, settings: dict):
     low = min(float(c.min()) for c in chunks)
     high = max(float(c.max()) for c in chunks)
     for ax, chunk, title in zip(axes[0], chunks, titles):
-        image = ax.imshow(chunk, origin="lower", aspect="auto", extent=(0, seconds, 0, chunk.shape[0]),
-                          vmin=low, vmax=high, cmap="magma")
+        image = ax.imshow(
+            chunk,
+            origin="lower",
+            aspect="auto",
+            extent=(0, seconds, 0, chunk.shape[0]),
+            vmin=low,
+            vmax=high,
+            cmap="magma",
+        )
         ax.set(xlabel="time in chunk (s)", title=title)
         ax.grid(False)
     axes[0][0].set_ylabel("mel band (low to high)")
@@ -165,7 +197,7 @@ def logmel_chunks_figure(chunks, titles, settings: dict):
 def tsne_scatter(coords, values, target: str, title: str = "", agreement: float | None = None):
     """Songs on a 2-D t-SNE map, coloured by one target (1..9 scale), with a colour bar.
 
-    ``agreement`` (see :func:`mer_utils.embeddings.neighbour_agreement`) is
+    ``agreement`` (see :func:`mer_utils.phase3.space.neighbour_agreement`) is
     written in the corner when given.
     """
     coords = np.asarray(coords, dtype=float)
@@ -173,18 +205,28 @@ def tsne_scatter(coords, values, target: str, title: str = "", agreement: float 
     fig, ax = plt.subplots(figsize=(6.2, 5))
     points = ax.scatter(coords[:, 0], coords[:, 1], c=values, cmap="coolwarm", s=28, edgecolor="k", linewidth=0.3)
     fig.colorbar(points, ax=ax, label=TARGET_LABELS.get(target, target))
-    ax.set(xlabel="t-SNE dimension 1", ylabel="t-SNE dimension 2",
-           title=title or f"Song embeddings coloured by {target.split('_')[0]}")
+    ax.set(
+        xlabel="t-SNE dimension 1",
+        ylabel="t-SNE dimension 2",
+        title=title or f"Song embeddings coloured by {short_name(target)}",
+    )
     if agreement is not None and np.isfinite(agreement):
-        ax.text(0.02, 0.02, f"neighbour agreement r = {agreement:.2f}", transform=ax.transAxes, fontsize=9,
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+        ax.text(
+            0.02,
+            0.02,
+            f"neighbour agreement r = {agreement:.2f}",
+            transform=ax.transAxes,
+            fontsize=9,
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"},
+        )
     fig.tight_layout()
     return fig
 
 
-def mlp_learning_curves(history: pd.DataFrame, target_names, report_r2: dict | None = None, ceiling_r2: dict | None = None,
-                        title: str = ""):
-    """Loss (left) and validation R² per target (right) of a multi-target run of :func:`mer_utils.train.fit`.
+def mlp_learning_curves(
+    history: pd.DataFrame, target_names, report_r2: dict | None = None, ceiling_r2: dict | None = None, title: str = ""
+):
+    """Loss (left) and validation R² per target (right) of a multi-target run of :func:`mer_utils.training.loop.fit`.
 
     ``report_r2`` and ``ceiling_r2`` map a target to the report's figure and
     SynthDEAM's noise ceiling; both are drawn as horizontal lines in the
@@ -198,12 +240,20 @@ def mlp_learning_curves(history: pd.DataFrame, target_names, report_r2: dict | N
     left.set(xlabel="epoch", ylabel="MSE (standardised labels), summed", title="Loss (both targets)")
     for k, target in enumerate(target_names):
         column = f"val_r2_{target}" if f"val_r2_{target}" in history else "val_r2"
-        name = target.split("_")[0]
+        name = short_name(target)
         right.plot(epochs, history[column], marker="o", color=f"C{k}", label=f"{name}, validation")
         if report_r2 and np.isfinite(report_r2.get(target, np.nan)):
-            right.axhline(report_r2[target], color=f"C{k}", ls="--", lw=1, label=f"{name}, report (DEAM): {report_r2[target]:.3f}")
+            right.axhline(
+                report_r2[target], color=f"C{k}", ls="--", lw=1, label=f"{name}, report (DEAM): {report_r2[target]:.3f}"
+            )
         if ceiling_r2 and ceiling_r2.get(target) is not None:
-            right.axhline(ceiling_r2[target], color=f"C{k}", ls=":", lw=1.5, label=f"{name}, noise ceiling: {ceiling_r2[target]:.3f}")
+            right.axhline(
+                ceiling_r2[target],
+                color=f"C{k}",
+                ls=":",
+                lw=1.5,
+                label=f"{name}, noise ceiling: {ceiling_r2[target]:.3f}",
+            )
     right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R² per target")
     return _mark_best_epoch(fig, left, right, best, title)
 
@@ -218,8 +268,13 @@ def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test s
         high = float(max(y_true[:, k].max(), y_pred[:, k].max())) + 0.2
         ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
         label = TARGET_LABELS.get(target, target)
-        ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"label: {label}", ylabel=f"prediction: {label}",
-               title=target.split("_")[0])
+        ax.set(
+            xlim=(low, high),
+            ylim=(low, high),
+            xlabel=f"label: {label}",
+            ylabel=f"prediction: {label}",
+            title=short_name(target),
+        )
         ax.legend(fontsize=8, loc="upper left")
     fig.suptitle(title)
     fig.tight_layout()
@@ -231,9 +286,11 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
 
     ``table``: one row per model and target with ``label``, ``target``,
     ``test_r2`` and ``report_r2`` (NaN where the report published none).
-    ``anchors``: records like :data:`mer_utils.evaluate.PUBLISHED_ANCHORS`,
+    ``anchors``: records like :data:`mer_utils.results.published.PUBLISHED_ANCHORS`,
     drawn as vertical lines; ``ceiling``: SynthDEAM's noise ceiling per target.
     """
+    if table.empty:
+        return None
     targets = ["valence_mean", "arousal_mean"]
     labels = list(dict.fromkeys(table["label"]))
     fig, axes = plt.subplots(1, 2, figsize=(12, 0.42 * len(labels) + 3.4), sharey=True)
@@ -248,14 +305,20 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
             if np.isfinite(value) and value < low:  # off the scale: say how far
                 ax.text(low, y, f" {value:.2f} ◀", va="center", ha="left", fontsize=8, color="white")
         if "report_r2" in rows:
-            ax.scatter(rows["report_r2"], positions, marker="D", color="k", s=24, zorder=3, label="report (DEAM, validation)")
+            ax.scatter(
+                rows["report_r2"], positions, marker="D", color="k", s=24, zorder=3, label="report (DEAM, validation)"
+            )
         for j, anchor in enumerate(a for a in (anchors or []) if a["target"] == target):
-            ax.axvline(anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2, label=f"{anchor['source']}: {anchor['r2']:.3f}")
+            ax.axvline(
+                anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2, label=f"{anchor['source']}: {anchor['r2']:.3f}"
+            )
         if ceiling and ceiling.get(target) is not None:
             ax.axvline(ceiling[target], color="C3", ls=":", lw=1.8, label=f"noise ceiling: {ceiling[target]:.3f}")
         ax.axvline(0, color="k", lw=0.8)
-        ax.set(xlabel="R² (sklearn r2_score)", title=target.split("_")[0], xlim=(low, 1.0))
-        ax.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False)
+        ax.set(xlabel="R² (sklearn r2_score)", title=short_name(target), xlim=(low, 1.0))
+        ax.legend(
+            fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False
+        )
     axes[0].set_yticks(positions, labels)
     axes[0].invert_yaxis()
     if title:
@@ -270,8 +333,37 @@ def _mark_best_epoch(fig, left, right, best: int, title: str = ""):
         ax.axvline(best, color="grey", lw=1, alpha=0.6)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8, loc="best")
-    right.annotate("best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey")
+    right.annotate(
+        "best epoch", (best, right.get_ylim()[0]), xytext=(3, 3), textcoords="offset points", fontsize=8, color="grey"
+    )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def dynamic_curves(dynamic: dict, song_ids, n_songs: int = 4):
+    """The 2 Hz valence and arousal curves (-1..1) of the first ``n_songs`` of ``song_ids`` that have them."""
+    shown = [i for i in song_ids if i in dynamic["valence"].index][:n_songs]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
+    for ax, dim in zip(axes, ("valence", "arousal")):
+        for song_id in shown:
+            curve = dynamic[dim].loc[song_id].dropna()
+            ax.plot(curve.index, curve.to_numpy(), label=f"song {song_id}")
+        ax.set(xlabel="time in the clip (s)", ylabel=f"{dim} (-1..1)", title=f"Dynamic {dim}, 2 Hz", ylim=(-1, 1))
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def extreme_chunks(cache, frame: pd.DataFrame, target: str):
+    """The log-mel chunks with the lowest and the highest label among ``frame``'s chunks (a dataset's ``frame``)."""
+    example = frame.sort_values(target).iloc[[0, -1]]
+    return logmel_chunks_figure(
+        [cache.array()[row] for row in example["row"]],
+        [
+            f"song {s}, chunk {c}: {short_name(target)} {y:.2f}"
+            for s, c, y in zip(example["song_id"], example["chunk"], example[target])
+        ],
+        cache.settings,
+    )

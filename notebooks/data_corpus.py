@@ -18,39 +18,32 @@
 # training, validation and test parts of the one split every phase shares.
 
 # %% tags=["parameters"]
-data = "synth"
-data_dir = "data/synthdeam"
-subset = "1_2000"
-results_dir = "results/synthdeam"
-cache_dir = "cache/synthdeam"
-seed = 42
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
 
 # %%
-import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
-from mer_utils.data import id_list, load_dynamic_annotations
-from mer_utils.errors import MerError
-from mer_utils.notebook import start_page
+from mer_utils import plots
+from mer_utils.corpus.deam import dynamic_annotations
+from mer_utils.corpus.split import part_overview
+from mer_utils.corpus.synth import cue_weight_table
+from mer_utils.page import start_page
+from mer_utils.results import narrative
 
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
-
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
 
 # %% [markdown]
 # ## What was found
 
 # %%
-display(Markdown("\n".join([
-    f"- Corpus: **{'SynthDEAM' if corpus.is_synthetic else 'DEAM'}** at `{corpus.root}`, subset `{corpus.subset}`.",
-    f"- Songs with labels and an audio file: **{len(corpus.songs)}**.",
-    f"- Annotated songs without audio (skipped): **{len(corpus.missing_audio)}**"
-    + (f" (ids {id_list(corpus.missing_audio, limit=30)})." if corpus.missing_audio else "."),
-    f"- Audio files without labels (skipped): **{len(corpus.unlabelled_audio)}**"
-    + (f" (ids {id_list(corpus.unlabelled_audio, limit=30)})." if corpus.unlabelled_audio else "."),
-    "- Audio that exists but cannot be decoded is found when features are extracted; each "
-    "phase lists those songs on its own pages.",
-])))
+display(Markdown(narrative.corpus_findings(corpus)))
 
 # %% [markdown]
 # ## The shared split
@@ -62,13 +55,8 @@ display(Markdown("\n".join([
 # validation songs only; the test songs are scored once per model.
 
 # %%
-parts = split.merge(corpus.songs[["valence_mean", "arousal_mean"]], left_on="song_id", right_index=True)
-overview = parts.groupby("part").agg(songs=("song_id", "size"), valence_mean=("valence_mean", "mean"),
-                                     arousal_mean=("arousal_mean", "mean"))
-overview = overview.reindex(["train", "validation", "test"])
-overview["share"] = overview["songs"] / overview["songs"].sum()
-display(overview.style.format({"share": "{:.0%}", "valence_mean": "{:.2f}", "arousal_mean": "{:.2f}"})
-        .set_caption(f"Songs per part (seed {seed}); mean labels on the 1..9 scale"))
+display(part_overview(split, corpus.songs).style.format({"share": "{:.0%}", "valence_mean": "{:.2f}", "arousal_mean": "{:.2f}"})
+        .set_caption(f"Songs per part (seed {page.seed}); mean labels on the 1..9 scale"))
 
 # %% [markdown]
 # ## Dynamic annotations
@@ -78,22 +66,11 @@ display(overview.style.format({"share": "{:.0%}", "valence_mean": "{:.2f}", "aro
 # curves below show how much the ratings move within a song.
 
 # %%
-try:
-    dynamic = {dim: load_dynamic_annotations(corpus.root, dim) for dim in ("valence", "arousal")}
-except MerError as exc:
-    dynamic = None
-    display(Markdown(f"No dynamic annotations in this tree ({exc}); the book does not need them."))
-if dynamic is not None:
-    shown = [i for i in corpus.song_ids if i in dynamic["valence"].index][:4]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=True)
-    for ax, dim in zip(axes, ("valence", "arousal")):
-        for song_id in shown:
-            curve = dynamic[dim].loc[song_id].dropna()
-            ax.plot(curve.index, curve.to_numpy(), label=f"song {song_id}")
-        ax.set(xlabel="time in the clip (s)", ylabel=f"{dim} (-1..1)", title=f"Dynamic {dim}, 2 Hz", ylim=(-1, 1))
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    plt.show()
+dynamic = dynamic_annotations(corpus.root)
+if dynamic is None:
+    display(Markdown("No dynamic annotations in this tree; the book does not need them."))
+else:
+    fig = plots.dynamic_curves(dynamic, corpus.song_ids)
 
 # %% [markdown]
 # ## How SynthDEAM makes its labels
@@ -110,15 +87,6 @@ if dynamic is not None:
 
 # %%
 if corpus.is_synthetic:
-    meta = corpus.synthetic
-    weights = pd.DataFrame(meta["cue_weights"]).T if "cue_weights" in meta else None
-    if weights is not None:
-        display(weights.style.format(precision=2).set_caption(
-            "Weight of each standardised cue on the latent valence and arousal (before rating)"))
-    ceiling = meta["noise_ceiling_r2"]
-    display(Markdown(
-        f"Noise ceiling on this corpus: R² **{ceiling['valence_mean']:.3f}** for valence and "
-        f"**{ceiling['arousal_mean']:.3f}** for arousal."
-    ))
-else:
-    display(Markdown("Real DEAM: labels come from human raters; no ceiling is known."))
+    display(cue_weight_table(corpus.synthetic).style.format(precision=2).set_caption(
+        "Weight of each standardised cue on the latent valence and arousal (before rating)"))
+display(Markdown(narrative.noise_ceiling_sentence(corpus)))

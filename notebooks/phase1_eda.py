@@ -20,22 +20,24 @@
 # measure the same things on the data this page was built from.
 
 # %% tags=["parameters"]
-data = "synth"
-data_dir = "data/synthdeam"
-subset = "1_2000"
-results_dir = "results/synthdeam"
-cache_dir = "cache/synthdeam"
-seed = 42
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
-from scipy import stats
 
 from mer_utils import plots
-from mer_utils.notebook import start_page
+from mer_utils.page import start_page
+from mer_utils.results import narrative
+from mer_utils.results.tables import label_summary
 
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
 labels = corpus.songs
 
 # %% [markdown]
@@ -45,9 +47,7 @@ labels = corpus.songs
 # `*_std` rows are the spread between raters of one song, averaged over songs.
 
 # %%
-summary = labels[["valence_mean", "arousal_mean", "valence_std", "arousal_std"]].describe().T
-summary["skewness"] = [stats.skew(labels[c]) for c in summary.index]
-display(summary.style.format(precision=2).set_caption(f"Song-level labels, {len(labels)} songs (1..9 scale)"))
+display(label_summary(labels).style.format(precision=2).set_caption(f"Song-level labels, {len(labels)} songs (1..9 scale)"))
 
 # %% [markdown]
 # ## Valence against arousal
@@ -61,11 +61,7 @@ display(summary.style.format(precision=2).set_caption(f"Song-level labels, {len(
 fig = plots.valence_arousal_scatter(labels)
 
 # %%
-r, p = stats.pearsonr(labels["valence_mean"], labels["arousal_mean"])
-display(Markdown(
-    f"On this data Pearson's r between mean valence and mean arousal is **{r:.2f}** "
-    f"(p = {p:.1g}, {len(labels)} songs); the report's DEAM figure is about 0.59."
-))
+display(Markdown(narrative.va_correlation_sentence(labels)))
 
 # %% [markdown]
 # ## Distributions
@@ -75,25 +71,5 @@ display(Markdown(
 # %%
 fig = plots.target_histograms(labels)
 
-
 # %%
-def describe_skew(name, values):
-    skew = stats.skew(values)
-    if abs(skew) < 0.2:
-        shape = "close to symmetric"
-    elif skew > 0:
-        shape = "skewed to the right: a longer tail of high ratings, most songs sit lower"
-    else:
-        shape = "skewed to the left: a longer tail of low ratings, most songs sit higher"
-    return f"- **{name}**: mean {values.mean():.2f}, median {values.median():.2f}, skewness {skew:+.2f}, {shape}."
-
-
-display(Markdown("\n".join([
-    "Notes on the shape of the targets on this run:",
-    describe_skew("valence", labels["valence_mean"]),
-    describe_skew("arousal", labels["arousal_mean"]),
-    "",
-    "A skewed target matters for evaluation: a model can score a reasonable R² while "
-    "systematically under-predicting the rarer end of the scale, which is why every table in "
-    "this book reports RMSE and MAE (on the 1..9 scale) next to R².",
-])))
+display(Markdown(narrative.target_shape_notes(labels)))

@@ -22,33 +22,33 @@
 # the validation and test songs play no part in choosing features.
 
 # %% tags=["parameters"]
-data = "synth"
-data_dir = "data/synthdeam"
-subset = "1_2000"
-results_dir = "results/synthdeam"
-cache_dir = "cache/synthdeam"
-seed = 42
-n_jobs = 2
-top_k = 15
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
+n_jobs = None  # worker processes for feature extraction (None: mer_utils.phase1.features default)
+top_k = None  # features per ranked list (None: mer_utils.phase1.selection.TOP_K)
 
 # %%
-import json
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 from IPython.display import Markdown, display
 
-from mer_utils import plots, selection
-from mer_utils.cache import write_json_atomic
-from mer_utils.classical import split_arrays
-from mer_utils.data import TARGETS
-from mer_utils.features import extract_features, feature_family
-from mer_utils.notebook import start_page
-from mer_utils.split import part_ids
+from mer_utils import plots
+from mer_utils.corpus.deam import TARGETS
+from mer_utils.corpus.split import part_ids
+from mer_utils.page import start_page
+from mer_utils.phase1 import selection
+from mer_utils.phase1.features import extract_features, family_counts
+from mer_utils.results import narrative
 
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
+top_k = top_k or selection.TOP_K
 
 # %% [markdown]
 # ## Extraction
@@ -59,23 +59,12 @@ corpus, split = start_page(data, data_dir, subset, results_dir, seed)
 
 # %%
 start = time.perf_counter()
-table = extract_features(corpus, cache_dir, n_jobs=n_jobs)
-elapsed = time.perf_counter() - start
+table = extract_features(corpus, page.cache_dir, n_jobs=n_jobs)
 features = table.frame
-display(Markdown(
-    f"Features of **{len(features)} songs** x **{features.shape[1]} columns** in {elapsed:.1f} s "
-    f"(from the cache where possible). "
-    + (f"**{len(table.failed)} songs could not be decoded and are skipped:** "
-       + "; ".join(f"{i}: {msg}" for i, msg in sorted(table.failed.items()))
-       if table.failed else "Every song decoded.")
-))
-counts = pd.Series([feature_family(c) for c in features.columns]).value_counts().rename("columns")
-display(counts.to_frame().T)
-
-# %%
+display(Markdown(narrative.extraction_sentence(features, table.skipped, time.perf_counter() - start)))
+display(family_counts(features.columns).to_frame().T)
 labels = corpus.songs.loc[features.index]
-train_ids = [i for i in part_ids(split, "train") if i in features.index]
-train_features = features.loc[train_ids]
+train_features = features.loc[[i for i in part_ids(split, "train") if i in features.index]]
 
 # %% [markdown]
 # ## PCA: less is not more
@@ -87,15 +76,8 @@ train_features = features.loc[train_ids]
 # validation songs for a few numbers of components, against all features.
 
 # %%
-pca_tables = []
-for target in TARGETS:
-    train_x, train_y, valid_x, valid_y, _, _ = split_arrays(features, labels, split, target)
-    result = selection.pca_experiment(train_x, train_y, valid_x, valid_y, seed=seed)
-    result.insert(0, "target", target.split("_")[0])
-    pca_tables.append(result)
-pca_table = pd.concat(pca_tables, ignore_index=True)
-display(pca_table.style.format(precision=3).hide(axis="index").set_caption(
-    "Validation metrics of XGBoost on principal components (RMSE and MAE on the 1..9 scale)"))
+display(selection.pca_table(features, labels, split, seed=page.seed).style.format(precision=3).hide(axis="index")
+        .set_caption("Validation metrics of XGBoost on principal components (RMSE and MAE on the 1..9 scale)"))
 
 # %% [markdown]
 # ## Pearson correlation
@@ -106,7 +88,7 @@ display(pca_table.style.format(precision=3).hide(axis="index").set_caption(
 # %%
 pearson = {t: selection.pearson_ranking(train_features, labels[t]) for t in TARGETS}
 for target in TARGETS:
-    fig = plots.pearson_bars(pearson[target], target, top_k)
+    plots.pearson_bars(pearson[target], target, top_k)
     plt.show()
 
 # %% [markdown]
@@ -119,11 +101,9 @@ for target in TARGETS:
 # low) and its position how much that value moved the prediction.
 
 # %%
-shap_rankings = {}
+explanations = {t: selection.shap_values(train_features, labels[t], seed=page.seed) for t in TARGETS}
 for target in TARGETS:
-    explanation = selection.shap_values(train_features, labels[target], seed=seed)
-    shap_rankings[target] = selection.shap_ranking(explanation)
-    fig = plots.shap_summary(explanation, target, top_k)
+    plots.shap_summary(explanations[target], target, top_k)
     plt.show()
 
 # %% [markdown]
@@ -134,19 +114,7 @@ for target in TARGETS:
 # next page.
 
 # %%
-chosen = {}
-rows = []
-for target in TARGETS:
-    pearson_top = list(pearson[target]["feature"].head(top_k))
-    shap_top = list(shap_rankings[target]["feature"].head(top_k))
-    chosen[target] = selection.feature_sets(list(features.columns), pearson_top, shap_top)
-    rows.append({"target": target.split("_")[0], "Pearson top": ", ".join(pearson_top[:5]) + ", ...",
-                 "SHAP top": ", ".join(shap_top[:5]) + ", ...",
-                 "in both top lists": len(set(pearson_top) & set(shap_top)),
-                 "union size": len(chosen[target]["Union (SHAP + Pearson)"])})
-display(pd.DataFrame(rows).style.hide(axis="index").set_caption(f"Top-{top_k} lists (first five shown)"))
-
-write_json_atomic(Path(results_dir) / "phase1_selection.json", {
-    "top_k": top_k, "feature_cache": str(table.folder), "failed": {str(k): v for k, v in table.failed.items()},
-    "sets": chosen,
-})
+rankings = {t: (pearson[t], selection.shap_ranking(explanations[t])) for t in TARGETS}
+sets, agreement = selection.choose_feature_sets(features, rankings, top_k)
+display(agreement.style.hide(axis="index").set_caption(f"Top-{top_k} lists (first five shown)"))
+selection.save_selection(page.results_dir, sets, top_k, table.folder, table.skipped)

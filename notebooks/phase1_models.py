@@ -28,90 +28,63 @@
 # R² is scikit-learn's `r2_score`; RMSE and MAE are on the 1..9 rating scale.
 
 # %% tags=["parameters"]
-data = "synth"
-data_dir = "data/synthdeam"
-subset = "1_2000"
-results_dir = "results/synthdeam"
-cache_dir = "cache/synthdeam"
-seed = 42
-n_jobs = 2
-grid = "full"
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
+n_jobs = None  # parallel fits of the grid search (None: the package default)
+grid = None  # "full" (the book) or "small" (quick checks); None: mer_utils.phase1.regressors.DEFAULT_GRID
 
 # %%
-import json
-from pathlib import Path
-
-import pandas as pd
 from IPython.display import Markdown, display
-from tqdm import tqdm
 
-from mer_utils import evaluate, plots
-from mer_utils.classical import GRIDS, fit_and_score, grid_search, split_arrays
-from mer_utils.data import TARGETS
-from mer_utils.features import extract_features
-from mer_utils.notebook import start_page
-from mer_utils.selection import FEATURE_SETS, xgboost_regressor
+from mer_utils import plots
+from mer_utils.page import start_page
+from mer_utils.phase1.features import extract_features
+from mer_utils.phase1.regressors import DEFAULT_GRID, feature_set_records, grid_search_records
+from mer_utils.phase1.selection import load_selection
+from mer_utils.results import narrative
+from mer_utils.results.records import save_results
+from mer_utils.results.tables import comparison_table, style_table
+from mer_utils.training.runtime import DEFAULT_JOBS
 
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
-selected = json.loads((Path(results_dir) / "phase1_selection.json").read_text())
-table = extract_features(corpus, cache_dir, n_jobs=n_jobs, progress=False)  # from the cache
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
+sets = load_selection(page.results_dir)
+table = extract_features(corpus, page.cache_dir, n_jobs=n_jobs, progress=False)  # from the cache
 features, labels = table.frame, corpus.songs.loc[table.frame.index]
-if table.failed:
-    display(Markdown(f"{len(table.failed)} songs without decodable audio are left out: {sorted(table.failed)}."))
+display(Markdown(narrative.undecodable_songs_note(table.skipped)))
 
 # %% [markdown]
 # ## Feature sets (XGBoost)
 
 # %%
-rows = []
-for target in TARGETS:
-    for set_name in FEATURE_SETS:
-        columns = selected["sets"][target][set_name]
-        arrays = split_arrays(features, labels, split, target, columns)
-        scores = fit_and_score(xgboost_regressor(seed), *arrays)
-        rows.append({"feature_set": set_name, "target": target, "features": len(columns),
-                     **{f"{part}_{m}": v for part in ("validation", "test") for m, v in scores[part].items()}})
-        evaluate.save_result(results_dir, {"phase": 1, "model": "XGBoost", "setting": set_name, "target": target,
-                                           "data": corpus.name, "validation": scores["validation"], "test": scores["test"]})
-sets_table = evaluate.add_ceiling(evaluate.with_report_figures(pd.DataFrame(rows), phase=1, key="feature_set"), corpus)
-display(evaluate.style_table(sets_table, "XGBoost on four feature sets: this run (validation and test) beside the report (DEAM, validation)"))
+set_records = feature_set_records(features, labels, split, sets, corpus.name, seed=page.seed)
+save_results(page.results_dir, set_records)
+sets_table = comparison_table(set_records, corpus, phase=1, key="setting", columns=["setting", "target", "features"])
+display(style_table(sets_table.rename(columns={"setting": "feature set"}),
+                    "XGBoost on four feature sets: this run (validation and test) beside the report (DEAM, validation)"))
 
 # %%
-fig = plots.metric_bars(sets_table, "feature_set", title="Test R² by feature set; diamonds: the report's figure")
+fig = plots.metric_bars(sets_table, "setting", title="Test R² by feature set; diamonds: the report's figure")
 
 # %% [markdown]
 # ## Six regressors, tuned by 5-fold grid search
 
 # %%
-results = []
-for target in TARGETS:
-    arrays = split_arrays(features, labels, split, target)
-    for name in tqdm(GRIDS[grid], desc=f"grid search ({target.split('_')[0]})"):
-        result = grid_search(name, *arrays, grid=grid, seed=seed, n_jobs=n_jobs)
-        results.append({"model": name, "target": target, "best settings": json.dumps(result["best_params"]),
-                        "cv_r2": result["cv_r2"], "seconds": result["seconds"],
-                        **{f"{part}_{m}": v for part in ("validation", "test") for m, v in result[part].items()}})
-        evaluate.save_result(results_dir, {"phase": 1, "model": name, "setting": "full features, grid search",
-                                           "target": target, "data": corpus.name, "best_params": result["best_params"],
-                                           "validation": result["validation"], "test": result["test"]})
-models_table = evaluate.add_ceiling(evaluate.with_report_figures(pd.DataFrame(results), phase=1), corpus)
-display(evaluate.style_table(models_table.drop(columns=["seconds"]),
-                             "Best setting of each regressor (5-fold CV R² on train), scored on validation and test; "
-                             "the report published only XGBoost's figures"))
+model_records = grid_search_records(features, labels, split, corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed,
+                                    n_jobs=n_jobs or DEFAULT_JOBS)
+save_results(page.results_dir, model_records)
+models_table = comparison_table(model_records, corpus, phase=1, columns=["model", "target", "best_params", "cv_r2"])
+display(style_table(models_table.rename(columns={"best_params": "best settings"}),
+                    "Best setting of each regressor (5-fold CV R² on train), scored on validation and test; "
+                    "the report published only XGBoost's figures"))
 
 # %%
 fig = plots.metric_bars(models_table, "model", title="Test R² of each tuned regressor; diamonds: the report's figure")
 
 # %%
-lines = []
-for target in TARGETS:
-    rows = models_table[models_table["target"] == target]
-    by_val = rows.sort_values("validation_r2", ascending=False).iloc[0]
-    by_test = rows.sort_values("test_r2", ascending=False).iloc[0]
-    lines.append(
-        f"- **{target.split('_')[0]}**: the model chosen on validation is **{by_val['model']}** "
-        f"(validation R² {by_val['validation_r2']:.3f}, test R² {by_val['test_r2']:.3f}); "
-        f"the best on test would have been {by_test['model']} ({by_test['test_r2']:.3f}). "
-        f"The report's XGBoost reached {evaluate.report_figure(1, 'XGBoost', target):.3f} on DEAM."
-    )
-display(Markdown("What this run shows:\n\n" + "\n".join(lines)))
+display(Markdown(narrative.phase1_model_findings(models_table)))

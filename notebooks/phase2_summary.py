@@ -24,31 +24,28 @@
 # * on SynthDEAM, the noise ceiling: the best R² any model can reach.
 
 # %% tags=["parameters"]
-data = "synth"  # "synth" (SynthDEAM, the default) or "deam"
-data_dir = "data/synthdeam"  # the corpus root, DEAM layout
-subset = "1_2000"  # DEAM annotation subset
-results_dir = "results/synthdeam"  # where the Phase 2 runs saved metrics/
-seed = 42
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
 
 # %%
-import pandas as pd
 from IPython.display import Markdown, display
 
-from mer_utils import evaluate, plots, train
-from mer_utils.errors import MerError
-from mer_utils.models import LABELS, PHASE2_MODELS
-from mer_utils.notebook import start_page
+from mer_utils import plots
+from mer_utils.page import start_page
+from mer_utils.phase2.models import LABELS
+from mer_utils.results import narrative
+from mer_utils.results.tables import comparison_table, style_table
+from mer_utils.training import phase2
 
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
-results = evaluate.load_results(results_dir)
-songs = train.best_runs(results, phase=2, level="song")
-chunks = train.best_runs(results, phase=2, level="chunk")
-if songs.empty:
-    raise MerError(f"no Phase 2 results in {results_dir}/metrics: run the Phase 2 training pages first (make book).")
-missing = [(m, t) for m in PHASE2_MODELS for t in evaluate.TARGET_NAMES
-           if not ((songs["model"] == m) & (songs["target"] == t)).any()]
-print(f"{len(songs)} of 8 model/target runs found in {results_dir}/metrics"
-      + (f"; missing: {missing}" if missing else ""))
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
+results, songs, chunks = phase2.saved_runs(page.results_dir)
+display(Markdown(narrative.phase2_runs_found(songs, page.results_dir)))
 
 # %% [markdown]
 # ## Best run of each model
@@ -59,22 +56,19 @@ print(f"{len(songs)} of 8 model/target runs found in {results_dir}/metrics"
 # columns as the figure to expect on unseen songs.
 
 # %%
-columns = ["model", "target", "validation_r2", "validation_rmse", "validation_mae", "test_r2", "test_rmse", "test_mae",
-           "report_r2", "report_rmse", "report_mae", "best_epoch", "epochs_run"]
-song_table = evaluate.add_ceiling(evaluate.with_report_figures(songs, phase=2), corpus)
-song_table = song_table[columns + [c for c in ("ceiling_r2", "below_ceiling") if c in song_table]]
+columns = ["model", "target", "best_epoch", "epochs_run"]
 readable = {"best_epoch": "best epoch", "epochs_run": "epochs run"}
-evaluate.style_table(song_table.rename(columns=readable), caption="Phase 2, song level: validation-best and held-out test, beside the report's Table 11")
+song_table = comparison_table(songs, corpus, phase=2, columns=columns)
+style_table(song_table.rename(columns=readable),
+            caption="Phase 2, song level: validation-best and held-out test, beside the report's Table 11")
 
 # %%
-chunk_table = evaluate.add_ceiling(evaluate.with_report_figures(chunks, phase=2), corpus)
-chunk_table = chunk_table[columns + [c for c in ("ceiling_r2", "below_ceiling") if c in chunk_table]]
-evaluate.style_table(chunk_table.rename(columns=readable), caption="Phase 2, chunk level: every 3-second chunk scored on its own")
+style_table(comparison_table(chunks, corpus, phase=2, columns=columns).rename(columns=readable),
+            caption="Phase 2, chunk level: every 3-second chunk scored on its own")
 
 # %%
-figure_table = song_table.assign(model=song_table["model"].map(LABELS))
-plots.metric_bars(figure_table, group="model", value="test_r2", report="report_r2",
-                  title="Test R² per model (song level); diamonds: the report's best validation R² on DEAM");
+plots.metric_bars(song_table.assign(model=song_table["model"].map(LABELS)), group="model", value="test_r2",
+                  report="report_r2", title="Test R² per model (song level); diamonds: the report's best validation R² on DEAM")
 
 # %% [markdown]
 # ## Against Phase 1
@@ -84,17 +78,12 @@ plots.metric_bars(figure_table, group="model", value="test_r2", report="report_r
 # of them (picked on validation R²) is listed here for reference.
 
 # %%
-phase1 = results[results["phase"] == 1] if "phase" in results else results
-if phase1.empty:
+reference = phase2.best_of_phases(results, songs)
+if reference.empty:
     display(Markdown("No Phase 1 results are saved in this results folder, so there is no Phase 1 reference here."))
 else:
-    best1 = phase1.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
-    best2 = songs.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
-    both = [best1.assign(phase="Phase 1"), best2.assign(phase="Phase 2", setting="")]
-    keep = ["phase", "model", "setting", "target", "validation_r2", "test_r2", "test_rmse", "test_mae"]
-    reference = pd.concat([b.reindex(columns=keep) for b in both], ignore_index=True)
-    display(evaluate.style_table(evaluate.add_ceiling(reference, corpus),
-                                 caption="Best Phase 1 and best Phase 2 run per target (picked on validation R²)"))
+    display(style_table(comparison_table(reference, corpus, phase=1, columns=["phase", "model", "setting", "target"]),
+                        caption="Best Phase 1 and best Phase 2 run per target (picked on validation R²)"))
 
 # %% [markdown]
 # ## Training time
@@ -105,11 +94,4 @@ else:
 # ratios between models rather than the absolute numbers.
 
 # %%
-timing = (songs.groupby("model", sort=False)[["seconds_per_epoch", "samples_per_s", "epochs_run", "best_epoch"]].mean()
-          .reindex([m for m in PHASE2_MODELS if m in set(songs["model"])]))
-timing["relative_time_per_epoch"] = timing["seconds_per_epoch"] / timing["seconds_per_epoch"].iloc[0]
-timing.index = timing.index.map(LABELS).rename("model")
-timing = timing.rename(columns={"seconds_per_epoch": "seconds per epoch", "samples_per_s": "training samples/s",
-                                "epochs_run": "epochs run", "best_epoch": "best epoch",
-                                "relative_time_per_epoch": "time per epoch vs CNN baseline"})
-timing.style.format(precision=2).set_caption("Mean over the two targets")
+phase2.timing_table(songs).style.format(precision=2).set_caption("Mean over the two targets")

@@ -29,37 +29,44 @@
 # scikit-learn's `r2_score`.
 
 # %% tags=["parameters"]
-data = "synth"  # "synth" (SynthDEAM, the default) or "deam"
-data_dir = "data/synthdeam"  # the corpus root, DEAM layout
-subset = "1_2000"  # DEAM annotation subset
-results_dir = "results/synthdeam"  # split.csv is read here; metrics/ and models/ are written here
-cache_dir = "cache/synthdeam"  # the log-mel chunk cache
-seed = 42
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
 model_name = "EmotionCNN"  # EmotionCNN, EmotionCNN_SE_Temporal, EmotionCNN_GRU or EmotionCNN_GRU_Attention
 target = "valence_mean"  # valence_mean or arousal_mean
-epochs = None  # None: mer_utils.train.TRAINING_DEFAULTS[data][model_name]; "report": 15 (EmotionCNN) or 50
+epochs = None  # None: mer_utils.training.defaults; "report": 15 (EmotionCNN) or 50
 patience = None  # epochs without a lower validation loss before stopping; None: the default
-batch_size = None  # None: the default (32)
-lr = None  # Adam learning rate; None: the default (1e-3)
+batch_size = None  # None: the default
+lr = None  # Adam learning rate; None: the default
 max_train_chunks = None  # optional cap on the training chunks (a seeded random subset)
-n_jobs = 2  # worker processes for the chunk cache
+n_jobs = None  # worker processes for the chunk cache; None: the package default
 threads = None  # torch CPU threads for training; None: one per core. Use 1 when pages run in parallel (make -j)
 
 # %%
 from IPython.display import Markdown, display
 
-from mer_utils import evaluate, plots, spectrograms, train
-from mer_utils.models import LABELS, build_model, count_parameters, summary
-from mer_utils.notebook import start_page
+from mer_utils import plots
+from mer_utils.corpus.deam import short_name
+from mer_utils.page import start_page
+from mer_utils.phase2 import logmel
+from mer_utils.phase2.models import LABELS, count_parameters, summary
+from mer_utils.results import narrative
+from mer_utils.results.published import report_figure
+from mer_utils.results.records import save_results
+from mer_utils.results.tables import comparison_table, style_table
+from mer_utils.training import phase2
+from mer_utils.training.defaults import training_settings
+from mer_utils.training.loop import fit, make_loader
+from mer_utils.training.modelfile import build_model, save_model
 
-settings = train.training_settings(data, model_name, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
-run_name = f"phase2-{model_name}-{target}"
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
-display(Markdown(
-    f"**This run:** `{model_name}` ({LABELS[model_name]}) predicting **{evaluate.TARGET_NAMES[target]}**; "
-    f"at most {settings['epochs']} epochs, patience {settings['patience']}, batch size {settings['batch_size']}, "
-    f"Adam learning rate {settings['lr']:g}, seed {seed}."
-))
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
+settings = training_settings(page.data, model_name, epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
+display(Markdown(narrative.phase2_run_sentence(model_name, target, settings, page.seed)))
 
 # %% [markdown]
 # ## Log-mel chunks
@@ -72,29 +79,16 @@ display(Markdown(
 # The cache is built once per corpus and settings; later runs reuse it.
 
 # %%
-cache = spectrograms.build_chunk_cache(corpus, cache_dir, n_jobs=n_jobs)
-print(cache.describe())
-print(f"cache {'reused' if cache.reused else 'built'}: {cache.folder}; build time {cache.build_seconds:.1f} s "
-      f"for {cache.audio_seconds / 60:.1f} min of audio")
+cache = logmel.build_chunk_cache(corpus, page.cache_dir, n_jobs=n_jobs)
+display(Markdown(narrative.chunk_cache_note(cache)))
 if len(cache.skipped):
-    print(f"{len(cache.corrupt_ids)} corrupt clip(s) skipped: {cache.corrupt_ids}")
-    print(f"{len(cache.too_short_ids)} clip(s) shorter than 3 s skipped: {cache.too_short_ids}")
     display(cache.skipped)
-else:
-    print("No clip was skipped: every song decoded and gave at least one chunk.")
 
 # %%
-datasets, target_scaler, input_stats = spectrograms.split_datasets(
-    cache, corpus, split, target, seed=seed, max_train_chunks=max_train_chunks
-)
-display(train.part_counts(datasets))
-example = datasets["train"].frame.sort_values(target).iloc[[0, -1]]  # the lowest and the highest label
-plots.logmel_chunks_figure(
-    [cache.array()[row] for row in example["row"]],
-    [f"song {s}, chunk {c}: {evaluate.TARGET_NAMES[target]} {y:.2f}"
-     for s, c, y in zip(example["song_id"], example["chunk"], example[target])],
-    cache.settings,
-);
+datasets, target_scaler, input_stats = logmel.split_datasets(cache, corpus, split, target, seed=page.seed,
+                                                            max_train_chunks=max_train_chunks)
+display(phase2.part_counts(datasets))
+plots.extreme_chunks(cache, datasets["train"].frame, target)
 
 # %% [markdown]
 # ## The model
@@ -102,7 +96,7 @@ plots.logmel_chunks_figure(
 # The table lists the parts of the network and their trainable parameters.
 
 # %%
-model = build_model(model_name, seed=seed)
+model = build_model(model_name, seed=page.seed)
 display(summary(model))
 print(f"{count_parameters(model):,} trainable parameters")
 
@@ -115,25 +109,19 @@ print(f"{count_parameters(model):,} trainable parameters")
 # 1–9 scale, per chunk; the last columns give the time per epoch.
 
 # %%
-train_loader = train.make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=seed)
-val_loader = train.make_loader(datasets["validation"], 64)
-model, history = train.fit(
-    model, train_loader, val_loader,
-    epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=seed,
+model, history = fit(
+    model, make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=page.seed),
+    make_loader(datasets["validation"], 64),
+    epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=page.seed,
     target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
     threads=threads,
 )
-display(train.epoch_table(history).style.format(precision=4).hide(axis="index"))
-print(f"best epoch {history.attrs['best_epoch']} of {history.attrs['epochs_run']} run"
-      + (" (stopped early)" if history.attrs["stopped_early"] else ""))
+display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index"))
+display(Markdown(narrative.best_epoch_note(history)))
 
 # %%
-plots.learning_curves(
-    history,
-    title=f"{LABELS[model_name]}, {evaluate.TARGET_NAMES[target]}",
-    report_r2=evaluate.report_figure(2, model_name, target),
-    ceiling_r2=corpus.noise_ceiling(target),
-);
+plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)}",
+                      report_r2=report_figure(2, model_name, target), ceiling_r2=corpus.noise_ceiling(target))
 
 # %% [markdown]
 # ## Held-out test songs
@@ -146,22 +134,18 @@ plots.learning_curves(
 # ceiling, the best R² any model can reach, and the distance to it.
 
 # %%
-test_frame = train.chunk_predictions(model, datasets["test"], target_scaler)
-scores = train.chunk_and_song_scores(test_frame)
-records = train.result_records(
-    model_name, target, corpus, history, scores,
+test_frame = phase2.chunk_predictions(model, datasets["test"], target_scaler)
+records = phase2.result_records(
+    model_name, target, corpus, history, phase2.chunk_and_song_scores(test_frame),
     extra={"max_epochs": settings["epochs"], "patience": settings["patience"], "batch_size": settings["batch_size"],
-           "lr": settings["lr"], "seed": seed, "train_chunks": len(datasets["train"]),
+           "lr": settings["lr"], "seed": page.seed, "train_chunks": len(datasets["train"]),
            "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique())},
 )
-table = train.records_table(records)
-table = evaluate.add_ceiling(evaluate.with_report_figures(table, phase=2), corpus)
-columns = ["level", "validation_r2", "validation_rmse", "validation_mae", "test_r2", "test_rmse", "test_mae",
-           "report_r2", "report_rmse", "report_mae"] + [c for c in ("ceiling_r2", "below_ceiling") if c in table]
-evaluate.style_table(table[columns], caption=f"{model_name}, {evaluate.TARGET_NAMES[target]}: validation-best and test")
+style_table(comparison_table(records, corpus, phase=2, columns=["level"]),
+            caption=f"{model_name}, {short_name(target)}: validation-best and test")
 
 # %%
-plots.predicted_vs_true(test_frame, target, title=f"{LABELS[model_name]}: test songs");
+plots.predicted_vs_true(test_frame, target, title=f"{LABELS[model_name]}: test songs")
 
 # %% [markdown]
 # ## Saved results
@@ -171,12 +155,10 @@ plots.predicted_vs_true(test_frame, target, title=f"{LABELS[model_name]}: test s
 # go to `<results_dir>/metrics/`, where the Phase 2 summary page reads them.
 
 # %%
-model_path = train.save_model(
-    results_dir, run_name, model,
-    {"model": model_name, "target": target, "data": corpus.name, "seed": seed, **settings,
+model_path = save_model(
+    page.results_dir, f"phase2-{model_name}-{target}", model,
+    {"model": model_name, "target": target, "data": corpus.name, "seed": page.seed, **settings,
      "spectrogram": cache.settings, "input_mean": input_stats[0], "input_std": input_stats[1]},
     target_scaler, [target],
 )
-saved = [evaluate.save_result(results_dir, record) for record in records]
-print(f"model: {model_path}")
-print("results:", *saved, sep="\n  ")
+saved = save_results(page.results_dir, records)

@@ -32,44 +32,45 @@
 # R² is scikit-learn's `r2_score`; RMSE and MAE are on the original 1–9 rating scale.
 
 # %% tags=["parameters"]
-data = "synth"  # "synth" (SynthDEAM, the default) or "deam"
-data_dir = "data/synthdeam"  # the corpus root, DEAM layout
-subset = "1_2000"  # DEAM annotation subset
-results_dir = "results/synthdeam"  # split.csv is read here; metrics/ and models/ are written here
-cache_dir = "cache/synthdeam"  # the embedding cache lives in <cache_dir>/panns/
-seed = 42
-checkpoint = "weights/Cnn14_mAP=0.431.pth"  # the PANNs checkpoint (make weights)
-random_backbone = False  # True: a CNN14 with random weights even on DEAM (PANNS_RANDOM=1); on synth a missing checkpoint falls back to it
-epochs = 30  # at most this many epochs
-patience = None  # epochs without a lower validation loss before stopping; None: the default (3 on synth, 10 on deam)
-batch_size = 32
-lr = 1e-3  # Adam learning rate
-n_threads = 2  # CPU threads for CNN14
-embed_batch = 32  # segments per CNN14 forward pass
-precision = "auto"  # "auto" (bfloat16 where the CPU supports it), "float32" or "bfloat16"
+# None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
+data = None  # "synth" (SynthDEAM, the default) or "deam"
+data_dir = None  # the corpus root, DEAM layout
+subset = None  # DEAM annotation subset
+results_dir = None  # split.csv is read here; metrics/ and models/ are written here
+cache_dir = None  # features, log-mel chunks and embeddings are cached here
+seed = None
+checkpoint = None  # the PANNs checkpoint (make weights); None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT
+random_backbone = False  # True: a CNN14 with random weights, even on DEAM (the PANNS_RANDOM knob)
+epochs = None  # None: mer_utils.training.defaults ("EmotionMLP")
+patience = None  # epochs without a lower validation loss before stopping; None: the default
+batch_size = None
+lr = None  # Adam learning rate
+n_threads = None  # CPU threads for CNN14; None: the package default
+embed_batch = None  # segments per CNN14 forward pass; None: the package default
+precision = None  # "auto" (bfloat16 where the CPU supports it), "float32" or "bfloat16"; None: "auto"
 
 # %%
-import time
-from pathlib import Path
-
-import numpy as np
-import pandas as pd
 from IPython.display import Markdown, display
 
-from mer_utils import evaluate, plots, train
-from mer_utils.data import TARGETS
-from mer_utils.embeddings import (backbone_for, embed_corpus, fit_emotion_mlp, mlp_epoch_table, neighbour_agreement,
-                                  tsne_map)
-from mer_utils.notebook import start_page
-from mer_utils.predict import save_bundle
-from mer_utils.split import part_ids
+from mer_utils import plots
+from mer_utils.corpus.deam import TARGETS, short_name
+from mer_utils.page import start_page
+from mer_utils.phase3.cnn14 import backbone_for
+from mer_utils.phase3.embeddings import embed_corpus
+from mer_utils.phase3.predict import save_bundle
+from mer_utils.phase3.space import map_agreement, tsne_map
+from mer_utils.results import narrative
+from mer_utils.results.published import report_figure
+from mer_utils.results.records import save_results
+from mer_utils.results.tables import comparison_table, style_table
+from mer_utils.training.defaults import training_settings
+from mer_utils.training.mlp import fit_emotion_mlp, mlp_epoch_table, mlp_records, song_arrays
 
-page_start = time.perf_counter()
-timings = {}
-backbone = backbone_for(data, checkpoint, random_backbone=random_backbone, seed=seed)
-corpus, split = start_page(data, data_dir, subset, results_dir, seed)
+page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
+corpus, split = page.corpus, page.split
+backbone = backbone_for(page.data, checkpoint, random_backbone=random_backbone, seed=page.seed)
 display(backbone.banner())
-backbone_name = "random" if backbone.is_random else "pretrained"
+what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
 
 # %% [markdown]
 # ## Embeddings
@@ -86,17 +87,12 @@ backbone_name = "random" if backbone.is_random else "pretrained"
 # package's definition.
 
 # %%
-start = time.perf_counter()
-embedded = embed_corpus(corpus, cache_dir, backbone, batch_size=embed_batch, n_threads=n_threads, precision=precision)
-timings["embeddings"] = time.perf_counter() - start
-display(Markdown(f"{backbone.describe()}. {embedded.describe()}. Computing precision: {embedded.settings['precision']}."))
+embedded = embed_corpus(corpus, page.cache_dir, backbone, batch_size=embed_batch, n_threads=n_threads, precision=precision)
+display(Markdown(narrative.embedding_note(backbone, embedded)))
 if len(embedded.skipped):
-    display(Markdown(f"**{len(embedded.skipped)} clip(s) skipped** and left out of everything below:"))
     display(embedded.skipped)
-else:
-    display(Markdown("No clip was skipped: every song decoded and lasted at least one 3-second segment."))
 songs = corpus.songs.loc[embedded.song_ids]
-display(pd.DataFrame({"segments per song": embedded.n_segments.describe()}).T.round(1))
+display(embedded.segment_counts())
 
 # %% [markdown]
 # ## The embedding space
@@ -109,58 +105,15 @@ display(pd.DataFrame({"segments per song": embedded.n_segments.describe()}).T.ro
 # 0: no order, 1: smooth).
 
 # %%
-start = time.perf_counter()
-coords, perplexity = tsne_map(embedded.songs, seed=seed)
-timings["t-SNE"] = time.perf_counter() - start
-k = int(max(1, min(10, len(songs) // 4)))  # 10 neighbours, fewer on a small corpus
-agreement = {t: neighbour_agreement(coords, songs[t], k=k) for t in TARGETS}
-agreement_full = {t: neighbour_agreement(embedded.songs, songs[t], k=k) for t in TARGETS}
-what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
+coords, perplexity = tsne_map(embedded.songs, seed=page.seed)
+agreement, agreement_full = map_agreement(coords, embedded.songs, songs)
 for target in TARGETS:
-    fig = plots.tsne_scatter(coords, songs[target], target, agreement=agreement[target],
-                             title=f"t-SNE of {len(songs)} song embeddings ({what}), coloured by {evaluate.TARGET_NAMES[target]}")
+    plots.tsne_scatter(coords, songs[target], target, agreement=agreement[target],
+                       title=f"t-SNE of {len(songs)} song embeddings ({what}), coloured by {short_name(target)}")
 
 # %%
-def strength(r):
-    if not np.isfinite(r):
-        return "cannot be measured"
-    if r >= 0.6:
-        return "a clear gradient"
-    if r >= 0.3:
-        return "a partial gradient"
-    if r >= 0.1:
-        return "at most a faint trend"
-    return "no visible order"
-
-
-lines = [
-    f"- **{evaluate.TARGET_NAMES[t]}**: neighbour agreement r = {agreement[t]:.2f} on the map "
-    f"({agreement_full[t]:.2f} among nearest neighbours in the full 2048-dimensional space), i.e. {strength(agreement[t])}."
-    for t in TARGETS
-]
-stronger = max(TARGETS, key=lambda t: agreement[t])
-weaker = min(TARGETS, key=lambda t: agreement[t])
-if agreement[stronger] < 0.1:
-    lines.append("- Neither target is ordered on this map. The report saw arousal separate more cleanly than valence "
-                 "on DEAM with pretrained weights; this run cannot show that.")
-else:
-    lines.append(
-        f"- On this run, **{evaluate.TARGET_NAMES[stronger]}** is the better ordered of the two "
-        f"(r {agreement[stronger]:.2f} against {agreement[weaker]:.2f}). The report saw arousal separate more cleanly "
-        f"than valence on DEAM with pretrained weights; "
-        + ("this run shows the same difference." if stronger == "arousal_mean" and agreement[stronger] - agreement[weaker] > 0.1
-           else "this run does not show that difference clearly.")
-    )
-caveats = [f"t-SNE perplexity {perplexity:.1f}, {len(songs)} songs, seed {seed}; t-SNE keeps neighbourhoods, not distances, "
-           "so the size of clusters and the gaps between them carry no meaning."]
-if backbone.is_random:
-    caveats.append("These embeddings come from a CNN14 with **random weights**. Whatever order the colours show is "
-                   "what random convolutions of the log-mel spectrogram preserve (loudness, brightness, density), "
-                   "not what pretraining on AudioSet learned.")
-if corpus.is_synthetic:
-    caveats.append("The songs are **synthetic**: their labels are a known function of a few musical cues, so "
-                   "this picture says nothing about real music.")
-display(Markdown("What the maps show on this run:\n\n" + "\n".join(lines) + "\n\n" + " ".join(caveats)))
+display(Markdown(narrative.embedding_map_notes(agreement, agreement_full, perplexity, len(songs), page.seed,
+                                               backbone.is_random, corpus.is_synthetic)))
 
 # %% [markdown]
 # ## Training the EmotionMLP
@@ -174,30 +127,19 @@ display(Markdown("What the maps show on this run:\n\n" + "\n".join(lines) + "\n\
 # end.
 
 # %%
-settings = train.training_settings(data, "EmotionMLP", epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
-ids = {part: [i for i in part_ids(split, part) if i in set(embedded.song_ids)] for part in ("train", "validation", "test")}
-row_of = {song_id: row for row, song_id in enumerate(embedded.song_ids)}
-x = {part: embedded.songs[[row_of[i] for i in ids[part]]] for part in ids}
-y = {part: corpus.songs.loc[ids[part], TARGETS].to_numpy(dtype=float) for part in ids}
-display(Markdown(
-    f"Songs: {len(ids['train'])} for training, {len(ids['validation'])} for validation, {len(ids['test'])} held out "
-    f"for the test. At most {settings['epochs']} epochs, patience {settings['patience']}, batch size "
-    f"{settings['batch_size']}, Adam learning rate {settings['lr']:g}, seed {seed}."
-))
-start = time.perf_counter()
+settings = training_settings(page.data, "EmotionMLP", epochs=epochs, patience=patience, batch_size=batch_size, lr=lr)
+ids, x, y = song_arrays(embedded.song_ids, embedded.songs, corpus.songs, split, TARGETS)
+display(Markdown(narrative.mlp_training_sentence(ids, settings, page.seed)))
 mlp = fit_emotion_mlp(x["train"], y["train"], x["validation"], y["validation"], target_names=TARGETS,
                       epochs=settings["epochs"], patience=settings["patience"], batch_size=settings["batch_size"],
-                      lr=settings["lr"], seed=seed)
-timings["training"] = time.perf_counter() - start
-history = mlp.history
-best_epoch = int(history.attrs["best_epoch"])
+                      lr=settings["lr"], seed=page.seed)
+history, best_epoch = mlp.history, int(mlp.history.attrs["best_epoch"])
 display(mlp_epoch_table(history, TARGETS).style.format(precision=3).hide(axis="index")
         .set_caption("EmotionMLP, one row per epoch (validation songs; RMSE and MAE on the 1–9 scale)"))
 
 # %%
-report_r2 = {t: evaluate.report_figure(3, "EmotionMLP", t) for t in TARGETS}
-ceiling = {t: corpus.noise_ceiling(t) for t in TARGETS}
-fig = plots.mlp_learning_curves(history, TARGETS, report_r2=report_r2, ceiling_r2=ceiling if corpus.is_synthetic else None,
+fig = plots.mlp_learning_curves(history, TARGETS, report_r2={t: report_figure(3, "EmotionMLP", t) for t in TARGETS},
+                                ceiling_r2={t: corpus.noise_ceiling(t) for t in TARGETS} if corpus.is_synthetic else None,
                                 title=f"EmotionMLP on {what} embeddings: best epoch {best_epoch} of {len(history)}")
 
 # %% [markdown]
@@ -208,65 +150,25 @@ fig = plots.mlp_learning_curves(history, TARGETS, report_r2=report_r2, ceiling_r
 # which is how the report scored its models, and the report's Table 12.
 
 # %%
-predictions = {part: mlp.predict(x[part]) for part in ("validation", "test")}
-rows = []
-for k, target in enumerate(TARGETS):
-    scores = {part: evaluate.regression_metrics(y[part][:, k], predictions[part][:, k]) for part in predictions}
-    rows.append({"model": "EmotionMLP", "target": target,
-                 **{f"{part}_{m}": v for part in ("validation", "test") for m, v in scores[part].items()}})
-    evaluate.save_result(results_dir, {
-        "phase": 3, "model": "EmotionMLP", "target": target, "data": corpus.name, "backbone": backbone_name,
-        "backbone_identity": backbone.identity, "precision": embedded.settings["precision"],
-        "best_epoch": best_epoch, "epochs_run": int(len(history)), "max_epochs": settings["epochs"],
-        "patience": settings["patience"], "batch_size": settings["batch_size"], "lr": settings["lr"], "seed": seed,
-        "train_songs": len(ids["train"]), "validation_songs": len(ids["validation"]), "test_songs": len(ids["test"]),
-        "validation": scores["validation"], "test": scores["test"],
-    })
-table = evaluate.add_ceiling(evaluate.with_report_figures(pd.DataFrame(rows), phase=3), corpus)
-display(evaluate.style_table(table.drop(columns=["model"]),
-                             f"EmotionMLP on {what} embeddings: this run (validation = best epoch {best_epoch}; test = held out) "
-                             "beside the report's Table 12 (DEAM, validation)"))
-display(Markdown(
-    "The report gives RMSE and MAE for this model on labels rescaled to [0, 1] (0.169 and 0.136 for valence, "
-    "0.164 and 0.127 for arousal), not on the 1–9 scale used everywhere else, so those columns stay empty: the "
-    "figures are not comparable. Its R² is unaffected by the rescaling and is shown."
-))
+records, predictions = mlp_records(
+    mlp, x, y, corpus.name, backbone="random" if backbone.is_random else "pretrained",
+    backbone_identity=backbone.identity, precision=embedded.settings["precision"], best_epoch=best_epoch,
+    epochs_run=int(len(history)), max_epochs=settings["epochs"], patience=settings["patience"],
+    batch_size=settings["batch_size"], lr=settings["lr"], seed=page.seed,
+    **{f"{part}_songs": len(part_ids) for part, part_ids in ids.items()},
+)
+save_results(page.results_dir, records)
+table = comparison_table(records, corpus, phase=3, columns=["target"])
+display(style_table(table, f"EmotionMLP on {what} embeddings: this run (validation = best epoch {best_epoch}; "
+                           "test = held out) beside the report's Table 12 (DEAM, validation)"))
+display(Markdown(narrative.TABLE12_SCALE_NOTE))
 
 # %%
 fig = plots.song_predictions(y["test"], predictions["test"], TARGETS,
                              title=f"EmotionMLP, {len(ids['test'])} held-out test songs")
 
 # %%
-lines = []
-for _, row in table.iterrows():
-    name = evaluate.TARGET_NAMES[row["target"]]
-    text = (f"- **{name}**: test R² {row['test_r2']:.3f} (validation {row['validation_r2']:.3f}), "
-            f"test RMSE {row['test_rmse']:.3f} on the 1–9 scale. The report's validation R² on DEAM was {row['report_r2']:.3f}")
-    if corpus.is_synthetic:
-        text += f"; the noise ceiling of this corpus is {row['ceiling_r2']:.3f}, {row['below_ceiling']:.3f} above this test score."
-    else:
-        gap = row["test_r2"] - row["report_r2"]
-        text += f"; this run's test score is {abs(gap):.3f} {'above' if gap >= 0 else 'below'} it."
-    lines.append(text)
-test_r2 = {t: float(table.loc[table["target"] == t, "test_r2"].iloc[0]) for t in TARGETS}
-better = max(TARGETS, key=test_r2.get)
-if max(test_r2.values()) <= 0:
-    lines.append("- Neither target is predicted better than by the mean label of the training songs (test R² at or "
-                 "below 0), so which one is easier cannot be read from this run. The report found arousal far easier "
-                 "than valence for this model (0.667 against 0.451).")
-else:
-    lines.append(f"- The report found arousal far easier than valence for this model (0.667 against 0.451). On this run "
-                 f"**{evaluate.TARGET_NAMES[better]}** is predicted better on the test songs "
-                 f"({test_r2[better]:.3f} against {min(test_r2.values()):.3f}).")
-lines.append(f"- The best validation epoch was {best_epoch} of {len(history)} run"
-             + (" (early stopping ended the run)." if history.attrs.get("stopped_early") else ".")
-             + " The report's best epoch was 3.")
-if backbone.is_random:
-    lines.append("- These numbers measure an MLP on **random-weight CNN14 features**, not on PANNs: they are a floor "
-                 "that pretrained embeddings would have to beat, not a reproduction of the report's Phase 3.")
-if corpus.is_synthetic:
-    lines.append("- On SynthDEAM these scores check the pipeline; they say nothing about real music.")
-display(Markdown("What this run shows:\n\n" + "\n".join(lines)))
+display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corpus.is_synthetic)))
 
 # %% [markdown]
 # ## The saved model
@@ -278,12 +180,9 @@ display(Markdown("What this run shows:\n\n" + "\n".join(lines)))
 
 # %%
 bundle_path = save_bundle(
-    Path(results_dir) / "models" / "emotion_mlp.pt", mlp, backbone.info(), embedded.settings,
-    extra={"data": corpus.name, "subset": subset, "best_epoch": best_epoch, "seed": seed,
+    page.results_dir / "models" / "emotion_mlp.pt", mlp, backbone.info(), embedded.settings,
+    extra={"data": corpus.name, "subset": page.subset, "best_epoch": best_epoch, "seed": page.seed,
            "songs": {part: len(v) for part, v in ids.items()},
-           "test": {t: {m: float(table.loc[table["target"] == t, f"test_{m}"].iloc[0]) for m in evaluate.METRICS}
-                    for t in TARGETS}},
+           "test": {r["target"]: r["test"] for r in records}},
 )
-timings["whole page"] = time.perf_counter() - page_start
 display(Markdown(f"Saved to `{bundle_path}`. Predict new songs with `python -m mer_utils predict SONG.mp3 --model {bundle_path}`."))
-display(pd.DataFrame({"seconds": timings}).round(1).T)

@@ -1,4 +1,5 @@
 """Shared fixtures: the real-format DEAM sample beside the repo, and tiny generated trees."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -26,8 +27,14 @@ def write_tone(path: Path, seconds: float, freq: float, sr: int = 22050, fmt: st
     sf.write(path, audio.astype(np.float32), sr, format=fmt)
 
 
-def make_tree(root: Path, song_ids=(2, 3, 4, 5, 6, 7), seconds: float = 4.0, audio_dir: str = "MEMD_audio",
-              annotations_dir: str = "annotations/annotations averaged per song/song_level", suffix: str = ".mp3") -> Path:
+def make_tree(
+    root: Path,
+    song_ids=(2, 3, 4, 5, 6, 7),
+    seconds: float = 4.0,
+    audio_dir: str = "MEMD_audio",
+    annotations_dir: str = "annotations/annotations averaged per song/song_level",
+    suffix: str = ".mp3",
+) -> Path:
     """A tiny DEAM-layout tree with tones as audio and the real CSV header quirks."""
     rng = np.random.default_rng(0)
     lines = [STATIC_HEADER]

@@ -1,11 +1,11 @@
 """The DEAM loader: the real sample files, unpacked variants and bad input."""
-import numpy as np
-import pandas as pd
-import pytest
 
+import numpy as np
+import pytest
 from conftest import STATIC_HEADER, make_tree
-from mer_utils.data import (TARGETS, corpus_for, find_audio, load_audio, load_corpus, load_dynamic_annotations,
-                            load_static_annotations)
+
+from mer_utils.corpus.audio import load_audio
+from mer_utils.corpus.deam import corpus_for, find_audio, load_corpus, load_dynamic_annotations, load_static_annotations
 from mer_utils.errors import AudioReadError, MerError
 
 
@@ -40,8 +40,12 @@ def test_real_clip_decodes_to_45_seconds(deam_sample):
 
 
 def test_unpacked_variant_with_underscores_and_extra_level(tmp_path):
-    root = make_tree(tmp_path / "DEAM", audio_dir="DEAM_audio/MEMD_audio",
-                     annotations_dir="DEAM_Annotations/annotations/annotations_averaged_per_song/song_level", suffix=".wav")
+    root = make_tree(
+        tmp_path / "DEAM",
+        audio_dir="DEAM_audio/MEMD_audio",
+        annotations_dir="DEAM_Annotations/annotations/annotations_averaged_per_song/song_level",
+        suffix=".wav",
+    )
     corpus = load_corpus(root)
     assert len(corpus.songs) == 6 and corpus.missing_audio == []
 
@@ -50,7 +54,9 @@ def test_dynamic_annotations_are_read_as_times(tmp_path):
     root = make_tree(tmp_path / "deam")
     folder = root / "annotations" / "annotations averaged per song" / "dynamic (per second annotations)"
     folder.mkdir(parents=True)
-    (folder / "valence.csv").write_text("song_id,sample_15000ms,sample_15500ms,sample_16000ms\n2,0.1,0.2,\n3,-0.5,-0.4,-0.3\n")
+    (folder / "valence.csv").write_text(
+        "song_id,sample_15000ms,sample_15500ms,sample_16000ms\n2,0.1,0.2,\n3,-0.5,-0.4,-0.3\n"
+    )
     frame = load_dynamic_annotations(root, "valence")
     assert list(frame.columns) == [15.0, 15.5, 16.0]
     assert np.isnan(frame.loc[2, 16.0]) and frame.loc[3, 16.0] == pytest.approx(-0.3)

@@ -1,4 +1,5 @@
 """Tests for mer_utils.download against a local HTTP server on 127.0.0.1 (no internet needed)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -14,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from mer_utils import download as dl
-from mer_utils.data import load_static_annotations
+from mer_utils.corpus import download as dl
+from mer_utils.corpus.deam import load_static_annotations
 from mer_utils.errors import MerError
 
 STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n"
@@ -116,8 +117,14 @@ def test_full_download_verifies_and_renames(server, tmp_path):
     data = payload()
     url = serve(server, "file.bin", data)
     dest = tmp_path / "out" / "file.bin"
-    got = dl.download(url, dest, size=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                      md5=hashlib.md5(data).hexdigest(), progress=False)
+    got = dl.download(
+        url,
+        dest,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        md5=hashlib.md5(data).hexdigest(),
+        progress=False,
+    )
     assert got == dest and dest.read_bytes() == data
     assert not dest.with_name("file.bin.part").exists()
     requests = len(server.log)
@@ -209,10 +216,13 @@ def make_zip(files: dict[str, bytes | str]) -> bytes:
 def deam_zips() -> dict[str, bytes]:
     return {
         "DEAM_audio.zip": make_zip({"MEMD_audio/2.mp3": b"ID3" + b"\0" * 500}),
-        "DEAM_Annotations.zip": make_zip({
-            SONG_LEVEL + "static_annotations_averaged_songs_1_2000.csv": STATIC_HEADER + "2, 3.1, 0.9, 3, 1.1\n",
-            SONG_LEVEL + "static_annotations_averaged_songs_2000_2058.csv": STATIC_HEADER + "2001, 5, 1, 5.5, 1.2\n",
-        }),
+        "DEAM_Annotations.zip": make_zip(
+            {
+                SONG_LEVEL + "static_annotations_averaged_songs_1_2000.csv": STATIC_HEADER + "2, 3.1, 0.9, 3, 1.1\n",
+                SONG_LEVEL + "static_annotations_averaged_songs_2000_2058.csv": STATIC_HEADER
+                + "2001, 5, 1, 5.5, 1.2\n",
+            }
+        ),
     }
 
 
@@ -245,7 +255,7 @@ def test_fetch_deam_corrupt_zip_leaves_no_half_tree(server, tmp_path, damage):
     bad = bytearray(zips["DEAM_Annotations.zip"])
     if damage == "flipped":  # member data changed: the CRC check in testzip fails
         at = bad.index(b"song_id")
-        bad[at:at + 7] = b"SONG_ID"
+        bad[at : at + 7] = b"SONG_ID"
     else:
         bad = bytearray(b"not a zip at all" * 10)
     zips["DEAM_Annotations.zip"] = bytes(bad)
@@ -281,10 +291,13 @@ def test_main_deam_prints_summary(server, tmp_path, capsys):
 
 def fake_zenodo(server, data: bytes, md5: str) -> str:
     file_url = serve(server, f"files/{dl.PANNS_FILE}", data)
-    record = {"id": 3987831, "files": [
-        {"key": "other.pth", "size": 1, "checksum": "md5:" + "1" * 32, "links": {"self": server.url + "/nope"}},
-        {"key": dl.PANNS_FILE, "size": len(data), "checksum": "md5:" + md5, "links": {"self": file_url}},
-    ]}
+    record = {
+        "id": 3987831,
+        "files": [
+            {"key": "other.pth", "size": 1, "checksum": "md5:" + "1" * 32, "links": {"self": server.url + "/nope"}},
+            {"key": dl.PANNS_FILE, "size": len(data), "checksum": "md5:" + md5, "links": {"self": file_url}},
+        ],
+    }
     return serve(server, "api/records/3987831", json.dumps(record).encode())
 
 

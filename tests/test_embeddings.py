@@ -1,4 +1,5 @@
 """mer_utils.embeddings: CNN14 without side effects, checkpoints, segment embeddings and their cache, the MLP."""
+
 from __future__ import annotations
 
 import json
@@ -10,21 +11,32 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-
 from conftest import REPO, make_tree, write_tone
-from mer_utils import embeddings as E
-from mer_utils.data import load_corpus
+
+from mer_utils.corpus.audio import file_digest
+from mer_utils.corpus.deam import load_corpus
 from mer_utils.errors import MerError
+from mer_utils.phase3.cnn14 import CHECKPOINT_NAME, Backbone, backbone_for, build_cnn14, load_backbone, random_backbone
+from mer_utils.phase3.embeddings import (
+    EMBEDDING_DIM,
+    SEGMENT_SETTINGS,
+    Embedder,
+    cache_folder,
+    embed_corpus,
+    segment_audio,
+)
+from mer_utils.phase3.space import neighbour_agreement, tsne_map
+from mer_utils.training.mlp import fit_emotion_mlp
 
 
 @pytest.fixture(scope="module")
 def backbone():
-    return E.random_backbone(seed=3)
+    return random_backbone(seed=3)
 
 
 @pytest.fixture(scope="module")
 def embedder(backbone):
-    return E.Embedder(backbone, batch_size=8, n_threads=1, precision="float32")
+    return Embedder(backbone, batch_size=8, n_threads=1, precision="float32")
 
 
 # --------------------------------------------------------------------------- no network, nothing in HOME
@@ -44,26 +56,42 @@ socket.create_connection = refuse
 
 
 def _run_guarded(code: str, home, elsewhere) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HOME": str(home), "MPLCONFIGDIR": str(elsewhere / "mpl"), "XDG_CACHE_HOME": str(elsewhere / "cache"),
-           "PYTHONPATH": str(REPO)}
-    return subprocess.run([sys.executable, "-c", GUARD + textwrap.dedent(code)], env=env, cwd=str(elsewhere),
-                          capture_output=True, text=True, timeout=300)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "MPLCONFIGDIR": str(elsewhere / "mpl"),
+        "XDG_CACHE_HOME": str(elsewhere / "cache"),
+        "PYTHONPATH": str(REPO),
+    }
+    return subprocess.run(
+        [sys.executable, "-c", GUARD + textwrap.dedent(code)],
+        env=env,
+        cwd=str(elsewhere),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_cnn14_loads_without_processes_network_or_home_writes(tmp_path):
     home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
     home.mkdir()
     elsewhere.mkdir()
-    done = _run_guarded("""
+    done = _run_guarded(
+        """
         import sys
         import numpy as np
-        from mer_utils.embeddings import Embedder, random_backbone
+        from mer_utils.phase3.cnn14 import random_backbone
+        from mer_utils.phase3.embeddings import Embedder
         embedder = Embedder(random_backbone(seed=1), n_threads=1, precision="float32")
         out = embedder.embed_segments(np.random.default_rng(0).standard_normal((1, 96000)).astype("float32"))
         assert out.shape == (1, 2048), out.shape
         assert not any(m == "panns_inference" or m.startswith("panns_inference.") for m in sys.modules), "package imported"
         print("EMBEDDED", out.shape)
-    """, home, elsewhere)
+    """,
+        home,
+        elsewhere,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "EMBEDDED (1, 2048)" in done.stdout
     assert list(home.rglob("*")) == [], f"files appeared under HOME: {list(home.rglob('*'))}"
@@ -76,11 +104,15 @@ def test_guard_catches_what_importing_the_package_would_do(tmp_path):
     home.mkdir()
     elsewhere.mkdir()
     # matplotlib.pyplot is replaced as in cnn14_class, so that the first blocked call is the package's own
-    done = _run_guarded("""
+    done = _run_guarded(
+        """
         import sys, types
         sys.modules["matplotlib.pyplot"] = types.ModuleType("matplotlib.pyplot")
         import panns_inference
-    """, home, elsewhere)
+    """,
+        home,
+        elsewhere,
+    )
     assert done.returncode != 0
     assert "BLOCKED process or network call" in done.stderr
     assert "wget" in done.stderr
@@ -90,7 +122,7 @@ def test_guard_catches_what_importing_the_package_would_do(tmp_path):
 
 
 def test_fast_cnn14_matches_the_package_forward(backbone):
-    model = E.build_cnn14(seed=5)
+    model = build_cnn14(seed=5)
     generator = torch.Generator().manual_seed(0)
     for module in model.modules():  # non-trivial batch-norm statistics, so folding them is really tested
         if isinstance(module, torch.nn.BatchNorm2d):
@@ -101,21 +133,21 @@ def test_fast_cnn14_matches_the_package_forward(backbone):
     x = torch.randn(3, 96000, generator=generator) * 0.3
     with torch.inference_mode():
         reference = model(x)["embedding"].numpy()
-    wrapped = E.Backbone(model=model, kind="random", identity="test", seed=5)
-    fast32 = E.Embedder(wrapped, batch_size=2, n_threads=1, precision="float32").embed_segments(x.numpy())
-    assert fast32.shape == (3, E.EMBEDDING_DIM)
+    wrapped = Backbone(model=model, kind="random", identity="test", seed=5)
+    fast32 = Embedder(wrapped, batch_size=2, n_threads=1, precision="float32").embed_segments(x.numpy())
+    assert fast32.shape == (3, EMBEDDING_DIM)
     np.testing.assert_allclose(fast32, reference, rtol=1e-4, atol=1e-5)
-    fast16 = E.Embedder(wrapped, batch_size=2, n_threads=1, precision="bfloat16").embed_segments(x.numpy())
+    fast16 = Embedder(wrapped, batch_size=2, n_threads=1, precision="bfloat16").embed_segments(x.numpy())
     assert np.linalg.norm(fast16 - reference) / np.linalg.norm(reference) < 2e-2
 
 
 def test_segments_drop_the_tail_and_refuse_short_clips():
-    sr = E.SEGMENT_SETTINGS["sr"]
-    segments = E.segment_audio(np.arange(int(7.5 * sr), dtype=np.float32))
+    sr = SEGMENT_SETTINGS["sr"]
+    segments = segment_audio(np.arange(int(7.5 * sr), dtype=np.float32))
     assert segments.shape == (2, 3 * sr)
     assert segments[1, 0] == 3 * sr
     with pytest.raises(MerError, match="shorter than one 3-second segment"):
-        E.segment_audio(np.zeros(int(2.9 * sr), dtype=np.float32), name="short.wav")
+        segment_audio(np.zeros(int(2.9 * sr), dtype=np.float32), name="short.wav")
 
 
 # --------------------------------------------------------------------------- the corpus cache
@@ -129,13 +161,13 @@ def test_embed_corpus_shapes_pooling_skips_and_cache(tmp_path, backbone, embedde
     static.write_text(static.read_text() + "5,4.0,1.0,5.0,1.0\n6,6.0,1.0,3.0,1.0\n")
     corpus = load_corpus(root)
 
-    result = E.embed_corpus(corpus, tmp_path / "cache", backbone, progress=False, embedder=embedder)
+    result = embed_corpus(corpus, tmp_path / "cache", backbone, progress=False, embedder=embedder)
     assert result.song_ids == [2, 3, 4]
-    assert result.songs.shape == (3, E.EMBEDDING_DIM)
+    assert result.songs.shape == (3, EMBEDDING_DIM)
     assert result.n_segments.tolist() == [2, 2, 2]  # 7 s -> two 3-second segments, the last second dropped
     for row, song_id in enumerate(result.song_ids):
         segments = result.segments(song_id)
-        assert segments.shape == (2, E.EMBEDDING_DIM)
+        assert segments.shape == (2, EMBEDDING_DIM)
         np.testing.assert_allclose(result.songs[row], segments.mean(axis=0), rtol=1e-6)
     assert dict(zip(result.skipped["song_id"], result.skipped["kind"])) == {5: "too short", 6: "corrupt"}
     assert "6.mp3" in result.skipped.set_index("song_id").loc[6, "reason"]
@@ -143,12 +175,12 @@ def test_embed_corpus_shapes_pooling_skips_and_cache(tmp_path, backbone, embedde
     settings = json.loads((result.folder / "settings.json").read_text())
     assert settings["backbone"]["kind"] == "random" and settings["settings"]["precision"] == "float32"
 
-    again = E.embed_corpus(corpus, tmp_path / "cache", backbone, progress=False, embedder=embedder)
+    again = embed_corpus(corpus, tmp_path / "cache", backbone, progress=False, embedder=embedder)
     assert again.reused_songs == 5 and again.computed_audio_seconds == 0.0
     np.testing.assert_array_equal(again.songs, result.songs)
 
-    other = E.Embedder(backbone, batch_size=8, n_threads=1, precision="bfloat16")
-    assert E.cache_folder(corpus, tmp_path / "cache", other) != result.folder  # precision is part of the key
+    other = Embedder(backbone, batch_size=8, n_threads=1, precision="bfloat16")
+    assert cache_folder(corpus, tmp_path / "cache", other) != result.folder  # precision is part of the key
 
 
 def test_embedding_of_a_file_is_its_segments(tmp_path, embedder):
@@ -156,41 +188,45 @@ def test_embedding_of_a_file_is_its_segments(tmp_path, embedder):
     t = np.arange(int(6.2 * 44100)) / 44100
     import soundfile as sf
 
-    sf.write(path, np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32) * 0.3, 44100)
+    sf.write(
+        path,
+        np.stack([np.sin(2 * np.pi * 220 * t), np.sin(2 * np.pi * 330 * t)], axis=1).astype(np.float32) * 0.3,
+        44100,
+    )
     values = embedder.embed_file(path)
-    assert values.shape == (2, E.EMBEDDING_DIM) and np.isfinite(values).all()
+    assert values.shape == (2, EMBEDDING_DIM) and np.isfinite(values).all()
 
 
 # --------------------------------------------------------------------------- checkpoints and backbones
 
 
 def test_checkpoint_round_trip(tmp_path):
-    source = E.build_cnn14(seed=11)
-    path = tmp_path / "weights" / E.CHECKPOINT_NAME
+    source = build_cnn14(seed=11)
+    path = tmp_path / "weights" / CHECKPOINT_NAME
     path.parent.mkdir()
     torch.save({"model": source.state_dict(), "iteration": 100}, path)
-    loaded = E.load_backbone(path)
+    loaded = load_backbone(path)
     assert loaded.kind == "pretrained" and not loaded.is_random
-    assert loaded.sha256 == E.file_sha256(path) and loaded.identity == f"sha256-{loaded.sha256}"
+    assert loaded.sha256 == file_digest(path) and loaded.identity == f"sha256-{loaded.sha256}"
     assert torch.equal(loaded.model.fc1.weight, source.fc1.weight)
     assert torch.equal(loaded.model.conv_block6.bn2.running_var, source.conv_block6.bn2.running_var)
     assert loaded.info()["checkpoint"] == str(path)
 
 
 def test_missing_checkpoint_says_how_to_get_it(tmp_path):
-    missing = tmp_path / "weights" / E.CHECKPOINT_NAME
+    missing = tmp_path / "weights" / CHECKPOINT_NAME
     with pytest.raises(MerError) as info:
-        E.load_backbone(missing)
+        load_backbone(missing)
     message = str(info.value)
     assert str(missing) in message and "make weights" in message and "3987831" in message
 
 
 @pytest.mark.parametrize("content", [b"", b"<html>404 Not Found</html>", b"PK\x03\x04 truncated zip"])
 def test_corrupt_checkpoint_is_a_clear_error(tmp_path, content):
-    path = tmp_path / E.CHECKPOINT_NAME
+    path = tmp_path / CHECKPOINT_NAME
     path.write_bytes(content)
     with pytest.raises(MerError, match="corrupt or incomplete") as info:
-        E.load_backbone(path, allow_random=True)  # a broken file is never silently replaced by random weights
+        load_backbone(path, allow_random=True)  # a broken file is never silently replaced by random weights
     assert str(path) in str(info.value) and "make weights" in str(info.value)
 
 
@@ -198,20 +234,20 @@ def test_foreign_checkpoint_fails_the_strict_key_check(tmp_path):
     path = tmp_path / "other.pth"
     torch.save({"model": {"fc1.weight": torch.zeros(3, 3)}}, path)
     with pytest.raises(MerError, match="does not fit CNN14"):
-        E.load_backbone(path)
+        load_backbone(path)
 
 
 def test_backbone_policy_per_data(tmp_path):
-    missing = tmp_path / E.CHECKPOINT_NAME
+    missing = tmp_path / CHECKPOINT_NAME
     with pytest.raises(MerError, match="PANNS_RANDOM=1"):
-        E.backbone_for("deam", missing, random_backbone=False)
-    asked = E.backbone_for("deam", missing, random_backbone=True, seed=4)
+        backbone_for("deam", missing, random_backbone=False)
+    asked = backbone_for("deam", missing, random_backbone=True, seed=4)
     assert asked.is_random and "asked for" in asked.reason
-    fallback = E.backbone_for("synth", missing, seed=4)
+    fallback = backbone_for("synth", missing, seed=4)
     assert fallback.is_random and str(missing) in fallback.reason
     assert "not PANNs" in fallback.banner_text() and "random weights" in fallback.banner_text()
     assert fallback.identity == asked.identity  # same seed, same weights
-    assert E.random_backbone(seed=5).fingerprint != fallback.fingerprint
+    assert random_backbone(seed=5).fingerprint != fallback.fingerprint
 
 
 # --------------------------------------------------------------------------- the t-SNE helpers and the MLP
@@ -221,21 +257,32 @@ def test_tsne_and_neighbour_agreement():
     rng = np.random.default_rng(0)
     latent = rng.uniform(1, 9, size=40)
     points = np.column_stack([latent, rng.normal(0, 0.2, size=40)]) @ rng.normal(size=(2, 16))
-    coords, perplexity = E.tsne_map(points, seed=1)
+    coords, perplexity = tsne_map(points, seed=1)
     assert coords.shape == (40, 2) and perplexity == 13.0
-    assert E.neighbour_agreement(coords, latent, k=5) > 0.8
-    assert abs(E.neighbour_agreement(coords, rng.permutation(latent), k=5)) < 0.5
+    assert neighbour_agreement(coords, latent, k=5) > 0.8
+    assert abs(neighbour_agreement(coords, rng.permutation(latent), k=5)) < 0.5
 
 
 def test_mlp_learns_a_linear_mapping():
     rng = np.random.default_rng(1)
     n, latent_dim = 500, 6
     latent = rng.standard_normal((n, latent_dim))
-    x = latent @ rng.standard_normal((latent_dim, E.EMBEDDING_DIM)) + 0.1 * rng.standard_normal((n, E.EMBEDDING_DIM))
+    x = latent @ rng.standard_normal((latent_dim, EMBEDDING_DIM)) + 0.1 * rng.standard_normal((n, EMBEDDING_DIM))
     y = 5 + latent @ rng.uniform(-0.6, 0.6, size=(latent_dim, 2)) + 0.05 * rng.standard_normal((n, 2))
     train, val, test = slice(0, 350), slice(350, 425), slice(425, n)
-    result = E.fit_emotion_mlp(x[train], y[train], x[val], y[val], target_names=["valence_mean", "arousal_mean"],
-                               epochs=40, patience=8, batch_size=32, lr=1e-3, seed=0, progress=False)
+    result = fit_emotion_mlp(
+        x[train],
+        y[train],
+        x[val],
+        y[val],
+        target_names=["valence_mean", "arousal_mean"],
+        epochs=40,
+        patience=8,
+        batch_size=32,
+        lr=1e-3,
+        seed=0,
+        progress=False,
+    )
     from sklearn.metrics import r2_score
 
     predicted = result.predict(x[test])

@@ -6,17 +6,16 @@ second `make book` does no notebook work and that a re-run gives identical
 tables.  A second test does the same on the real-format DEAM sample in
 ../shared when it is there.  Minutes, not seconds: these are the slow tests.
 """
+
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import DEAM_SAMPLE, REPO
 
 QUICK = ["SYNTH_SONGS=24", "SYNTH_SECONDS=8", "SYNTH_SR=22050", "P1_GRID=small", "P2_EPOCHS=2", "P3_EPOCHS=3"]
@@ -59,15 +58,32 @@ def test_tiny_synthetic_book(tmp_path):
     assert features.count("<img") >= 4, "Pearson bars and SHAP summaries for both targets"
     assert "PCA" in features
     models = html(repo, "book/phase1/models.html")
-    for text in ("report R²", "test R²", "val R²", "noise ceiling R²", "Top-15 Pearson", "Union (SHAP + Pearson)",
-                 "Ridge", "Lasso", "SVR", "Random forest", "Gradient boosting", "XGBoost"):
+    for text in (
+        "report R²",
+        "test R²",
+        "val R²",
+        "noise ceiling R²",
+        "Top-15 Pearson",
+        "Union (SHAP + Pearson)",
+        "Ridge",
+        "Lasso",
+        "SVR",
+        "Random forest",
+        "Gradient boosting",
+        "XGBoost",
+    ):
         assert text in models, text
     assert "ceiling − test R²" in models
     corpus = html(repo, "book/data/corpus.html")
     assert "Noise ceiling on this corpus" in corpus
     # Phases 2 and 3 and the conclusions were executed and rendered.
-    for page in ("book/phase2/EmotionCNN_valence.html", "book/phase2/EmotionCNN_GRU_Attention_arousal.html",
-                 "book/phase2/summary.html", "book/phase3/panns.html", "book/conclusions/comparison.html"):
+    for page in (
+        "book/phase2/EmotionCNN_valence.html",
+        "book/phase2/EmotionCNN_GRU_Attention_arousal.html",
+        "book/phase2/summary.html",
+        "book/phase3/panns.html",
+        "book/conclusions/comparison.html",
+    ):
         assert "Synthetic data" in html(repo, page), page
     assert "random" in html(repo, "book/phase3/panns.html").lower()
 
@@ -92,7 +108,16 @@ def test_real_format_deam_sample_book(tmp_path):
     if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
         pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE}")
     repo = copy_repo(tmp_path / "repo")
-    make(repo, "pages", "DATA=deam", f"DEAM_DIR={DEAM_SAMPLE}", "PANNS_RANDOM=1", "P1_GRID=small", "P2_EPOCHS=1", "P3_EPOCHS=2")
+    make(
+        repo,
+        "pages",
+        "DATA=deam",
+        f"DEAM_DIR={DEAM_SAMPLE}",
+        "PANNS_RANDOM=1",
+        "P1_GRID=small",
+        "P2_EPOCHS=1",
+        "P3_EPOCHS=2",
+    )
     corpus = json.loads((repo / "results" / "deam" / "corpus.json").read_text())
     assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
     page = (repo / "book" / "data" / "corpus.ipynb").read_text()

@@ -1,4 +1,5 @@
 """pyproject.toml and environment.yml pin the same versions."""
+
 import re
 import tomllib
 
@@ -23,8 +24,21 @@ def test_every_dependency_is_pinned_exactly_and_the_lists_agree():
     pyproject = pins_from_pyproject()
     assert len(pyproject) == len(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"])
     assert pyproject == pins_from_environment()
-    for required in ("jupyter-book", "jupytext", "papermill", "librosa", "torch", "panns-inference", "xgboost-cpu",
-                     "shap", "seaborn", "scikit-learn", "ipykernel", "tqdm", "pytest"):
+    for required in (
+        "jupyter-book",
+        "jupytext",
+        "papermill",
+        "librosa",
+        "torch",
+        "panns-inference",
+        "xgboost-cpu",
+        "shap",
+        "seaborn",
+        "scikit-learn",
+        "ipykernel",
+        "tqdm",
+        "pytest",
+    ):
         assert required in pyproject, required
     assert pyproject["torch"] == "2.13.0"
     assert pyproject["jupyter-book"].startswith("1.")

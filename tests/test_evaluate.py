@@ -1,12 +1,15 @@
 """Metrics, saved results and report figures."""
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import r2_score
 
 from mer_utils.errors import MerError
-from mer_utils.evaluate import (load_results, regression_metrics, report_figure, save_result, song_level,
-                                with_report_figures)
+from mer_utils.results.metrics import regression_metrics, song_level
+from mer_utils.results.published import report_figure
+from mer_utils.results.records import load_results, save_result
+from mer_utils.results.tables import with_report_figures
 
 
 def test_metrics_against_hand_computed_values():
@@ -32,8 +35,17 @@ def test_song_level_mean_of_chunks():
 
 
 def test_results_round_trip_and_report_figures(tmp_path):
-    save_result(tmp_path, {"phase": 1, "model": "XGBoost", "target": "valence_mean", "data": "synthdeam",
-                           "validation": {"r2": 0.5, "rmse": 0.8, "mae": 0.6}, "test": {"r2": 0.4, "rmse": 0.9, "mae": 0.7}})
+    save_result(
+        tmp_path,
+        {
+            "phase": 1,
+            "model": "XGBoost",
+            "target": "valence_mean",
+            "data": "synthdeam",
+            "validation": {"r2": 0.5, "rmse": 0.8, "mae": 0.6},
+            "test": {"r2": 0.4, "rmse": 0.9, "mae": 0.7},
+        },
+    )
     table = load_results(tmp_path)
     assert table.loc[0, "test_r2"] == 0.4 and table.loc[0, "level"] == "song"
     table = with_report_figures(table, phase=1)

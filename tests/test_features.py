@@ -1,12 +1,11 @@
 """The 386 handcrafted features and their cache."""
-import os
 
 import numpy as np
-import pytest
-
 from conftest import make_tree
-from mer_utils.data import load_audio, load_corpus
-from mer_utils.features import FAMILIES, extract_features, feature_family, feature_names, song_features
+
+from mer_utils.corpus.audio import load_audio
+from mer_utils.corpus.deam import load_corpus
+from mer_utils.phase1.features import FAMILIES, extract_features, feature_family, feature_names, song_features
 
 
 def test_names_match_the_report():
@@ -40,7 +39,7 @@ def test_extraction_caches_skips_corrupt_and_resumes(tmp_path):
     corpus = load_corpus(root)
     table = extract_features(corpus, tmp_path / "cache", n_jobs=1, progress=False)
     assert list(table.frame.index) == [2, 3, 4]
-    assert list(table.failed) == [5] and "5.mp3" in table.failed[5]
+    assert list(table.skipped["song_id"]) == [5] and "5.mp3" in table.skipped["reason"].iloc[0]
     assert list(table.frame.columns) == feature_names()
     assert (table.folder / "features.csv").exists()
     cached = sorted(table.folder.glob("*.npy"))

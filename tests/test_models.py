@@ -1,11 +1,15 @@
 """Smoke tests of mer_utils.models: output shapes, one learning step, the time axis."""
+
 from __future__ import annotations
 
 import pytest
 import torch
 
 from mer_utils.errors import MerError
-from mer_utils.models import MODELS, PHASE2_MODELS, build_model, count_parameters, time_sequence
+from mer_utils.phase2.models import PHASE2_MODELS, count_parameters, time_sequence
+from mer_utils.training.modelfile import build_model, model_classes
+
+MODELS = model_classes()
 
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")

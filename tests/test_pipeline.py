@@ -1,15 +1,15 @@
 """Running notebooks, parameter files and the command line's error paths."""
+
 import json
 import subprocess
-import sys
 import time
 
 import pytest
-
 from conftest import REPO
+
 from mer_utils.__main__ import main
-from mer_utils.pipeline import run_notebook, write_params
 from mer_utils.errors import MerError
+from mer_utils.pipeline import run_notebook, write_params
 
 
 def test_params_file_is_rewritten_only_when_a_value_changes(tmp_path):
@@ -25,7 +25,9 @@ def test_params_file_is_rewritten_only_when_a_value_changes(tmp_path):
 
 def test_failing_notebook_names_the_cell_and_writes_nothing_to_the_book(tmp_path):
     source = tmp_path / "broken.py"
-    source.write_text('# %% tags=["parameters"]\nx = 1\n\n# %%\ny = x + 1\n\n# %%\nraise ValueError("boom at " + str(y))\n')
+    source.write_text(
+        '# %% tags=["parameters"]\nx = 1\n\n# %%\ny = x + 1\n\n# %%\nraise ValueError("boom at " + str(y))\n'
+    )
     output = tmp_path / "book" / "broken.ipynb"
     with pytest.raises(MerError, match=r"broken.py failed in cell .*ValueError: boom at 2"):
         run_notebook(source, output, failed_dir=tmp_path / "failed")
@@ -45,7 +47,10 @@ def test_notebook_runs_with_parameters(tmp_path):
 
 
 def test_cli_prints_one_line_errors_and_exits_non_zero(tmp_path, capsys):
-    assert main(["prepare", "--data", "synth", "--data-dir", str(tmp_path / "missing"), "--results-dir", str(tmp_path)]) == 1
+    assert (
+        main(["prepare", "--data", "synth", "--data-dir", str(tmp_path / "missing"), "--results-dir", str(tmp_path)])
+        == 1
+    )
     err = capsys.readouterr().err
     assert err.startswith("error: DEAM_DIR") and "missing" in err
     assert main(["frobnicate"]) == 1
@@ -68,3 +73,14 @@ def test_prepare_on_the_real_sample_writes_split_and_report(deam_sample, tmp_pat
     summary = json.loads((tmp_path / "corpus.json").read_text())
     assert summary["songs"] == 10 and len(summary["missing_audio"]) == 1734
     assert (tmp_path / "split.csv").exists()
+
+
+def test_a_misspelt_parameter_stops_the_notebook_before_it_runs(tmp_path):
+    source = tmp_path / "ok.py"
+    source.write_text('# %% tags=["parameters"]\nepochs = None\n\n# %%\nprint("ran with", epochs)\n')
+    params = tmp_path / "params.json"
+    params.write_text(json.dumps({"epocs": 3}))
+    output = tmp_path / "book" / "ok.ipynb"
+    with pytest.raises(MerError, match="has no parameter\\(s\\) epocs"):
+        run_notebook(source, output, params, failed_dir=tmp_path / "failed")
+    assert not output.exists()

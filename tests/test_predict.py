@@ -1,4 +1,5 @@
 """mer_utils.predict: the saved bundle and the `mer predict` command on real and generated audio."""
+
 from __future__ import annotations
 
 import csv
@@ -12,12 +13,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from conftest import REPO
-from mer_utils import embeddings as E
-from mer_utils import predict
-from mer_utils.models import build_model
-from mer_utils.train import fit_target_scaler
+
+from mer_utils.phase3 import predict
+from mer_utils.phase3.cnn14 import random_backbone
+from mer_utils.phase3.embeddings import EMBEDDING_DIM, Embedder
+from mer_utils.training.loop import fit_target_scaler
+from mer_utils.training.mlp import MlpResult
+from mer_utils.training.modelfile import build_model
 
 
 @pytest.fixture(scope="module")
@@ -25,16 +28,16 @@ def bundle_path(tmp_path_factory):
     """A bundle with a random CNN14 (seed 0) and an untrained EmotionMLP: enough to exercise every path."""
     from sklearn.preprocessing import StandardScaler
 
-    backbone = E.random_backbone(seed=0)
-    embedder = E.Embedder(backbone, n_threads=1, precision="float32")
+    backbone = random_backbone(seed=0)
+    embedder = Embedder(backbone, n_threads=1, precision="float32")
     rng = np.random.default_rng(0)
-    mlp = E.MlpResult(
+    mlp = MlpResult(
         model=build_model("EmotionMLP", seed=0).eval(),
-        feature_scaler=StandardScaler().fit(rng.random((20, E.EMBEDDING_DIM))),
+        feature_scaler=StandardScaler().fit(rng.random((20, EMBEDDING_DIM))),
         target_scaler=fit_target_scaler(rng.uniform(2, 8, size=(20, 2))),
         target_names=["valence_mean", "arousal_mean"],
         history=pd.DataFrame(),
-        settings={"in_features": E.EMBEDDING_DIM, "outputs": 2},
+        settings={"in_features": EMBEDDING_DIM, "outputs": 2},
     )
     path = tmp_path_factory.mktemp("bundle") / "models" / "emotion_mlp.pt"
     predict.save_bundle(path, mlp, backbone.info(), embedder.settings, extra={"data": "synthdeam"})
@@ -52,8 +55,13 @@ def songs(tmp_path_factory):
         mono = 0.3 * np.sin(2 * np.pi * freq * t) + 0.02 * rng.standard_normal(t.size)
         return np.stack([mono, np.roll(mono, 50)], axis=1) if channels == 2 else mono
 
-    paths = {"wav": folder / "stereo.wav", "ogg": folder / "mono.ogg", "flac": folder / "mono.flac",
-             "corrupt": folder / "broken.mp3", "short": folder / "short.wav"}
+    paths = {
+        "wav": folder / "stereo.wav",
+        "ogg": folder / "mono.ogg",
+        "flac": folder / "mono.flac",
+        "corrupt": folder / "broken.mp3",
+        "short": folder / "short.wav",
+    }
     sf.write(paths["wav"], tone(7.0, 44100, 220, channels=2).astype(np.float32), 44100)
     sf.write(paths["ogg"], tone(4.0, 22050, 330).astype(np.float32), 22050, format="OGG", subtype="VORBIS")
     sf.write(paths["flac"], tone(6.5, 48000, 440).astype(np.float32), 48000)
@@ -73,7 +81,7 @@ def test_bundle_round_trip(bundle_path):
     assert bundle.targets == ["valence_mean", "arousal_mean"]
     assert bundle.backbone["kind"] == "random" and bundle.backbone["seed"] == 0
     assert bundle.embedding["segment_seconds"] == 3.0 and bundle.embedding["precision"] == "float32"
-    values = bundle.predict(np.zeros((3, E.EMBEDDING_DIM), dtype=np.float32))
+    values = bundle.predict(np.zeros((3, EMBEDDING_DIM), dtype=np.float32))
     assert values.shape == (3, 2) and np.isfinite(values).all()
 
 
@@ -95,8 +103,9 @@ def test_good_files_are_predicted_and_bad_ones_reported(bundle_path, songs, caps
 
 
 def test_csv_with_segments_parses(bundle_path, songs, capsys):
-    code, out, err = run([songs["wav"], songs["flac"], "--segments", "--format", "csv", "--model", bundle_path,
-                          "--threads", "1"], capsys)
+    code, out, err = run(
+        [songs["wav"], songs["flac"], "--segments", "--format", "csv", "--model", bundle_path, "--threads", "1"], capsys
+    )
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == ["file", "level", "start_s", "end_s", "valence", "arousal"]
@@ -108,7 +117,9 @@ def test_csv_with_segments_parses(bundle_path, songs, capsys):
 
 
 def test_json_parses_and_matches_the_table(bundle_path, songs, capsys):
-    code, out, _ = run([songs["ogg"], "--format", "json", "--segments", "--model", bundle_path, "--threads", "1"], capsys)
+    code, out, _ = run(
+        [songs["ogg"], "--format", "json", "--segments", "--model", bundle_path, "--threads", "1"], capsys
+    )
     assert code == 0
     results = json.loads(out)
     assert len(results) == 1 and results[0]["file"] == str(songs["ogg"])
@@ -142,8 +153,24 @@ def test_usage_errors_exit_2(capsys):
 
 def test_command_line_exit_code(bundle_path, songs):
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "mer_utils", "predict", str(songs["flac"]), str(songs["corrupt"]),
-                           "--model", str(bundle_path), "--threads", "1"],
-                          capture_output=True, text=True, env=env, cwd=str(REPO), timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mer_utils",
+            "predict",
+            str(songs["flac"]),
+            str(songs["corrupt"]),
+            "--model",
+            str(bundle_path),
+            "--threads",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(REPO),
+        timeout=300,
+    )
     assert done.returncode == 1
     assert str(songs["flac"]) in done.stdout and str(songs["corrupt"]) in done.stderr

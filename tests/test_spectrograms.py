@@ -1,4 +1,5 @@
 """Smoke tests of mer_utils.spectrograms: the log-mel chunk cache of Phase 2."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,10 +7,10 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_utils import spectrograms
-from mer_utils.data import load_corpus
-from mer_utils.spectrograms import ChunkDataset, build_chunk_cache, logmel_chunks, split_datasets
-from mer_utils.split import song_split
+from mer_utils.corpus.deam import load_corpus
+from mer_utils.corpus.split import song_split
+from mer_utils.phase2 import logmel as spectrograms
+from mer_utils.phase2.logmel import ChunkDataset, build_chunk_cache, logmel_chunks, split_datasets
 
 SR = 22050
 STATIC = "annotations/annotations averaged per song/song_level/static_annotations_averaged_songs_1_2000.csv"
@@ -104,7 +105,9 @@ def test_interrupted_build_resumes(tmp_path, monkeypatch):
     corpus = load_corpus(write_tiny_deam(tmp_path / "deam"))
     folder = spectrograms.cache_folder(corpus, tmp_path / "cache")
     settings = dict(spectrograms.DEFAULT_SETTINGS)
-    spectrograms._song_job(3, corpus.songs.loc[3, "audio_path"], str(folder / "parts"), settings)  # done before the "crash"
+    spectrograms._song_job(
+        3, corpus.songs.loc[3, "audio_path"], str(folder / "parts"), settings
+    )  # done before the "crash"
     called = []
     real = spectrograms._song_job
     monkeypatch.setattr(spectrograms, "_song_job", lambda i, *a: called.append(i) or real(i, *a))
@@ -132,7 +135,7 @@ def test_datasets_keep_songs_on_one_side(built):
 def test_dataset_reads_lazily_and_caps_chunks(built):
     corpus, cache, _ = built
     labels = corpus.songs[["valence_mean"]]
-    from mer_utils.train import fit_target_scaler
+    from mer_utils.training.loop import fit_target_scaler
 
     scaler = fit_target_scaler(labels.to_numpy())
     dataset = ChunkDataset(cache, GOOD, labels, scaler, (0.0, 1.0), max_chunks=5, seed=0)

@@ -1,9 +1,10 @@
 """The shared song-grouped split."""
+
 import pandas as pd
 import pytest
 
+from mer_utils.corpus.split import load_or_create_split, part_ids, read_split, song_split
 from mer_utils.errors import MerError
-from mer_utils.split import load_or_create_split, part_ids, read_split, song_split
 
 
 def test_every_song_on_exactly_one_side():

@@ -1,4 +1,5 @@
 """Tests of mer_utils.synth: the SynthDEAM generator (layout, determinism, labels, audio, resume)."""
+
 import json
 from pathlib import Path
 
@@ -7,8 +8,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_utils import synth
-from mer_utils.data import load_corpus, load_dynamic_annotations
+from mer_utils.corpus import synth
+from mer_utils.corpus.deam import load_corpus, load_dynamic_annotations
 from mer_utils.errors import MerError
 
 SONGS, SECONDS, SR, SEED = 12, 16.0, 22050, 7
@@ -23,8 +24,11 @@ def corpus(tmp_path_factory) -> Path:
 
 
 def corpus_files(root: Path) -> dict:
-    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and ".synthdeam" not in p.parts}
+    return {
+        p.relative_to(root): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".synthdeam" not in p.parts
+    }
 
 
 def test_same_settings_give_identical_files(corpus, tmp_path):
@@ -116,7 +120,9 @@ def test_resume_keeps_finished_clips(tmp_path):
     assert json.loads(meta.read_text())["seed"] == 4
 
 
-@pytest.mark.parametrize("settings", [dict(n_songs=2), dict(seconds=0), dict(seconds=-3.0), dict(sr=12345), dict(seed=-1)])
+@pytest.mark.parametrize(
+    "settings", [dict(n_songs=2), dict(seconds=0), dict(seconds=-3.0), dict(sr=12345), dict(seed=-1)]
+)
 def test_bad_parameters_raise(tmp_path, settings):
     with pytest.raises(MerError):
         synth.generate(tmp_path, **({"n_songs": 3, "seconds": 1.0, "sr": 16000} | settings), progress=False)

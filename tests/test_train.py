@@ -1,4 +1,5 @@
 """Smoke tests of mer_utils.train: history, best-epoch restore, determinism, saving."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,9 +8,11 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from mer_utils import train
 from mer_utils.errors import MerError
-from mer_utils.models import EmotionMLP, build_model
+from mer_utils.training.defaults import training_settings
+from mer_utils.training.loop import _run_eval, array_loader, fit, fit_target_scaler, make_loader, predict
+from mer_utils.training.mlp import EmotionMLP
+from mer_utils.training.modelfile import build_model, load_model, save_model
 
 TIMING = ["seconds", "samples_per_s"]
 
@@ -22,9 +25,9 @@ def mlp_data(seed=0, n_train=48, n_val=16, dims=12):
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n_train + n_val, dims)).astype(np.float32)
     y = np.clip(5 + 1.5 * np.tanh(x[:, :2]) + 0.8 * rng.standard_normal((n_train + n_val, 2)), 1, 9)
-    scaler = train.fit_target_scaler(y[:n_train])
-    train_loader = train.array_loader(x[:n_train], y[:n_train], scaler, batch_size=8, shuffle=True, seed=seed)
-    val_loader = train.array_loader(x[n_train:], y[n_train:], scaler, batch_size=8)
+    scaler = fit_target_scaler(y[:n_train])
+    train_loader = array_loader(x[:n_train], y[:n_train], scaler, batch_size=8, shuffle=True, seed=seed)
+    val_loader = array_loader(x[n_train:], y[n_train:], scaler, batch_size=8)
     return train_loader, val_loader, scaler, y[n_train:]
 
 
@@ -32,14 +35,35 @@ def fit_mlp(seed=0, epochs=25, patience=None, lr=1e-2):
     train_loader, val_loader, scaler, _ = mlp_data()
     torch.manual_seed(seed)
     model = EmotionMLP(in_features=12)
-    return train.fit(model, train_loader, val_loader, epochs=epochs, patience=patience, lr=lr, seed=seed,
-                     target_scaler=scaler, target_names=["valence_mean", "arousal_mean"], progress=False)
+    return fit(
+        model,
+        train_loader,
+        val_loader,
+        epochs=epochs,
+        patience=patience,
+        lr=lr,
+        seed=seed,
+        target_scaler=scaler,
+        target_names=["valence_mean", "arousal_mean"],
+        progress=False,
+    )
 
 
 def test_history_columns():
     _, history = fit_mlp(epochs=3)
-    for column in ["epoch", "train_loss", "val_loss", "val_r2", "val_rmse", "val_mae",
-                   "val_r2_valence_mean", "val_rmse_arousal_mean", "seconds", "samples_per_s", "best"]:
+    for column in [
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_r2",
+        "val_rmse",
+        "val_mae",
+        "val_r2_valence_mean",
+        "val_rmse_arousal_mean",
+        "seconds",
+        "samples_per_s",
+        "best",
+    ]:
         assert column in history.columns, column
     assert history["epoch"].tolist() == [1, 2, 3]
     assert history["best"].sum() == 1
@@ -51,7 +75,7 @@ def test_best_epoch_weights_are_restored():
     assert bool(best["best"]) and history.attrs["best_epoch"] == best["epoch"]
     assert best["epoch"] < history["epoch"].max(), "the test needs the validation loss to rise after its minimum"
     _, val_loader, _, _ = mlp_data()
-    _, _, loss_now = train._run_eval(model, val_loader, torch.device("cpu"))
+    _, _, loss_now = _run_eval(model, val_loader, torch.device("cpu"))
     assert loss_now == pytest.approx(best["val_loss"], rel=1e-5)
 
 
@@ -72,15 +96,24 @@ def test_same_seed_same_history_cnn():
     rng = np.random.default_rng(0)
     x = torch.as_tensor(rng.standard_normal((12, 1, 128, 128)).astype(np.float32))
     y = rng.uniform(2, 8, size=(12, 1))
-    scaler = train.fit_target_scaler(y[:8])
+    scaler = fit_target_scaler(y[:8])
     ys = torch.as_tensor(scaler.transform(y).astype(np.float32))
     histories = []
     for _ in range(2):
-        train_loader = train.make_loader(TensorDataset(x[:8], ys[:8]), 4, shuffle=True, seed=1)
-        val_loader = train.make_loader(TensorDataset(x[8:], ys[8:]), 4)
+        train_loader = make_loader(TensorDataset(x[:8], ys[:8]), 4, shuffle=True, seed=1)
+        val_loader = make_loader(TensorDataset(x[8:], ys[8:]), 4)
         model = build_model("EmotionCNN_GRU_Attention", seed=1)
-        _, history = train.fit(model, train_loader, val_loader, epochs=2, patience=None, seed=1,
-                               target_scaler=scaler, val_groups=[1, 1, 2, 2], progress=False)
+        _, history = fit(
+            model,
+            train_loader,
+            val_loader,
+            epochs=2,
+            patience=None,
+            seed=1,
+            target_scaler=scaler,
+            val_groups=[1, 1, 2, 2],
+            progress=False,
+        )
         histories.append(history.drop(columns=TIMING))
     pd.testing.assert_frame_equal(*histories)
     assert "val_song_r2" in histories[0].columns
@@ -89,7 +122,7 @@ def test_same_seed_same_history_cnn():
 def test_predict_is_on_the_original_scale():
     model, _ = fit_mlp(epochs=5)
     _, val_loader, scaler, y_val = mlp_data()
-    pred = train.predict(model, val_loader, scaler)
+    pred = predict(model, val_loader, scaler)
     assert pred.shape == y_val.shape
     assert 2 < pred.mean() < 8  # standardised predictions would sit near 0
 
@@ -97,35 +130,50 @@ def test_predict_is_on_the_original_scale():
 def test_save_and_load_model(tmp_path):
     model, _ = fit_mlp(epochs=2)
     _, val_loader, scaler, _ = mlp_data()
-    path = train.save_model(tmp_path, "phase3-test", model, {"model": "EmotionMLP", "model_kwargs": {"in_features": 12}},
-                            scaler, ["valence_mean", "arousal_mean"])
+    path = save_model(
+        tmp_path,
+        "phase3-test",
+        model,
+        {"model": "EmotionMLP", "model_kwargs": {"in_features": 12}},
+        scaler,
+        ["valence_mean", "arousal_mean"],
+    )
     assert path == tmp_path / "models" / "phase3-test.pt"
     saved = torch.load(path, weights_only=True)
     assert saved["target_scaler"]["targets"] == ["valence_mean", "arousal_mean"]
     assert np.allclose(saved["target_scaler"]["mean"], scaler.mean_)
-    restored, settings, scaler2, names = train.load_model(path)
+    restored, settings, scaler2, names = load_model(path)
     assert settings["model"] == "EmotionMLP" and names == ["valence_mean", "arousal_mean"]
-    assert np.allclose(train.predict(restored, val_loader, scaler2), train.predict(model, val_loader, scaler))
+    assert np.allclose(predict(restored, val_loader, scaler2), predict(model, val_loader, scaler))
 
 
 def test_training_settings():
-    assert train.training_settings("deam", "EmotionCNN")["epochs"] == 15
-    assert train.training_settings("deam", "EmotionCNN_GRU")["epochs"] == 50
-    assert train.training_settings("deam", "EmotionCNN_GRU")["patience"] == 10
-    assert train.training_settings("synth", "EmotionCNN", epochs=2)["epochs"] == 2
-    assert train.training_settings("synth", "EmotionCNN_GRU", epochs="report")["epochs"] == 50
-    assert train.training_settings("deam", "EmotionCNN", epochs="report")["epochs"] == 15
+    assert training_settings("deam", "EmotionCNN")["epochs"] == 15
+    assert training_settings("deam", "EmotionCNN_GRU")["epochs"] == 50
+    assert training_settings("deam", "EmotionCNN_GRU")["patience"] == 10
+    assert training_settings("synth", "EmotionCNN", epochs=2)["epochs"] == 2
+    assert training_settings("synth", "EmotionCNN_GRU", epochs="report")["epochs"] == 50
+    assert training_settings("deam", "EmotionCNN", epochs="report")["epochs"] == 15
     with pytest.raises(MerError):
-        train.training_settings("synth", "NoSuchModel")
+        training_settings("synth", "NoSuchModel")
     with pytest.raises(MerError):
-        train.training_settings("synth", "EmotionCNN", lr=0)
+        training_settings("synth", "EmotionCNN", lr=0)
     with pytest.raises(MerError, match="epochs='many'"):
-        train.training_settings("synth", "EmotionCNN", epochs="many")
+        training_settings("synth", "EmotionCNN", epochs="many")
 
 
 def test_threads_are_restored():
     torch.set_num_threads(2)
     train_loader, val_loader, scaler, _ = mlp_data()
-    train.fit(EmotionMLP(in_features=12), train_loader, val_loader, epochs=1, patience=None, seed=0,
-              target_scaler=scaler, threads=1, progress=False)
+    fit(
+        EmotionMLP(in_features=12),
+        train_loader,
+        val_loader,
+        epochs=1,
+        patience=None,
+        seed=0,
+        target_scaler=scaler,
+        threads=1,
+        progress=False,
+    )
     assert torch.get_num_threads() == 2

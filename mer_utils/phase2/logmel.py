@@ -1,10 +1,10 @@
 """Phase 2 input: songs cut into 3-second chunks, one 128 x 128 log-mel image each.
 
-Used by ``notebooks/phase2_train.py`` (and ``benchmarks/bench_phase2.py``).
+Used by: ``notebooks/phase2_train.py``; measured by ``benchmarks/bench_phase2.py``.
 
 The recipe (:data:`DEFAULT_SETTINGS`):
 
-* decode with :func:`mer_utils.data.load_audio` at 22,050 Hz, mono;
+* decode with :func:`mer_utils.corpus.audio.load_audio` at 22,050 Hz, mono;
 * cut into non-overlapping chunks of 66,150 samples (3 s) from the start; a
   trailing partial chunk is dropped, and a clip shorter than 3 s yields no chunk
   at all (it is reported, never padded);
@@ -20,7 +20,7 @@ The recipe (:data:`DEFAULT_SETTINGS`):
   ``top_db=80`` floors each chunk 80 dB below its own peak.
 
 Each array is ``(n_mels, n_frames) = (128, 128)``: rows are mel bands from low
-to high frequency, columns are frames in time order.  :mod:`mer_utils.models`
+to high frequency, columns are frames in time order.  :mod:`mer_utils.phase2.models`
 relies on that layout.
 
 The cache.  :func:`build_chunk_cache` writes, under
@@ -32,19 +32,18 @@ song ids, audio file sizes and times) and the settings:
 * ``skipped.csv``: songs that gave no chunk, with the reason (corrupt or too short);
 * ``cache.json``: the settings and counts, written last (its presence means "complete").
 
-While it runs, each song is written to ``parts/<song_id>.npy`` (or a
-``.skip.json``) atomically, so an interrupted build resumes where it stopped;
+While it runs, each song is written to ``parts/``, a :class:`mer_utils.cache.SongCache`
+(one ``.npy`` or skip record per song, atomically), so an interrupted build resumes where it stopped;
 the parts are assembled into ``chunks.npy`` at the end and then removed.
 Training reads ``chunks.npy`` with ``np.load(mmap_mode="r")`` through
 :class:`ChunkDataset`, one chunk at a time, never the whole array.
 """
+
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -53,9 +52,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cache import atomic_path, save_npy_atomic, settings_key, write_csv_atomic, write_json_atomic
-from .data import id_list, load_audio
-from .errors import AudioReadError, MerError
+from ..cache import SongCache, atomic_path, settings_key, write_csv_atomic, write_json_atomic
+from ..corpus.audio import corpus_fingerprint, load_audio
+from ..corpus.deam import id_list
+from ..errors import AudioReadError, MerError
+from ..training.runtime import DEFAULT_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,9 @@ def logmel_chunks(audio: np.ndarray, settings: dict | None = None) -> np.ndarray
     frames = np.ascontiguousarray(audio[: n_chunks * size], dtype=np.float32).reshape(n_chunks, size)
     available = 1 + size // s["hop_length"]
     if available < s["n_frames"]:
-        raise MerError(f"settings give only {available} frames per chunk, fewer than n_frames={s['n_frames']}: lower hop_length or n_frames.")
+        raise MerError(
+            f"settings give only {available} frames per chunk, fewer than n_frames={s['n_frames']}: lower hop_length or n_frames."
+        )
     mel = librosa.feature.melspectrogram(
         y=frames, sr=s["sr"], n_fft=s["n_fft"], hop_length=s["hop_length"], n_mels=s["n_mels"], center=True, power=2.0
     )[..., : s["n_frames"]]
@@ -108,25 +111,22 @@ def logmel_chunks(audio: np.ndarray, settings: dict | None = None) -> np.ndarray
     return db.astype(s["dtype"])
 
 
-def _song_job(song_id: int, audio_path: str, parts_dir: str, settings: dict) -> tuple[int, int, str]:
-    """Worker: one song's chunks to ``parts/<id>.npy`` or its reason to ``parts/<id>.skip.json``.
-
-    Returns ``(song_id, n_chunks, reason)``; ``reason`` is "" for a song with chunks.
-    """
-    parts = Path(parts_dir)
+def _song_job(song_id: int, audio_path: str, parts_dir: str, settings: dict) -> None:
+    """Worker: one song's chunks into the per-song cache ``parts/``, or a skip record with the reason."""
+    parts = SongCache(parts_dir)
     try:
         audio = load_audio(audio_path, sr=settings["sr"])
     except AudioReadError as exc:
-        reason = f"corrupt: {exc}"
-        write_json_atomic(parts / f"{song_id}.skip.json", {"song_id": song_id, "reason": reason, "kind": "corrupt"})
-        return song_id, 0, reason
+        parts.skip(song_id, audio_path, "corrupt", f"corrupt: {exc}")
+        return
     chunks = logmel_chunks(audio, settings)
     if len(chunks) == 0:
-        reason = f"too short: {len(audio) / settings['sr']:.2f} s, less than one {settings['chunk_seconds']:g}-second chunk"
-        write_json_atomic(parts / f"{song_id}.skip.json", {"song_id": song_id, "reason": reason, "kind": "too short"})
-        return song_id, 0, reason
-    save_npy_atomic(parts / f"{song_id}.npy", chunks)
-    return song_id, len(chunks), ""
+        reason = (
+            f"too short: {len(audio) / settings['sr']:.2f} s, less than one {settings['chunk_seconds']:g}-second chunk"
+        )
+        parts.skip(song_id, audio_path, "too short", reason)
+        return
+    parts.save(song_id, audio_path, chunks)
 
 
 # --------------------------------------------------------------------------- the cache
@@ -186,22 +186,6 @@ class ChunkCache:
         return text
 
 
-def corpus_fingerprint(songs: pd.DataFrame) -> str:
-    """Hash of each song's id, audio file size and modification time.
-
-    Part of the cache key, so a regenerated or replaced corpus in the same
-    folder never reuses stale chunks.
-    """
-    digest = hashlib.sha1()
-    for song_id, path in zip(songs.index, songs["audio_path"]):
-        try:
-            stat = os.stat(path)
-            digest.update(f"{int(song_id)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
-        except OSError:
-            digest.update(f"{int(song_id)}\0missing\n".encode())
-    return digest.hexdigest()
-
-
 def cache_folder(corpus, cache_dir, settings: dict | None = None) -> Path:
     """The folder :func:`build_chunk_cache` uses for this corpus and these settings."""
     s = {**DEFAULT_SETTINGS, **(settings or {})}
@@ -221,7 +205,9 @@ def load_chunk_cache(folder) -> ChunkCache:
     folder = Path(folder)
     meta_path = folder / "cache.json"
     if not meta_path.exists():
-        raise MerError(f"{folder} is not a finished chunk cache (no cache.json): run build_chunk_cache again to finish it.")
+        raise MerError(
+            f"{folder} is not a finished chunk cache (no cache.json): run build_chunk_cache again to finish it."
+        )
     meta = json.loads(meta_path.read_text())
     index = pd.read_csv(folder / "index.csv")
     skipped = pd.read_csv(folder / "skipped.csv", dtype={"song_id": int, "kind": str, "reason": str})
@@ -237,7 +223,9 @@ def load_chunk_cache(folder) -> ChunkCache:
     )
 
 
-def build_chunk_cache(corpus, cache_dir, settings: dict | None = None, n_jobs: int = 2, progress: bool = True) -> ChunkCache:
+def build_chunk_cache(
+    corpus, cache_dir, settings: dict | None = None, n_jobs: int | None = None, progress: bool = True
+) -> ChunkCache:
     """Compute (or reuse) the log-mel chunks of every song of ``corpus``.
 
     ``settings`` overrides entries of :data:`DEFAULT_SETTINGS`.  A second call
@@ -252,6 +240,7 @@ def build_chunk_cache(corpus, cache_dir, settings: dict | None = None, n_jobs: i
     unknown = set(s) - set(DEFAULT_SETTINGS)
     if unknown:
         raise MerError(f"unknown spectrogram setting(s) {sorted(unknown)}: use only {sorted(DEFAULT_SETTINGS)}.")
+    n_jobs = n_jobs or DEFAULT_JOBS
     if int(n_jobs) < 1:
         raise MerError(f"n_jobs={n_jobs} must be 1 or more.")
     folder = cache_folder(corpus, cache_dir, s)
@@ -287,26 +276,23 @@ def _build(corpus, folder: Path, s: dict, n_jobs: int, progress: bool) -> ChunkC
     from tqdm import tqdm
 
     start = time.perf_counter()
-    parts = folder / "parts"
-    parts.mkdir(parents=True, exist_ok=True)
-    todo = [
-        (int(i), str(p))
-        for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])
-        if not (parts / f"{int(i)}.npy").exists() and not (parts / f"{int(i)}.skip.json").exists()
-    ]
+    parts = SongCache(folder / "parts")
+    todo = parts.todo(corpus.songs)
     done = len(corpus.songs) - len(todo)
     if done:
         log.info("resuming chunk cache in %s: %d of %d songs already done", folder, done, len(corpus.songs))
-    bar = tqdm(total=len(corpus.songs), initial=done, desc="log-mel chunks", unit="song", disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        total=len(corpus.songs), initial=done, desc="log-mel chunks", unit="song", disable=not progress, mininterval=1.0
+    )
     if int(n_jobs) == 1 or len(todo) <= 1:
         for song_id, path in todo:
-            _song_job(song_id, path, str(parts), s)
+            _song_job(song_id, path, str(parts.folder), s)
             bar.update()
     else:  # joblib's loky workers: safe from notebooks and from scripts without a __main__ guard
         from joblib import Parallel, delayed
 
         jobs = Parallel(n_jobs=int(n_jobs), return_as="generator_unordered")(
-            delayed(_song_job)(song_id, path, str(parts), s) for song_id, path in todo
+            delayed(_song_job)(song_id, path, str(parts.folder), s) for song_id, path in todo
         )
         for _ in jobs:
             bar.update()
@@ -319,15 +305,11 @@ def _build(corpus, folder: Path, s: dict, n_jobs: int, progress: bool) -> ChunkC
 def _assemble(corpus, folder: Path, s: dict, compute_seconds: float) -> ChunkCache:
     """Join the per-song parts into ``chunks.npy`` (via a memory map) and write the tables."""
     start = time.perf_counter()
-    parts = folder / "parts"
-    shapes, skipped = {}, []
-    for song_id in (int(i) for i in corpus.songs.index):
-        skip = parts / f"{song_id}.skip.json"
-        if skip.exists():
-            record = json.loads(skip.read_text())
-            skipped.append({"song_id": song_id, "kind": record["kind"], "reason": record["reason"]})
-        else:
-            shapes[song_id] = np.load(parts / f"{song_id}.npy", mmap_mode="r").shape
+    parts = SongCache(folder / "parts")
+    skipped = parts.skipped(corpus.songs)
+    skipped_ids = set(skipped["song_id"])
+    paths = {int(i): p for i, p in zip(corpus.songs.index, corpus.songs["audio_path"]) if int(i) not in skipped_ids}
+    shapes = {song_id: parts.load(song_id, path, mmap_mode="r").shape for song_id, path in paths.items()}
     total = sum(shape[0] for shape in shapes.values())
     if total == 0:
         raise MerError(
@@ -339,14 +321,15 @@ def _assemble(corpus, folder: Path, s: dict, compute_seconds: float) -> ChunkCac
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=s["dtype"], shape=(total, s["n_mels"], s["n_frames"]))
         at = 0
         for song_id, shape in shapes.items():
-            out[at : at + shape[0]] = np.load(parts / f"{song_id}.npy")
+            out[at : at + shape[0]] = parts.load(song_id, paths[song_id])
             for chunk in range(shape[0]):
-                rows.append({"row": at + chunk, "song_id": song_id, "chunk": chunk, "start_s": chunk * s["chunk_seconds"]})
+                rows.append(
+                    {"row": at + chunk, "song_id": song_id, "chunk": chunk, "start_s": chunk * s["chunk_seconds"]}
+                )
             at += shape[0]
         out.flush()
         del out
     index = pd.DataFrame(rows, columns=["row", "song_id", "chunk", "start_s"])
-    skipped = pd.DataFrame(skipped, columns=["song_id", "kind", "reason"])
     write_csv_atomic(folder / "index.csv", index)
     write_csv_atomic(folder / "skipped.csv", skipped)
     build_seconds = compute_seconds + (time.perf_counter() - start)
@@ -363,9 +346,17 @@ def _assemble(corpus, folder: Path, s: dict, compute_seconds: float) -> ChunkCac
         "audio_seconds": audio_seconds,
     }
     write_json_atomic(folder / "cache.json", meta)
-    shutil.rmtree(parts, ignore_errors=True)
-    cache = ChunkCache(folder=folder, index=index, skipped=skipped, settings=s, build_seconds=build_seconds,
-                       audio_seconds=audio_seconds, reused=False, info=meta)
+    shutil.rmtree(parts.folder, ignore_errors=True)
+    cache = ChunkCache(
+        folder=folder,
+        index=index,
+        skipped=skipped,
+        settings=s,
+        build_seconds=build_seconds,
+        audio_seconds=audio_seconds,
+        reused=False,
+        info=meta,
+    )
     for kind, ids in (("corrupt", cache.corrupt_ids), ("too short", cache.too_short_ids)):
         if ids:
             log.warning("%d clip(s) skipped as %s: %s", len(ids), kind, id_list(ids))
@@ -409,8 +400,16 @@ class ChunkDataset:
     ``song_id``, ``chunk``, ``start_s`` and the unscaled targets).
     """
 
-    def __init__(self, cache: ChunkCache, song_ids, targets_by_song, target_scaler, stats: tuple[float, float],
-                 max_chunks: int | None = None, seed: int = 0):
+    def __init__(
+        self,
+        cache: ChunkCache,
+        song_ids,
+        targets_by_song,
+        target_scaler,
+        stats: tuple[float, float],
+        max_chunks: int | None = None,
+        seed: int = 0,
+    ):
         if isinstance(targets_by_song, pd.Series):
             targets_by_song = targets_by_song.to_frame()
         self.cache = cache
@@ -442,7 +441,9 @@ class ChunkDataset:
         return torch.from_numpy(x[None]), torch.from_numpy(self.y[i])
 
 
-def split_datasets(cache: ChunkCache, corpus, split: pd.DataFrame, targets, seed: int = 42, max_train_chunks: int | None = None):
+def split_datasets(
+    cache: ChunkCache, corpus, split: pd.DataFrame, targets, seed: int = 42, max_train_chunks: int | None = None
+):
     """Train, validation and test :class:`ChunkDataset` of the shared song split.
 
     ``targets``: a column name of ``corpus.songs`` (``"valence_mean"``) or a
@@ -452,8 +453,8 @@ def split_datasets(cache: ChunkCache, corpus, split: pd.DataFrame, targets, seed
     Returns ``(datasets, target_scaler, stats)`` with ``datasets`` a dict keyed
     by ``"train"``, ``"validation"``, ``"test"``.
     """
-    from .split import PARTS, part_ids
-    from .train import fit_target_scaler
+    from ..corpus.split import PARTS, part_ids
+    from ..training.loop import fit_target_scaler
 
     names = [targets] if isinstance(targets, str) else list(targets)
     unknown = [t for t in names if t not in corpus.songs.columns]
@@ -463,15 +464,20 @@ def split_datasets(cache: ChunkCache, corpus, split: pd.DataFrame, targets, seed
     ids = {part: part_ids(split, part) for part in PARTS}
     train_rows = cache.index[cache.index["song_id"].isin(ids["train"])]
     if train_rows.empty:
-        raise MerError(f"no training chunks: none of the {len(ids['train'])} training songs is in the chunk cache {cache.folder}.")
+        raise MerError(
+            f"no training chunks: none of the {len(ids['train'])} training songs is in the chunk cache {cache.folder}."
+        )
     scaler = fit_target_scaler(labels.loc[train_rows["song_id"].to_numpy()].to_numpy())
     stats = input_stats(cache, ids["train"])
     datasets = {
-        part: ChunkDataset(cache, ids[part], labels, scaler, stats,
-                           max_chunks=max_train_chunks if part == "train" else None, seed=seed)
+        part: ChunkDataset(
+            cache, ids[part], labels, scaler, stats, max_chunks=max_train_chunks if part == "train" else None, seed=seed
+        )
         for part in PARTS
     }
     for part, dataset in datasets.items():
         if len(dataset) == 0:
-            raise MerError(f"the {part} part of the split has no chunks in {cache.folder}: use more songs or longer clips.")
+            raise MerError(
+                f"the {part} part of the split has no chunks in {cache.folder}: use more songs or longer clips."
+            )
     return datasets, scaler, stats

@@ -2,7 +2,7 @@
 
 One loader serves both: SynthDEAM (:mod:`mer_utils.synth`) writes its corpus in
 exactly the layout of the DEAM download, so everything downstream reads files
-the same way.  Used by every notebook, first by ``notebooks/01_data.py``.
+the same way.  Used by: every notebook, first by ``notebooks/data_corpus.py``.
 
 The layout, relative to the corpus root (``DEAM_DIR``)::
 
@@ -17,6 +17,7 @@ People unpack the archives into slightly different trees (underscores for
 spaces, one folder level less or more), so files are found by name anywhere
 under the root, not by one fixed path.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,10 +26,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from .errors import AudioReadError, MerError
+from ..errors import MerError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ SUBSETS = ("1_2000", "2000_2058", "all")
 DYNAMIC_FILES = {"valence": "valence.csv", "arousal": "arousal.csv"}
 LABEL_COLUMNS = ["valence_mean", "valence_std", "arousal_mean", "arousal_std"]
 TARGETS = ["valence_mean", "arousal_mean"]
+TARGET_NAMES = {"valence_mean": "valence", "arousal_mean": "arousal"}
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 DATA_CHOICES = ("synth", "deam")
 SYNTH_META_FILE = "synthdeam.json"
@@ -130,7 +131,9 @@ def check_root(root) -> Path:
         raise MerError(f"DEAM_DIR is not set: pass DEAM_DIR=<dir> with DATA=deam; to get DEAM, {HOW_TO_GET_DEAM}.")
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise MerError(f"DEAM_DIR '{root}' is not a folder: point DEAM_DIR at the folder that holds MEMD_audio/ and annotations/ ({HOW_TO_GET_DEAM}).")
+        raise MerError(
+            f"DEAM_DIR '{root}' is not a folder: point DEAM_DIR at the folder that holds MEMD_audio/ and annotations/ ({HOW_TO_GET_DEAM})."
+        )
     return root
 
 
@@ -143,10 +146,14 @@ def read_annotation_csv(path: Path) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise MerError(f"cannot read annotation file {path}: {exc}. Replace it with the file from the DEAM archive.") from exc
+        raise MerError(
+            f"cannot read annotation file {path}: {exc}. Replace it with the file from the DEAM archive."
+        ) from exc
     frame.columns = [re.sub(r"\s+", "", str(c)) for c in frame.columns]
     if "song_id" not in frame.columns:
-        raise MerError(f"annotation file {path} has no 'song_id' column (columns: {list(frame.columns)}). Replace it with the file from the DEAM archive.")
+        raise MerError(
+            f"annotation file {path} has no 'song_id' column (columns: {list(frame.columns)}). Replace it with the file from the DEAM archive."
+        )
     frame["song_id"] = pd.to_numeric(frame["song_id"], errors="coerce")
     frame = frame.dropna(subset=["song_id"])
     frame["song_id"] = frame["song_id"].astype(int)
@@ -170,7 +177,9 @@ def load_static_annotations(root, subset: str = "1_2000") -> pd.DataFrame:
         frame = read_annotation_csv(path)
         missing = [c for c in LABEL_COLUMNS if c not in frame.columns]
         if missing:
-            raise MerError(f"annotation file {path} lacks columns {missing}. Replace it with the file from the DEAM archive.")
+            raise MerError(
+                f"annotation file {path} lacks columns {missing}. Replace it with the file from the DEAM archive."
+            )
         frame = frame.set_index("song_id")[LABEL_COLUMNS].apply(pd.to_numeric, errors="coerce")
         bad = frame[TARGETS].isna().any(axis=1)
         if bad.any():
@@ -182,7 +191,9 @@ def load_static_annotations(root, subset: str = "1_2000") -> pd.DataFrame:
         out = (frame[TARGETS] < 1) | (frame[TARGETS] > 9)
         if out.any().any():
             ids = [int(i) for i in frame.index[out.any(axis=1)]]
-            raise MerError(f"annotation file {path} has means outside the 1..9 scale for song(s) {id_list(ids)}. Fix those rows.")
+            raise MerError(
+                f"annotation file {path} has means outside the 1..9 scale for song(s) {id_list(ids)}. Fix those rows."
+            )
         frame["source_file"] = path.name
         frames.append(frame)
     labels = pd.concat(frames).sort_index()
@@ -208,7 +219,9 @@ def load_dynamic_annotations(root, dimension: str) -> pd.DataFrame:
         if match:
             columns[column] = int(match.group(1)) / 1000.0
     if not columns:
-        raise MerError(f"dynamic annotation file {path} has no 'sample_<ms>ms' columns. Replace it with the file from the DEAM archive.")
+        raise MerError(
+            f"dynamic annotation file {path} has no 'sample_<ms>ms' columns. Replace it with the file from the DEAM archive."
+        )
     frame = frame[list(columns)].rename(columns=columns).apply(pd.to_numeric, errors="coerce")
     frame.columns.name = "time_s"
     return frame.sort_index()
@@ -222,6 +235,11 @@ def find_audio(root) -> dict[int, Path]:
         if path.suffix.lower() in AUDIO_SUFFIXES and path.stem.isdigit():
             found.setdefault(int(path.stem), path)
     return found
+
+
+def short_name(target: str) -> str:
+    """``"valence_mean"`` -> ``"valence"``: the one spelling of a target in tables, figures and output."""
+    return TARGET_NAMES.get(target, target)
 
 
 def id_list(ids, limit: int = 20) -> str:
@@ -251,7 +269,9 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     songs = labels[have].copy()
     songs["audio_path"] = [str(audio[int(i)]) for i in songs.index]
     if songs.empty:
-        raise MerError(f"none of the {len(labels)} annotated songs in {root} has an audio file: check that MEMD_audio/ is unpacked there.")
+        raise MerError(
+            f"none of the {len(labels)} annotated songs in {root} has an audio file: check that MEMD_audio/ is unpacked there."
+        )
     synthetic = None
     meta_path = root / SYNTH_META_FILE
     if meta_path.exists():
@@ -273,49 +293,16 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     return corpus
 
 
-# --------------------------------------------------------------------------- audio
-
-
-def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
-    """Decode ``path`` to mono float32 at ``sr`` Hz.
-
-    Uses soundfile (MP3, WAV, FLAC, OGG) and falls back to librosa's audioread
-    path for other formats.  Raises :class:`AudioReadError` naming the file for
-    a missing, empty or corrupt clip.
-    """
-    import librosa
-    import soundfile as sf
-
-    path = Path(path)
-    if not path.is_file():
-        raise AudioReadError(f"{path}: no such audio file")
-    if path.stat().st_size == 0:
-        raise AudioReadError(f"{path}: the file is empty (0 bytes); re-download or remove it")
-    try:
-        with sf.SoundFile(path) as handle:
-            native_sr = handle.samplerate
-            if offset:
-                handle.seek(int(offset * native_sr))
-            frames = -1 if duration is None else int(duration * native_sr)
-            audio = handle.read(frames, dtype="float32", always_2d=True).mean(axis=1)
-    except Exception as first_error:  # soundfile cannot read it: let librosa try (audioread)
-        try:
-            import warnings
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                audio, native_sr = librosa.load(path, sr=None, mono=True, offset=offset, duration=duration)
-        except Exception as exc:
-            raise AudioReadError(f"{path}: cannot decode audio ({first_error}); the file is corrupt or not audio") from exc
-    if audio.size == 0 or not np.isfinite(audio).all():
-        raise AudioReadError(f"{path}: decoded to no usable samples; the file is corrupt or empty")
-    if native_sr != sr:
-        audio = librosa.resample(audio, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
-    return np.ascontiguousarray(audio, dtype=np.float32)
-
-
 def corpus_for(data: str, data_dir, subset: str = "1_2000") -> Corpus:
     """Load the corpus a ``DATA=`` choice names: ``synth`` or ``deam``."""
     if data not in DATA_CHOICES:
         raise MerError(f"unknown DATA value '{data}': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>.")
     return load_corpus(data_dir, subset=subset, name="synthdeam" if data == "synth" else "deam")
+
+
+def dynamic_annotations(root) -> dict | None:
+    """Both dynamic annotation tables (``{"valence": ..., "arousal": ...}``), or ``None`` when the tree has none."""
+    try:
+        return {dim: load_dynamic_annotations(root, dim) for dim in DYNAMIC_FILES}
+    except MerError:
+        return None

@@ -4,13 +4,17 @@
 training songs only, refits the best setting on them, and scores it on the
 validation songs (the report's own protocol) and on the held-out test songs.
 Features are standardised inside the pipeline, so the scaler is fitted on the
-training folds only.  Used by ``notebooks/phase1_models.py``.
+training folds only.
+
+Used by: ``notebooks/phase1_models.py`` (:func:`feature_set_records` and
+:func:`grid_search_records` make the page's two experiments) and
+``notebooks/phase1_features.py`` (:func:`split_arrays`).
 """
+
 from __future__ import annotations
 
 import time
 
-import numpy as np
 import pandas as pd
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import Lasso, Ridge
@@ -19,9 +23,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
-from .errors import MerError
-from .evaluate import regression_metrics
-from .selection import xgboost_regressor
+from ..corpus.deam import TARGETS, short_name
+from ..errors import MerError
+from ..results.metrics import regression_metrics
+from ..results.records import make_record
+from .selection import FEATURE_SETS, xgboost_regressor
+
+GRID_SETTING = "full features, grid search"  # the records' ``setting`` of the tuned regressors
+DEFAULT_GRID = "full"
 
 # Grids: "full" for the book, "small" for quick checks (the end-to-end test).
 GRIDS = {
@@ -60,8 +69,18 @@ def regressor(name: str, seed: int = 42):
     return makers[name]()
 
 
-def grid_search(name, train_x, train_y, valid_x, valid_y, test_x, test_y, grid: str = "full", seed: int = 42, n_jobs: int = 2) -> dict:
-    """Tune one regressor by 5-fold CV on train; score the refitted best on validation and test."""
+def grid_search(
+    name, train_x, train_y, valid_x, valid_y, test_x, test_y, grid: str = DEFAULT_GRID, seed: int = 42, n_jobs: int = 2
+) -> dict:
+    """Tune one regressor by 5-fold CV on train; score the refitted best on validation and test.
+
+    Args:
+        name: one of the six regressors (:func:`regressor`).
+        train_x, train_y, valid_x, valid_y, test_x, test_y: the arrays of :func:`split_arrays`.
+        grid: ``"full"`` (the book) or ``"small"`` (quick checks), a key of :data:`GRIDS`.
+        seed: seeds the folds and the regressor.
+        n_jobs: parallel fits of the grid search.
+    """
     if grid not in GRIDS:
         raise MerError(f"unknown grid '{grid}': use 'full' or 'small'.")
     pipeline = Pipeline([("scale", StandardScaler()), ("model", regressor(name, seed))])
@@ -102,3 +121,59 @@ def split_arrays(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFra
             raise MerError(f"no song with features in the {part} part of the split: the corpus is too small.")
         out += [features.loc[ids, columns].to_numpy(dtype=float), labels.loc[ids, target].to_numpy(dtype=float)]
     return tuple(out)
+
+
+def feature_set_records(
+    features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, sets: dict, data: str, seed: int
+) -> list[dict]:
+    """The report's Table 2 experiment: XGBoost with fixed settings on each feature set, one record per set and target.
+
+    ``sets`` is ``{target: {set name: [features]}}`` as saved by
+    :func:`mer_utils.phase1.selection.save_selection`.
+    """
+    records = []
+    for target in TARGETS:
+        for set_name in FEATURE_SETS:
+            columns = sets[target][set_name]
+            scores = fit_and_score(xgboost_regressor(seed), *split_arrays(features, labels, split, target, columns))
+            records.append(
+                make_record(
+                    1,
+                    "XGBoost",
+                    target,
+                    data,
+                    scores["validation"],
+                    scores["test"],
+                    setting=set_name,
+                    features=len(columns),
+                )
+            )
+    return records
+
+
+def grid_search_records(
+    features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, data: str, grid: str, seed: int, n_jobs: int
+) -> list[dict]:
+    """The six regressors tuned by :func:`grid_search` on the full feature set, one record per model and target."""
+    from tqdm import tqdm
+
+    records = []
+    for target in TARGETS:
+        arrays = split_arrays(features, labels, split, target)
+        for name in tqdm(GRIDS[grid], desc=f"grid search ({short_name(target)})"):
+            result = grid_search(name, *arrays, grid=grid, seed=seed, n_jobs=n_jobs)
+            records.append(
+                make_record(
+                    1,
+                    name,
+                    target,
+                    data,
+                    result["validation"],
+                    result["test"],
+                    setting=GRID_SETTING,
+                    best_params=result["best_params"],
+                    cv_r2=result["cv_r2"],
+                    seconds=result["seconds"],
+                )
+            )
+    return records

@@ -1,8 +1,8 @@
 """SynthDEAM: a synthetic corpus in the official DEAM layout, with a known label function.
 
-Used by ``notebooks/01_data.py`` (the data chapter shows :data:`CUE_WEIGHTS`, the cues
-of ``synthdeam_cues.csv`` and the noise ceiling) and, through ``python -m mer_utils
-synth``, by ``make book``, which runs every chapter on SynthDEAM unless ``DATA=deam``.
+Used by: ``notebooks/data_corpus.py`` (the data chapter shows :data:`CUE_WEIGHTS`
+and the noise ceiling) and, through ``python -m mer_utils synth``, by ``make book``,
+which runs every chapter on SynthDEAM unless ``DATA=deam``.
 
 Design.  Each song draws eight musical cues (:data:`CUES`) as standardised values
 (mean 0, sd 1; mode is +1 major or -1 minor).  As in real music the cues co-vary:
@@ -31,6 +31,7 @@ file is written atomically; clips already written with the same settings are kep
 (a marker per clip records the settings hash), so an interrupted run resumes; and
 ``synthdeam.json`` is written last, so its presence means the corpus is complete.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,9 +47,9 @@ import pandas as pd
 from scipy.signal import lfilter
 from scipy.stats import norm
 
-from .cache import atomic_path, settings_key, write_csv_atomic, write_json_atomic, write_text_atomic
-from .data import DYNAMIC_FILES, STATIC_FILES, SYNTH_META_FILE
-from .errors import MerError
+from ..cache import atomic_path, settings_key, write_csv_atomic, write_json_atomic, write_text_atomic
+from ..errors import MerError
+from .deam import DYNAMIC_FILES, STATIC_FILES, SYNTH_META_FILE
 
 VERSION = 1
 CUES = {  # cue: what the listener hears as its standardised value z rises
@@ -68,21 +69,36 @@ CUES = {  # cue: what the listener hears as its standardised value z rises
 # arousal; high register and brightness raise both; dissonance lowers valence and
 # raises arousal a little; rhythmic density raises arousal.
 CUE_WEIGHTS = {
-    "tempo":        {"valence": 0.20, "arousal": 0.45},
-    "mode":         {"valence": 0.55, "arousal": 0.10},
-    "dynamics":     {"valence": 0.05, "arousal": 0.40},
+    "tempo": {"valence": 0.20, "arousal": 0.45},
+    "mode": {"valence": 0.55, "arousal": 0.10},
+    "dynamics": {"valence": 0.05, "arousal": 0.40},
     "articulation": {"valence": 0.10, "arousal": 0.30},
-    "register":     {"valence": 0.20, "arousal": 0.15},
-    "brightness":   {"valence": 0.20, "arousal": 0.20},
-    "dissonance":   {"valence": -0.25, "arousal": 0.15},
-    "density":      {"valence": 0.10, "arousal": 0.25},
+    "register": {"valence": 0.20, "arousal": 0.15},
+    "brightness": {"valence": 0.20, "arousal": 0.20},
+    "dissonance": {"valence": -0.25, "arousal": 0.15},
+    "density": {"valence": 0.10, "arousal": 0.25},
 }
-CUE_LOADINGS = {"tempo": 0.6, "mode": 0.6, "dynamics": 0.5, "articulation": 0.4,
-                "register": 0.4, "brightness": 0.5, "dissonance": -0.2, "density": 0.5}
+CUE_LOADINGS = {
+    "tempo": 0.6,
+    "mode": 0.6,
+    "dynamics": 0.5,
+    "articulation": 0.4,
+    "register": 0.4,
+    "brightness": 0.5,
+    "dissonance": -0.2,
+    "density": 0.5,
+}
 DRIFTING_CUES = ("tempo", "dynamics", "brightness", "density")
 DRIFT_SD = 1.0  # sd of a drifting cue's change from the clip's start to its end
-TARGETS = {"valence_mean": 4.90, "valence_sd": 1.17, "arousal_mean": 4.81, "arousal_sd": 1.29,
-           "r_valence_arousal": 0.59, "valence_rater_sd": 1.52, "arousal_rater_sd": 1.47}  # DEAM 1_2000
+TARGETS = {
+    "valence_mean": 4.90,
+    "valence_sd": 1.17,
+    "arousal_mean": 4.81,
+    "arousal_sd": 1.29,
+    "r_valence_arousal": 0.59,
+    "valence_rater_sd": 1.52,
+    "arousal_rater_sd": 1.47,
+}  # DEAM 1_2000
 N_RATERS = 10
 UNEXPLAINED_RATIO = 0.45  # sd of the song-level unexplained variation / sd of the cue part
 DYNAMIC_NOISE_SD = 0.25  # sd of the smooth noise (1..9 scale) in the 2 Hz labels
@@ -92,9 +108,11 @@ CALIBRATION_SEED, N_REFERENCE = 20130487, 4000
 CUE_STREAM, LABEL_STREAM, AUDIO_STREAM, CEILING_STREAM = 0, 1, 2, 3
 DIMENSIONS = ("valence", "arousal")
 HEADER_1_2000 = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
-HEADER_2000_2058 = ("song_id, valence_mean, valence_std, valence_ max_mean, valence_max_std, valence_min_mean, "
-                    "valence_min_std, arousal_mean, arousal_std, arousal_max_mean, arousal_max_std, "
-                    "arousal_min_mean, arousal_min_std")
+HEADER_2000_2058 = (
+    "song_id, valence_mean, valence_std, valence_ max_mean, valence_max_std, valence_min_mean, "
+    "valence_min_std, arousal_mean, arousal_std, arousal_max_mean, arousal_max_std, "
+    "arousal_min_mean, arousal_min_std"
+)
 
 # ----------------------------------------------------------------------------- cues
 
@@ -133,6 +151,7 @@ def cue_part(z, dimension: str) -> np.ndarray:
     """The cue-determined latent of ``dimension``: the weighted sum of the standardised cues."""
     return sum(CUE_WEIGHTS[c][dimension] * np.asarray(z[c], dtype=float) for c in CUES)
 
+
 # ----------------------------------------------------------------------------- labels
 
 
@@ -144,8 +163,13 @@ def _label_noise(seed: int, song_id: int, n_dynamic: int = 0):
 def _true_values(parts: dict, unexplained, cal: dict) -> dict:
     """Song values on the 1..9 scale: calibrated cue part plus correlated unexplained variation."""
     rho = cal["rho_unexplained"]
-    shocks = {"valence": unexplained[..., 0], "arousal": rho * unexplained[..., 0] + np.sqrt(1 - rho**2) * unexplained[..., 1]}
-    return {d: cal[d]["offset"] + cal[d]["scale"] * (parts[d] + cal[d]["unexplained_sd"] * shocks[d]) for d in DIMENSIONS}
+    shocks = {
+        "valence": unexplained[..., 0],
+        "arousal": rho * unexplained[..., 0] + np.sqrt(1 - rho**2) * unexplained[..., 1],
+    }
+    return {
+        d: cal[d]["offset"] + cal[d]["scale"] * (parts[d] + cal[d]["unexplained_sd"] * shocks[d]) for d in DIMENSIONS
+    }
 
 
 def _rate(parts: dict, unexplained, raters, cal: dict) -> dict:
@@ -162,8 +186,11 @@ def label_statistics(labels) -> dict:
     stats = {}
     for d in DIMENSIONS:
         means = np.asarray(labels[f"{d}_mean"])
-        stats |= {f"{d}_mean": float(means.mean()), f"{d}_sd": float(means.std()),
-                  f"{d}_rater_sd": float(np.mean(labels[f"{d}_std"]))}
+        stats |= {
+            f"{d}_mean": float(means.mean()),
+            f"{d}_sd": float(means.std()),
+            f"{d}_rater_sd": float(np.mean(labels[f"{d}_std"])),
+        }
     stats["r_valence_arousal"] = float(np.corrcoef(labels["valence_mean"], labels["arousal_mean"])[0, 1])
     return stats
 
@@ -182,8 +209,12 @@ def calibrate() -> tuple[dict, dict]:
     cal = {"rho_unexplained": 0.5}
     for d in DIMENSIONS:
         sd = float(parts[d].std())
-        cal[d] = {"offset": TARGETS[f"{d}_mean"], "scale": TARGETS[f"{d}_sd"] / sd,
-                  "unexplained_sd": UNEXPLAINED_RATIO * sd, "rater_sd": TARGETS[f"{d}_rater_sd"]}
+        cal[d] = {
+            "offset": TARGETS[f"{d}_mean"],
+            "scale": TARGETS[f"{d}_sd"] / sd,
+            "unexplained_sd": UNEXPLAINED_RATIO * sd,
+            "rater_sd": TARGETS[f"{d}_rater_sd"],
+        }
     for _ in range(30):  # fixed-point iterations: rounding and clipping to 1..9 make it nonlinear
         stats = label_statistics(_rate(parts, unexplained, raters, cal))
         for d in DIMENSIONS:
@@ -215,8 +246,9 @@ def noise_ceiling(labels: pd.DataFrame, seed: int, draws: int = 200) -> dict:
     cal, _ = calibrate()
     rng = np.random.default_rng([seed, len(labels), CEILING_STREAM])
     parts = {d: cue_part(labels, d)[:, None] for d in DIMENSIONS}
-    expected = _rate(parts, rng.standard_normal((len(labels), draws, 2)),
-                     rng.standard_normal((len(labels), draws, N_RATERS, 2)), cal)
+    expected = _rate(
+        parts, rng.standard_normal((len(labels), draws, 2)), rng.standard_normal((len(labels), draws, N_RATERS, 2)), cal
+    )
     return {f"{d}_mean": float(expected[f"{d}_mean"].mean(1).var() / np.var(labels[f"{d}_mean"])) for d in DIMENSIONS}
 
 
@@ -231,12 +263,15 @@ def dynamic_labels(seed: int, song_id: int, seconds: float) -> dict:
     out = {d: np.clip((true[d] + DYNAMIC_NOISE_SD * smooth[:, i] - 5) / 4, -1, 1) for i, d in enumerate(DIMENSIONS)}
     return {"times": times} | out
 
+
 # ----------------------------------------------------------------------------- audio
 
 TABLE_SIZE = 2048
 MAJOR, MINOR = (0, 2, 4, 5, 7, 9, 11), (0, 2, 3, 5, 7, 8, 10)
-PROGRESSIONS = {True: [(0, 5, 3, 4), (0, 4, 5, 3), (0, 3, 4, 4)],  # scale degrees of the chords, one per bar
-                False: [(0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 6)]}
+PROGRESSIONS = {
+    True: [(0, 5, 3, 4), (0, 4, 5, 3), (0, 3, 4, 4)],  # scale degrees of the chords, one per bar
+    False: [(0, 5, 2, 6), (0, 3, 4, 0), (0, 6, 5, 6)],
+}
 
 
 @functools.lru_cache(maxsize=512)
@@ -265,10 +300,14 @@ def _note(midi: float, duration: float, sr: int, timbre: str, tilt: float) -> np
 
 def _drums(sr: int, rng) -> dict:
     t = np.arange(int(0.3 * sr)) / sr
-    return {"kick": np.sin(2 * np.pi * np.cumsum(45 + 90 * np.exp(-t / 0.04)) / sr) * np.exp(-t / 0.12),
-            "snare": (0.7 * rng.standard_normal(len(t)) * np.exp(-t / 0.05)
-                      + 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.04)),
-            "hat": np.diff(rng.standard_normal(len(t) + 1)) * np.exp(-t / 0.015)}
+    return {
+        "kick": np.sin(2 * np.pi * np.cumsum(45 + 90 * np.exp(-t / 0.04)) / sr) * np.exp(-t / 0.12),
+        "snare": (
+            0.7 * rng.standard_normal(len(t)) * np.exp(-t / 0.05)
+            + 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.04)
+        ),
+        "hat": np.diff(rng.standard_normal(len(t) + 1)) * np.exp(-t / 0.015),
+    }
 
 
 def render_song(seed: int, song_id: int, seconds: float = 30.0, sr: int = 44100) -> np.ndarray:
@@ -280,7 +319,7 @@ def render_song(seed: int, song_id: int, seconds: float = 30.0, sr: int = 44100)
     def add(sound, start, gain):
         i = int(start * sr)
         if i < n:
-            mix[i:i + len(sound)] += gain * sound[: len(mix) - i]
+            mix[i : i + len(sound)] += gain * sound[: len(mix) - i]
 
     grid = np.linspace(0, seconds + 3, 400)  # beat times follow the drifting tempo, to a beat past the end
     along = audible(cues_at(cues, np.minimum(grid / seconds, 1)))
@@ -324,6 +363,7 @@ def render_song(seed: int, song_id: int, seconds: float = 30.0, sr: int = 44100)
     level = np.interp(np.arange(n) / sr, grid, 10 ** (along["level_db"] / 20))
     return (0.9 * level * mix / max(np.abs(mix).max(), 1e-9)).astype(np.float32)
 
+
 # ----------------------------------------------------------------------------- corpus
 
 
@@ -340,33 +380,45 @@ def _write_clip(root: Path, key: str, seed: int, song_id: int, seconds: float, s
     path = root / "MEMD_audio" / f"{song_id}.mp3"
     with atomic_path(path) as tmp:
         sf.write(tmp, render_song(seed, song_id, seconds, sr), sr, format="MP3")
-    write_text_atomic(root / ".synthdeam" / key / f"{song_id}.done", f"{path.stat().st_size} {path.stat().st_mtime_ns}\n")
+    write_text_atomic(
+        root / ".synthdeam" / key / f"{song_id}.done", f"{path.stat().st_size} {path.stat().st_mtime_ns}\n"
+    )
 
 
 def _checked_root(root, n_songs, seconds, sr, seed) -> Path:
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise MerError(f"seed={seed!r}: the seed must be a whole number of 0 or more; pass e.g. --seed 1234.")
     if isinstance(n_songs, bool) or not isinstance(n_songs, (int, np.integer)) or not 3 <= n_songs <= 1999:
-        raise MerError(f"n_songs={n_songs!r}: SynthDEAM needs 3 to 1999 songs (ids 2..2000 as in DEAM); pass e.g. --songs 200.")
+        raise MerError(
+            f"n_songs={n_songs!r}: SynthDEAM needs 3 to 1999 songs (ids 2..2000 as in DEAM); pass e.g. --songs 200."
+        )
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 600:
         raise MerError(f"seconds={seconds!r}: clips must last more than 0 and at most 600 s; pass e.g. --seconds 30.")
     if sr not in SAMPLE_RATES:
-        raise MerError(f"sr={sr!r} is not an MP3 sample rate SynthDEAM supports: use one of {', '.join(map(str, SAMPLE_RATES))}.")
+        raise MerError(
+            f"sr={sr!r} is not an MP3 sample rate SynthDEAM supports: use one of {', '.join(map(str, SAMPLE_RATES))}."
+        )
     root = Path(root).expanduser()
     audio = root / "MEMD_audio"
     if audio.is_dir() and any(audio.glob("*.mp3")) and not (root / ".synthdeam").is_dir():
-        raise MerError(f"'{root}' holds audio that SynthDEAM did not write (a real DEAM copy?): pass --root an empty folder.")
+        raise MerError(
+            f"'{root}' holds audio that SynthDEAM did not write (a real DEAM copy?): pass --root an empty folder."
+        )
     try:  # leaves no file behind: a complete corpus must stay untouched
         (root / ".synthdeam").mkdir(parents=True, exist_ok=True)
         tempfile.TemporaryFile(dir=root / ".synthdeam").close()
     except OSError as exc:
-        raise MerError(f"cannot write the SynthDEAM corpus to '{root}' ({exc}): pass --root a writable folder.") from exc
+        raise MerError(
+            f"cannot write the SynthDEAM corpus to '{root}' ({exc}): pass --root a writable folder."
+        ) from exc
     return root
 
 
 def _write_annotations(root: Path, labels: pd.DataFrame, seed: int, seconds: float) -> None:
     folder = root / "annotations" / "annotations averaged per song"
-    rows = [f"{i},{r.valence_mean:g},{r.valence_std:g},{r.arousal_mean:g},{r.arousal_std:g}" for i, r in labels.iterrows()]
+    rows = [
+        f"{i},{r.valence_mean:g},{r.valence_std:g},{r.arousal_mean:g},{r.arousal_std:g}" for i, r in labels.iterrows()
+    ]
     write_text_atomic(folder / "song_level" / STATIC_FILES["1_2000"], "\n".join([HEADER_1_2000, *rows]) + "\n")
     write_text_atomic(folder / "song_level" / STATIC_FILES["2000_2058"], HEADER_2000_2058 + "\n")
     dynamic = [dynamic_labels(seed, i, seconds) for i in labels.index]
@@ -378,8 +430,15 @@ def _write_annotations(root: Path, labels: pd.DataFrame, seed: int, seconds: flo
     write_csv_atomic(root / "synthdeam_cues.csv", pd.concat([labels, physical], axis=1).round(4), index=True)
 
 
-def generate(root, n_songs: int = 200, seconds: float = 30.0, seed: int = 1234, sr: int = 44100,
-             n_jobs: int = 2, progress: bool = True) -> dict:
+def generate(
+    root,
+    n_songs: int = 200,
+    seconds: float = 30.0,
+    seed: int = 1234,
+    sr: int = 44100,
+    n_jobs: int = 2,
+    progress: bool = True,
+) -> dict:
     """Write a SynthDEAM corpus in the DEAM layout under ``root``; returns the ``synthdeam.json`` record.
 
     Returns at once when a complete corpus with these settings is there, and resumes an interrupted one.
@@ -396,13 +455,15 @@ def generate(root, n_songs: int = 200, seconds: float = 30.0, seed: int = 1234, 
         except json.JSONDecodeError:
             record = {}
         if {k: record.get(k) for k in settings} == settings and all(
-                (root / "MEMD_audio" / f"{i}.mp3").is_file() for i in song_ids):
+            (root / "MEMD_audio" / f"{i}.mp3").is_file() for i in song_ids
+        ):
             return record
         meta_path.unlink()  # from here on the corpus is incomplete
     key = settings_key(version=VERSION, seed=seed, seconds=float(seconds), sr=sr)
     todo = [i for i in song_ids if not _clip_is_done(root, key, i)]
     clips = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_write_clip)(root, key, seed, i, float(seconds), sr) for i in todo)
+        delayed(_write_clip)(root, key, seed, i, float(seconds), sr) for i in todo
+    )
     for _ in tqdm(clips, total=len(todo), desc="SynthDEAM clips", unit="song", disable=not progress):
         pass
     for path in (root / "MEMD_audio").glob("*.mp3"):  # clips of a larger corpus, temp files of a killed run
@@ -417,12 +478,22 @@ def generate(root, n_songs: int = 200, seconds: float = 30.0, seed: int = 1234, 
     calibration, reference = calibrate()
     record = settings | {
         "description": "SynthDEAM: synthetic music whose cue-to-emotion label function is known (mer_utils.synth)",
-        "cues": CUES, "cue_weights": CUE_WEIGHTS, "cue_loadings": CUE_LOADINGS, "drifting_cues": list(DRIFTING_CUES),
-        "drift_sd": DRIFT_SD, "n_raters": N_RATERS, "unexplained_ratio": UNEXPLAINED_RATIO,
-        "calibration": calibration, "calibration_targets": TARGETS, "achieved_on_reference_songs": reference,
-        "achieved": label_statistics(labels), "noise_ceiling_r2": noise_ceiling(labels, seed),
-        "references": ["Gabrielsson & Lindstroem (2001), The influence of musical structure on emotional expression",
-                       "Eerola, Friberg & Bresin (2013), Frontiers in Psychology 4:487"],
+        "cues": CUES,
+        "cue_weights": CUE_WEIGHTS,
+        "cue_loadings": CUE_LOADINGS,
+        "drifting_cues": list(DRIFTING_CUES),
+        "drift_sd": DRIFT_SD,
+        "n_raters": N_RATERS,
+        "unexplained_ratio": UNEXPLAINED_RATIO,
+        "calibration": calibration,
+        "calibration_targets": TARGETS,
+        "achieved_on_reference_songs": reference,
+        "achieved": label_statistics(labels),
+        "noise_ceiling_r2": noise_ceiling(labels, seed),
+        "references": [
+            "Gabrielsson & Lindstroem (2001), The influence of musical structure on emotional expression",
+            "Eerola, Friberg & Bresin (2013), Frontiers in Psychology 4:487",
+        ],
     }
     write_json_atomic(meta_path, record)  # last: its presence means the corpus is complete
     return record
@@ -432,16 +503,24 @@ def main(argv=None) -> int:
     """``python -m mer_utils synth --root DIR [--songs N --seconds S --seed K --sr HZ --jobs J]``."""
     parser = argparse.ArgumentParser(prog="mer synth", description="Generate the SynthDEAM corpus in the DEAM layout.")
     parser.add_argument("--root", required=True, help="folder to write the corpus to (DEAM_DIR)")
-    parser.add_argument("--songs", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--seed", type=int, default=1234)
-    parser.add_argument("--sr", type=int, default=44100)
-    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--songs", type=int, dest="n_songs", help="number of songs (default: generate()'s)")
+    parser.add_argument("--seconds", type=float, help="clip length in seconds")
+    parser.add_argument("--seed", type=int)
+    parser.add_argument("--sr", type=int, help="sample rate of the MP3 files")
+    parser.add_argument("--jobs", type=int, dest="n_jobs")
     args = parser.parse_args(argv)
+    given = {k: v for k, v in vars(args).items() if k != "root" and v is not None}
     started = time.perf_counter()
-    record = generate(args.root, args.songs, args.seconds, args.seed, args.sr, args.jobs)
+    record = generate(args.root, **given)
     ceiling = record["noise_ceiling_r2"]
-    print(f"SynthDEAM: {record['n_songs']} songs x {record['seconds']:g} s at {record['sr']} Hz in {args.root} "
-          f"({time.perf_counter() - started:.1f} s); noise ceiling R2 valence {ceiling['valence_mean']:.2f}, "
-          f"arousal {ceiling['arousal_mean']:.2f}")
+    print(
+        f"SynthDEAM: {record['n_songs']} songs x {record['seconds']:g} s at {record['sr']} Hz in {args.root} "
+        f"({time.perf_counter() - started:.1f} s); noise ceiling R2 valence {ceiling['valence_mean']:.2f}, "
+        f"arousal {ceiling['arousal_mean']:.2f}"
+    )
     return 0
+
+
+def cue_weight_table(record: dict) -> pd.DataFrame:
+    """The weight of each standardised cue on latent valence and arousal, from a ``synthdeam.json`` record."""
+    return pd.DataFrame(record["cue_weights"]).T

@@ -10,10 +10,10 @@ Before any transfer the host is probed with a short connect timeout, so an
 offline machine fails at once with a message that says which URL to fetch by
 hand and where to put the file.
 """
+
 from __future__ import annotations
 
 import argparse
-import hashlib
 import http.client
 import json
 import os
@@ -29,8 +29,11 @@ import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .cache import write_json_atomic
-from .errors import MerError
+from ..cache import write_json_atomic
+from ..errors import MerError
+from ..phase3.cnn14 import CHECKPOINT_NAME, DEFAULT_CHECKPOINT
+from ..pipeline import REPO_ROOT
+from .audio import file_digest
 
 CONNECT_TIMEOUT = 10  # seconds for the reachability probe (DNS + TCP connect)
 CHUNK = 1 << 20
@@ -47,23 +50,15 @@ DEAM_RECORD = "downloads.json"
 UNPACK_PREFIX = ".partial-unpack-"
 
 ZENODO_RECORD_API = "https://zenodo.org/api/records/3987831"
-PANNS_FILE = "Cnn14_mAP=0.431.pth"
+PANNS_FILE = CHECKPOINT_NAME
 # Used when the records API cannot be read but zenodo.org answers.
 PANNS_FALLBACK_URL = "https://zenodo.org/records/3987831/files/Cnn14_mAP%3D0.431.pth?download=1"
 PANNS_FALLBACK_SIZE = 327_428_481
 PANNS_FALLBACK_MD5 = "541141fa2ee191a88f24a3219fff024e"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "weights" / PANNS_FILE
+DEFAULT_WEIGHTS = REPO_ROOT / DEFAULT_CHECKPOINT
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def file_digest(path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _problems(path: Path, size, sha256, md5) -> list[str]:
@@ -129,8 +124,9 @@ def _open(url: str, headers: dict, timeout: float):
 # --------------------------------------------------------------------------- download
 
 
-def download(url, dest, *, size=None, sha256=None, md5=None, timeout=30, progress=True,
-             connect_timeout=CONNECT_TIMEOUT) -> Path:
+def download(
+    url, dest, *, size=None, sha256=None, md5=None, timeout=30, progress=True, connect_timeout=CONNECT_TIMEOUT
+) -> Path:
     """Download ``url`` to ``dest`` through ``<dest>.part``, resuming and verifying.
 
     The size is checked against ``size`` if given, else against the server's
@@ -159,9 +155,13 @@ def download(url, dest, *, size=None, sha256=None, md5=None, timeout=30, progres
                     break
                 part.unlink()
                 continue
-            raise MerError(f"download of {url} failed: HTTP {exc.code} {exc.reason}. Check the URL or try again later, or fetch it by hand to {dest}.") from exc
+            raise MerError(
+                f"download of {url} failed: HTTP {exc.code} {exc.reason}. Check the URL or try again later, or fetch it by hand to {dest}."
+            ) from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise MerError(f"download of {url} failed ({exc}). Run again to resume, or fetch it by hand to {dest}.") from exc
+            raise MerError(
+                f"download of {url} failed ({exc}). Run again to resume, or fetch it by hand to {dest}."
+            ) from exc
         with response:
             total = response.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
@@ -178,13 +178,17 @@ def download(url, dest, *, size=None, sha256=None, md5=None, timeout=30, progres
             if size is not None and total is not None and total != size:
                 if part.exists():
                     part.unlink()
-                raise MerError(f"{url}: the server offers {total:,} bytes, expected {size:,}. The file on the server changed; nothing was kept.")
+                raise MerError(
+                    f"{url}: the server offers {total:,} bytes, expected {size:,}. The file on the server changed; nothing was kept."
+                )
             _stream(response, part, mode, start, expected, dest.name, progress, url)
         break
     problems = _problems(part, expected, sha256, md5)
     if problems:
         part.unlink()
-        raise MerError(f"download of {url} is corrupt: {'; '.join(problems)}. The partial file was deleted; run again to re-download.")
+        raise MerError(
+            f"download of {url} is corrupt: {'; '.join(problems)}. The partial file was deleted; run again to re-download."
+        )
     os.replace(part, dest)
     return dest
 
@@ -193,19 +197,27 @@ def _stream(response, part: Path, mode: str, start: int, expected, name: str, pr
     from tqdm import tqdm
 
     done = start
-    with open(part, mode) as handle, tqdm(total=expected, initial=start, unit="B", unit_scale=True,
-                                          unit_divisor=1024, desc=name, disable=not progress) as bar:
+    with (
+        open(part, mode) as handle,
+        tqdm(
+            total=expected, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not progress
+        ) as bar,
+    ):
         try:
             for block in iter(lambda: response.read(CHUNK), b""):
                 handle.write(block)
                 done += len(block)
                 bar.update(len(block))
         except (OSError, http.client.HTTPException) as exc:
-            raise MerError(f"download of {url} was interrupted after {done:,} bytes ({exc}); "
-                           f"{part} is kept: run the same command again to resume.") from exc
+            raise MerError(
+                f"download of {url} was interrupted after {done:,} bytes ({exc}); "
+                f"{part} is kept: run the same command again to resume."
+            ) from exc
     if expected is not None and done < expected:
-        raise MerError(f"download of {url} was interrupted after {done:,} of {expected:,} bytes; "
-                       f"{part} is kept: run the same command again to resume.")
+        raise MerError(
+            f"download of {url} was interrupted after {done:,} of {expected:,} bytes; "
+            f"{part} is kept: run the same command again to resume."
+        )
 
 
 # --------------------------------------------------------------------------- DEAM
@@ -239,7 +251,9 @@ def fetch_deam(deam_dir, *, base_url=DEAM_BASE_URL, progress=True) -> Path:
         download(url, path, progress=progress)
         _test_zip(path, url)
         record[archive["name"]] = {
-            "url": url, "bytes": path.stat().st_size, "sha256": file_digest(path, "sha256"),
+            "url": url,
+            "bytes": path.stat().st_size,
+            "sha256": file_digest(path, "sha256"),
             "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
         _unpack(path, deam_dir)
@@ -273,22 +287,26 @@ def _unpack(path: Path, deam_dir: Path) -> None:
                 continue  # never overwrite what is already there
             os.replace(entry, target)
     except OSError as exc:
-        raise MerError(f"unpacking {path} into {deam_dir} failed ({exc}); nothing was moved into place. "
-                       "Free disk space or fix the folder's permissions, then run again.") from exc
+        raise MerError(
+            f"unpacking {path} into {deam_dir} failed ({exc}); nothing was moved into place. "
+            "Free disk space or fix the folder's permissions, then run again."
+        ) from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def check_deam_tree(deam_dir) -> dict:
     """Check ``deam_dir`` has ``MEMD_audio`` with mp3 files and both static annotation files."""
-    from .data import STATIC_FILES, find_file
+    from .deam import STATIC_FILES, find_file
 
     deam_dir = Path(deam_dir)
     audio_dirs = [p for p in deam_dir.rglob("MEMD_audio") if p.is_dir()]
     mp3s = [f for d in audio_dirs for f in d.glob("*.mp3")]
     if not mp3s:
-        raise MerError(f"no MEMD_audio folder with mp3 files under {deam_dir}: unpack DEAM_audio.zip "
-                       f"({DEAM_BASE_URL}DEAM_audio.zip) there, or delete {deam_dir / DEAM_RECORD} and run again.")
+        raise MerError(
+            f"no MEMD_audio folder with mp3 files under {deam_dir}: unpack DEAM_audio.zip "
+            f"({DEAM_BASE_URL}DEAM_audio.zip) there, or delete {deam_dir / DEAM_RECORD} and run again."
+        )
     static = {key: find_file(deam_dir, name, f"static annotation file ({key})") for key, name in STATIC_FILES.items()}
     return {"audio_dir": audio_dirs[0], "mp3_files": len(mp3s), "static": static}
 
@@ -332,16 +350,22 @@ def main_deam(argv=None) -> int:
     args = parser.parse_args(argv)
     deam_dir = fetch_deam(args.deam_dir, base_url=args.base_url)
     tree = check_deam_tree(deam_dir)
-    print(f"DEAM is ready in {deam_dir}: {tree['mp3_files']} mp3 files in {tree['audio_dir']}; "
-          f"static annotations: {', '.join(str(p) for p in tree['static'].values())}; "
-          f"archive sizes and sha256 recorded in {deam_dir / DEAM_RECORD}")
+    print(
+        f"DEAM is ready in {deam_dir}: {tree['mp3_files']} mp3 files in {tree['audio_dir']}; "
+        f"static annotations: {', '.join(str(p) for p in tree['static'].values())}; "
+        f"archive sizes and sha256 recorded in {deam_dir / DEAM_RECORD}"
+    )
     return 0
 
 
 def main_weights(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mer_utils weights", description=f"Download {PANNS_FILE}.")
-    parser.add_argument("--dest", default=str(DEFAULT_WEIGHTS), help=f"where to put the checkpoint (default {DEFAULT_WEIGHTS})")
-    parser.add_argument("--record-url", default=ZENODO_RECORD_API, help=f"Zenodo records API URL (default {ZENODO_RECORD_API})")
+    parser.add_argument(
+        "--dest", default=str(DEFAULT_WEIGHTS), help=f"where to put the checkpoint (default {DEFAULT_WEIGHTS})"
+    )
+    parser.add_argument(
+        "--record-url", default=ZENODO_RECORD_API, help=f"Zenodo records API URL (default {ZENODO_RECORD_API})"
+    )
     args = parser.parse_args(argv)
     path = fetch_panns_weights(args.dest, record_url=args.record_url)
     print(f"PANNs checkpoint ready: {path} ({path.stat().st_size:,} bytes, md5 {file_digest(path, 'md5')})")

@@ -23,15 +23,15 @@ reuses the STFT chroma instead of librosa's default constant-Q chroma (the
 report does not say which it used).  The mel bands are averaged in dB rather
 than raw power so that quiet and loud bands weigh alike in linear models.
 
-Results are cached per song (one small ``.npy`` per song, keyed by the
-settings and the audio file's size and time), so an interrupted run resumes
-where it stopped.  Used by ``notebooks/phase1_features.py`` and
-``notebooks/phase1_models.py``; measured by ``benchmarks/bench_features.py``.
+Results are cached per song (a :class:`mer_utils.cache.SongCache` keyed by the
+settings), so an interrupted run resumes where it stopped.
+
+Used by: ``notebooks/phase1_features.py`` and ``notebooks/phase1_models.py``;
+measured by ``benchmarks/bench_features.py``.
 """
+
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,9 +39,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cache import atomic_path, save_npy_atomic, settings_key, write_csv_atomic
-from .data import Corpus, load_audio
-from .errors import AudioReadError, MerError
+from ..cache import SKIP_COLUMNS, SongCache, settings_key, write_csv_atomic
+from ..corpus.audio import load_audio
+from ..corpus.deam import Corpus, id_list
+from ..errors import AudioReadError, MerError
+from ..training.runtime import DEFAULT_JOBS
 
 log = logging.getLogger(__name__)
 
@@ -83,67 +85,96 @@ def song_features(audio: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_len
     return values.astype(np.float32)
 
 
-def _audio_fingerprint(path: Path) -> str:
-    stat = Path(path).stat()
-    return hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
-
-
-def _song_job(song_id: int, audio_path: str, folder: str, settings: dict):
-    """Extract one song into its cache file; returns (song_id, error or None)."""
-    target = Path(folder) / f"{song_id}_{_audio_fingerprint(audio_path)}.npy"
-    if target.exists():
-        return song_id, None
+def _song_job(song_id: int, audio_path: str, folder: str, settings: dict) -> None:
+    """Worker: one song's 386 values into the cache, or a skip record with the reason."""
+    store = SongCache(folder)
     try:
         audio = load_audio(audio_path, sr=settings["sr"])
         values = song_features(audio, sr=settings["sr"], n_fft=settings["n_fft"], hop_length=settings["hop_length"])
     except AudioReadError as exc:
-        return song_id, str(exc)
-    save_npy_atomic(target, values)
-    return song_id, None
+        kind = "too short" if "shorter than one" in str(exc) else "corrupt"
+        store.skip(song_id, audio_path, kind, str(exc))
+        return
+    store.save(song_id, audio_path, values)
+
+
+def warm_up(settings: dict) -> None:
+    """Compile librosa's numba kernels once, in this process, before workers start.
+
+    librosa caches its compiled kernels on disk.  When several worker processes
+    compile the same kernel at the same moment on a cold cache they can leave a
+    corrupt cache file behind, and every later run then crashes with a
+    segmentation fault inside ``chroma_stft`` (seen on this project's machines).
+    One small extraction here fills the cache before the workers read it.
+    """
+    noise = np.random.default_rng(0).standard_normal(settings["sr"]).astype(np.float32)
+    song_features(noise, sr=settings["sr"], n_fft=settings["n_fft"], hop_length=settings["hop_length"])
 
 
 @dataclass
 class FeatureTable:
-    """Features of the songs that decoded (``frame``, indexed by song id) and the ones that did not."""
+    """Features of the songs that decoded (``frame``, indexed by song id) and the ones skipped.
+
+    ``skipped`` has one row per song without features: ``song_id``, ``kind``
+    ("corrupt" or "too short") and ``reason``.
+    """
 
     frame: pd.DataFrame
-    failed: dict[int, str] = field(default_factory=dict)
+    skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SKIP_COLUMNS))
     folder: Path | None = None
 
 
-def extract_features(corpus: Corpus, cache_dir, n_jobs: int = 2, progress: bool = True, settings: dict | None = None) -> FeatureTable:
+def extract_features(
+    corpus: Corpus, cache_dir, n_jobs: int | None = None, progress: bool = True, settings: dict | None = None
+) -> FeatureTable:
     """Features of every song in ``corpus``, from the cache where possible.
 
     Songs whose audio cannot be decoded are skipped, logged, and listed in
-    ``FeatureTable.failed`` with the reason; the table is also saved as
+    ``FeatureTable.skipped`` with the reason; the table is also saved as
     ``features.csv`` in the cache folder.
     """
     from joblib import Parallel, delayed
     from tqdm import tqdm
 
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
-    folder = Path(cache_dir) / f"features-{settings_key(**settings)}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "settings.json").write_text(json.dumps(settings, indent=2))
+    n_jobs = n_jobs or DEFAULT_JOBS
+    store = SongCache(Path(cache_dir) / f"features-{settings_key(**settings)}", settings)
     songs = corpus.songs
-    jobs = (delayed(_song_job)(int(i), p, str(folder), settings) for i, p in zip(songs.index, songs["audio_path"]))
+    todo = store.todo(songs)
+    if todo and n_jobs > 1:
+        warm_up(settings)
+    jobs = (delayed(_song_job)(song_id, path, str(store.folder), settings) for song_id, path in todo)
     runner = Parallel(n_jobs=n_jobs, return_as="generator_unordered")
-    failed = {}
-    for song_id, error in tqdm(runner(jobs), total=len(songs), desc="features", unit="song", disable=not progress):
-        if error:
-            failed[song_id] = error
-    rows, ids = [], []
-    for song_id, path in zip(songs.index, songs["audio_path"]):
-        if int(song_id) in failed:
-            continue
-        rows.append(np.load(folder / f"{int(song_id)}_{_audio_fingerprint(path)}.npy"))
-        ids.append(int(song_id))
-    if not rows:
-        raise MerError(f"no song of {corpus.root} could be decoded ({len(failed)} failures, e.g. {next(iter(failed.values()), '')}).")
-    frame = pd.DataFrame(np.vstack(rows), index=pd.Index(ids, name="song_id"), columns=feature_names())
+    for _ in tqdm(
+        runner(jobs),
+        total=len(songs),
+        initial=len(songs) - len(todo),
+        desc="features",
+        unit="song",
+        disable=not progress,
+    ):
+        pass
+    skipped = store.skipped(songs)
+    skipped_ids = set(skipped["song_id"])
+    kept = [(int(i), p) for i, p in zip(songs.index, songs["audio_path"]) if int(i) not in skipped_ids]
+    if not kept:
+        raise MerError(
+            f"no song of {corpus.root} could be decoded ({len(skipped)} skipped, e.g. "
+            f"{skipped['reason'].iloc[0] if len(skipped) else ''})."
+        )
+    frame = pd.DataFrame(
+        np.vstack([store.load(i, p) for i, p in kept]),
+        index=pd.Index([i for i, _ in kept], name="song_id"),
+        columns=feature_names(),
+    )
     if not np.isfinite(frame.to_numpy()).all():
-        raise MerError(f"non-finite feature values in {folder}: delete that folder to recompute.")
-    if failed:
-        log.warning("%d songs could not be decoded and are skipped: %s", len(failed), ", ".join(map(str, sorted(failed))))
-    write_csv_atomic(folder / "features.csv", frame, index=True)
-    return FeatureTable(frame=frame, failed=failed, folder=folder)
+        raise MerError(f"non-finite feature values in {store.folder}: delete that folder to recompute.")
+    if len(skipped):
+        log.warning("%d songs could not be decoded and are skipped: %s", len(skipped), id_list(skipped["song_id"]))
+    write_csv_atomic(store.folder / "features.csv", frame, index=True)
+    return FeatureTable(frame=frame, skipped=skipped, folder=store.folder)
+
+
+def family_counts(columns) -> pd.Series:
+    """How many of ``columns`` belong to each feature family (``mfcc``, ``chroma``, ...)."""
+    return pd.Series([feature_family(c) for c in columns]).value_counts().rename("columns")

@@ -1,5 +1,7 @@
 """Predict the valence and arousal of any song with the model the book trained.
 
+Used by: ``mer predict`` (the command line), after ``notebooks/phase3_panns.py`` saved the model.
+
 ``python -m mer_utils predict SONG [SONG ...]`` (also ``mer predict``) loads the
 EmotionMLP bundle that ``notebooks/phase3_panns.py`` saves during ``make book``
 (default ``results/synthdeam/models/emotion_mlp.pt``), rebuilds its CNN14 (the
@@ -17,9 +19,10 @@ that cannot be read or is too short gets a one-line error on stderr and the
 other songs are still predicted.  Exit status: 0 when every song was predicted,
 1 when any failed (or the model could not be loaded), 2 for a usage error.
 
-The bundle (:func:`save_bundle`, :func:`load_bundle`) is one ``torch.save``
-file holding only tensors and plain values (read with ``weights_only=True``).
+The bundle (:func:`save_bundle`, :func:`load_bundle`) is a file in the book's
+one model-file format (:mod:`mer_utils.training.modelfile`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,77 +34,41 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import AudioReadError, MerError
+from ..corpus.deam import short_name
+from ..errors import AudioReadError, MerError
+from ..pipeline import REPO_ROOT
 
-BUNDLE_FORMAT = "mer-utils/emotion-mlp"
-BUNDLE_VERSION = 1
 DEFAULT_MODEL = "results/synthdeam/models/emotion_mlp.pt"
-REPO_ROOT = Path(__file__).resolve().parent.parent
-SHORT_NAMES = {"valence_mean": "valence", "arousal_mean": "arousal"}
 
 
 # --------------------------------------------------------------------------- the bundle
 
 
-def _scaler_to_dict(scaler) -> dict:
-    import torch
-
-    return {"mean": torch.as_tensor(np.asarray(scaler.mean_, dtype=np.float64)),
-            "scale": torch.as_tensor(np.asarray(scaler.scale_, dtype=np.float64))}
-
-
-def _scaler_from_dict(values: dict):
-    from sklearn.preprocessing import StandardScaler
-
-    scaler = StandardScaler()
-    scaler.mean_ = np.asarray(values["mean"], dtype=np.float64)
-    scaler.scale_ = np.asarray(values["scale"], dtype=np.float64)
-    scaler.var_ = scaler.scale_**2
-    scaler.n_features_in_ = len(scaler.mean_)
-    scaler.n_samples_seen_ = 1
-    return scaler
-
-
 def save_bundle(path, mlp, backbone_info: dict, embedding_settings: dict, extra: dict | None = None) -> Path:
     """Save a trained EmotionMLP and everything ``mer predict`` needs to ``path``, atomically.
 
-    ``mlp`` is a :class:`mer_utils.embeddings.MlpResult`; ``backbone_info`` is
-    :meth:`Backbone.info` and ``embedding_settings`` is :attr:`Embedder.settings`.
-    The file holds a dict::
-
-        format, version          "mer-utils/emotion-mlp", 1
-        model, model_kwargs      "EmotionMLP", {"in_features": 2048, "outputs": 2}
-        state_dict               the best epoch's weights (CPU tensors)
-        feature_scaler           {"mean", "scale"}: standardises embeddings (fit on training songs)
-        target_scaler            {"mean", "scale"}: the label scaler (fit on training songs)
-        targets                  ["valence_mean", "arousal_mean"]
-        backbone                 kind ("pretrained"/"random"), checkpoint (+ absolute path, sha256) or seed
-                                 (+ weights hash), the CNN14 settings
-        embedding                sr, segment_seconds, precision, output
-        training, data, ...      training settings, the corpus name, anything in ``extra``
+    ``mlp`` is a :class:`mer_utils.training.mlp.MlpResult`; ``backbone_info`` is
+    :meth:`~mer_utils.phase3.cnn14.Backbone.info` and ``embedding_settings`` is
+    :attr:`~mer_utils.phase3.embeddings.Embedder.settings`.  The file is the
+    book's one model-file format (:mod:`mer_utils.training.modelfile`) with,
+    besides the weights and both scalers, ``backbone`` (kind "pretrained" or
+    "random", the checkpoint with its absolute path and sha256, or the seed and
+    a hash of the weights, the CNN14 settings) and ``embedding`` (sr,
+    segment_seconds, precision, output), plus anything in ``extra``.
     """
-    import torch
+    from ..training.modelfile import write_model_file
 
-    from .cache import atomic_path
-
-    bundle = {
-        "format": BUNDLE_FORMAT,
-        "version": BUNDLE_VERSION,
-        "model": "EmotionMLP",
-        "model_kwargs": {"in_features": int(mlp.settings["in_features"]), "outputs": int(mlp.settings["outputs"])},
-        "state_dict": {k: v.detach().cpu().clone() for k, v in mlp.model.state_dict().items()},
-        "feature_scaler": _scaler_to_dict(mlp.feature_scaler),
-        "target_scaler": _scaler_to_dict(mlp.target_scaler),
-        "targets": list(mlp.target_names),
-        "backbone": dict(backbone_info),
-        "embedding": dict(embedding_settings),
-        "training": dict(mlp.settings),
-        **(extra or {}),
-    }
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        torch.save(bundle, tmp)
-    return path
+    return write_model_file(
+        path,
+        mlp.model,
+        "EmotionMLP",
+        target_scaler=mlp.target_scaler,
+        targets=mlp.target_names,
+        settings=dict(mlp.settings),
+        feature_scaler=mlp.feature_scaler,
+        model_kwargs={"in_features": int(mlp.settings["in_features"]), "outputs": int(mlp.settings["outputs"])},
+        extra={"backbone": dict(backbone_info), "embedding": dict(embedding_settings), **(extra or {})},
+    )
 
 
 @dataclass
@@ -118,40 +85,42 @@ class Bundle:
     raw: dict
 
     def predict(self, embeddings: np.ndarray) -> np.ndarray:
-        from .embeddings import predict_mlp
+        from ..training.mlp import predict_mlp
 
         return predict_mlp(self.model, self.feature_scaler, self.target_scaler, embeddings)
 
 
 def load_bundle(path) -> Bundle:
     """Read a file written by :func:`save_bundle`; a missing or foreign file raises :class:`MerError`."""
-    import torch
-
-    from .models import build_model
+    from ..training.modelfile import read_model_file, scaler_from_dict
 
     path = Path(path)
     if not path.is_file():
-        raise MerError(f"model file {path} not found: run 'make book' first (Phase 3 trains the EmotionMLP and saves it "
-                       "there), or pass --model PATH.")
-    try:
-        raw = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise MerError(f"model file {path} cannot be read ({type(exc).__name__}); it is corrupt: delete it and run 'make book' again.") from None
-    if not isinstance(raw, dict) or raw.get("format") != BUNDLE_FORMAT:
-        raise MerError(f"{path} is not an EmotionMLP bundle saved by the book (no format '{BUNDLE_FORMAT}'): pass the "
-                       "emotion_mlp.pt that 'make book' writes under results/<data>/models/.")
-    if int(raw.get("version", 0)) > BUNDLE_VERSION:
-        raise MerError(f"{path} was saved by a newer version of mer_utils (bundle version {raw['version']}): update the code.")
-    model = build_model(raw["model"], **raw["model_kwargs"])
-    model.load_state_dict(raw["state_dict"])
-    return Bundle(path=path, model=model.eval(), feature_scaler=_scaler_from_dict(raw["feature_scaler"]),
-                  target_scaler=_scaler_from_dict(raw["target_scaler"]), targets=list(raw["targets"]),
-                  backbone=dict(raw["backbone"]), embedding=dict(raw["embedding"]), raw=raw)
+        raise MerError(
+            f"model file {path} not found: run 'make book' first (Phase 3 trains the EmotionMLP and saves it "
+            "there), or pass --model PATH."
+        )
+    model, raw = read_model_file(path, device="cpu")
+    if raw["model"] != "EmotionMLP" or "backbone" not in raw or "feature_scaler" not in raw:
+        raise MerError(
+            f"{path} is not an EmotionMLP bundle saved by the book's Phase 3: pass the emotion_mlp.pt that "
+            "'make book' writes under results/<data>/models/."
+        )
+    return Bundle(
+        path=path,
+        model=model,
+        feature_scaler=scaler_from_dict(raw["feature_scaler"]),
+        target_scaler=scaler_from_dict(raw["target_scaler"]),
+        targets=list(raw["target_scaler"]["targets"]),
+        backbone=dict(raw["backbone"]),
+        embedding=dict(raw["embedding"]),
+        raw=raw,
+    )
 
 
 def rebuild_backbone(info: dict, checkpoint=None):
     """The CNN14 a bundle was trained with: its checkpoint (checked by sha256) or its seeded random weights."""
-    from .embeddings import Backbone, build_cnn14, load_checkpoint, random_backbone
+    from .cnn14 import Backbone, build_cnn14, load_checkpoint, random_backbone
 
     if info["kind"] == "random":
         backbone = random_backbone(int(info["seed"]))
@@ -167,15 +136,24 @@ def rebuild_backbone(info: dict, checkpoint=None):
         candidates.append(str(REPO_ROOT / info["checkpoint"]))
     found = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
     if found is None:
-        raise MerError(f"the PANNs checkpoint this model was trained with ({info.get('checkpoint')}) is not there: put "
-                       "Cnn14_mAP=0.431.pth back (make weights) or pass --checkpoint PATH.")
+        raise MerError(
+            f"the PANNs checkpoint this model was trained with ({info.get('checkpoint')}) is not there: put "
+            "Cnn14_mAP=0.431.pth back (make weights) or pass --checkpoint PATH."
+        )
     model = build_cnn14()
     loaded = load_checkpoint(model, found)
     if info.get("sha256") and loaded["sha256"] != info["sha256"]:
-        raise MerError(f"checkpoint {found} (sha256 {loaded['sha256'][:12]}...) is not the one this model was trained with "
-                       f"(sha256 {info['sha256'][:12]}...): pass the right file with --checkpoint.")
-    return Backbone(model=model, kind="pretrained", identity=f"sha256-{loaded['sha256']}", checkpoint=str(found),
-                    sha256=loaded["sha256"])
+        raise MerError(
+            f"checkpoint {found} (sha256 {loaded['sha256'][:12]}...) is not the one this model was trained with "
+            f"(sha256 {info['sha256'][:12]}...): pass the right file with --checkpoint."
+        )
+    return Backbone(
+        model=model,
+        kind="pretrained",
+        identity=f"sha256-{loaded['sha256']}",
+        checkpoint=str(found),
+        sha256=loaded["sha256"],
+    )
 
 
 # --------------------------------------------------------------------------- predicting
@@ -187,12 +165,15 @@ def predict_file(bundle: Bundle, embedder, path, segments: bool = False) -> dict
     song = bundle.predict(values.mean(axis=0, keepdims=True))[0]
     seconds = float(bundle.embedding.get("segment_seconds", 3.0))
     result = {"file": str(path), "segments": int(len(values)), "seconds_analysed": len(values) * seconds}
-    result.update({SHORT_NAMES.get(t, t): float(v) for t, v in zip(bundle.targets, song)})
+    result.update({short_name(t): float(v) for t, v in zip(bundle.targets, song)})
     if segments:
         per_segment = bundle.predict(values)
         result["curve"] = [
-            {"start_s": k * seconds, "end_s": (k + 1) * seconds,
-             **{SHORT_NAMES.get(t, t): float(v) for t, v in zip(bundle.targets, row)}}
+            {
+                "start_s": k * seconds,
+                "end_s": (k + 1) * seconds,
+                **{short_name(t): float(v) for t, v in zip(bundle.targets, row)},
+            }
             for k, row in enumerate(per_segment)
         ]
     return result
@@ -202,12 +183,26 @@ def _rows(results: list[dict], names: list[str], segments: bool) -> list[dict]:
     """Flat rows: one per song (``level`` "song") and, with ``segments``, one per segment."""
     rows = []
     for result in results:
-        rows.append({"file": result["file"], "level": "song", "start_s": 0.0, "end_s": result["seconds_analysed"],
-                     **{n: result[n] for n in names}})
+        rows.append(
+            {
+                "file": result["file"],
+                "level": "song",
+                "start_s": 0.0,
+                "end_s": result["seconds_analysed"],
+                **{n: result[n] for n in names},
+            }
+        )
         if segments:
             for point in result["curve"]:
-                rows.append({"file": result["file"], "level": "segment", "start_s": point["start_s"],
-                             "end_s": point["end_s"], **{n: point[n] for n in names}})
+                rows.append(
+                    {
+                        "file": result["file"],
+                        "level": "segment",
+                        "start_s": point["start_s"],
+                        "end_s": point["end_s"],
+                        **{n: point[n] for n in names},
+                    }
+                )
     return rows
 
 
@@ -228,7 +223,9 @@ def format_results(results: list[dict], names: list[str], fmt: str, segments: bo
     if not rows:
         return ""
     width = max(len("file"), *(len(r["file"]) for r in rows if r["level"] == "song"))
-    spans = [f"{r['start_s']:g}-{r['end_s']:g} s" + (" (song)" if segments and r["level"] == "song" else "") for r in rows]
+    spans = [
+        f"{r['start_s']:g}-{r['end_s']:g} s" + (" (song)" if segments and r["level"] == "song" else "") for r in rows
+    ]
     span_width = max(len("seconds"), *(len(s) for s in spans))
     lines = [f"{'file':<{width}}  {'seconds':<{span_width}}  " + "  ".join(f"{n + ' (1-9)':>14}" for n in names)]
     for row, span in zip(rows, spans):
@@ -245,7 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("songs", nargs="+", metavar="SONG", help="audio files (anything librosa reads; 3 s or longer)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help=f"the saved model bundle (default: {DEFAULT_MODEL})")
     parser.add_argument("--segments", action="store_true", help="also print the prediction of every 3-second segment")
-    parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)")
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)"
+    )
     parser.add_argument("--checkpoint", help="the PANNs checkpoint, if it moved since training")
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for the network (default: 2)")
     return parser
@@ -277,12 +276,17 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if backbone.is_random:
-        print(f"note: this model was trained on embeddings of a CNN14 with random weights (seed {backbone.seed}) on "
-              f"{bundle.raw.get('data', 'unknown data')}: a pipeline check, not a PANNs model.", file=sys.stderr)
+        print(
+            f"note: this model was trained on embeddings of a CNN14 with random weights (seed {backbone.seed}) on "
+            f"{bundle.raw.get('data', 'unknown data')}: a pipeline check, not a PANNs model.",
+            file=sys.stderr,
+        )
     elif bundle.raw.get("data") == "synthdeam":
-        print("note: this model was trained on SynthDEAM (synthetic music): a pipeline check, not a model of real music.",
-              file=sys.stderr)
-    names = [SHORT_NAMES.get(t, t) for t in bundle.targets]
+        print(
+            "note: this model was trained on SynthDEAM (synthetic music): a pipeline check, not a model of real music.",
+            file=sys.stderr,
+        )
+    names = [short_name(t) for t in bundle.targets]
     results, failed = [], 0
     for song in args.songs:
         try:

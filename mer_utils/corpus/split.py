@@ -3,9 +3,12 @@
 Made once per corpus from a seed and saved as ``split.csv`` next to the results;
 every notebook reads the same file, so chunk-level models (Phase 2) and
 song-level models (Phases 1 and 3) are scored on the same held-out songs and a
-song's chunks never fall on two sides.  Created by ``python -m mer_utils prepare``
-and read by every notebook.
+song's chunks never fall on two sides.
+
+Used by: every notebook (through ``mer_utils.page.start_page``) and
+``notebooks/data_corpus.py``; created by ``python -m mer_utils prepare``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,14 +16,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .cache import write_csv_atomic
-from .errors import MerError
+from ..cache import write_csv_atomic
+from ..errors import MerError
 
 PARTS = ("train", "validation", "test")
 DEFAULT_FRACTIONS = (0.70, 0.15, 0.15)
+DEFAULT_SEED = 42  # the seed of the split and of every page of the book (SEED= on the command line)
 
 
-def song_split(song_ids, seed: int = 42, fractions=DEFAULT_FRACTIONS) -> pd.DataFrame:
+def song_split(song_ids, seed: int = DEFAULT_SEED, fractions=DEFAULT_FRACTIONS) -> pd.DataFrame:
     """Assign each song to train, validation or test at random (seeded).
 
     Returns a frame with columns ``song_id`` and ``part``, sorted by song id.
@@ -49,13 +53,15 @@ def read_split(path) -> pd.DataFrame:
         raise MerError(f"split file {path} not found: run 'make book' (or 'python -m mer_utils prepare') to create it.")
     split = pd.read_csv(path)
     if list(split.columns[:2]) != ["song_id", "part"] or not split["part"].isin(PARTS).all():
-        raise MerError(f"split file {path} is malformed: expected columns song_id, part with parts {PARTS}. Delete it to regenerate.")
+        raise MerError(
+            f"split file {path} is malformed: expected columns song_id, part with parts {PARTS}. Delete it to regenerate."
+        )
     if split["song_id"].duplicated().any():
         raise MerError(f"split file {path} lists a song twice. Delete it to regenerate.")
     return split
 
 
-def load_or_create_split(path, song_ids, seed: int = 42, fractions=DEFAULT_FRACTIONS) -> pd.DataFrame:
+def load_or_create_split(path, song_ids, seed: int = DEFAULT_SEED, fractions=DEFAULT_FRACTIONS) -> pd.DataFrame:
     """Read ``path`` if it covers exactly ``song_ids``, else make and save a new split."""
     path = Path(path)
     wanted = sorted(int(i) for i in song_ids)
@@ -73,3 +79,14 @@ def part_ids(split: pd.DataFrame, part: str) -> list[int]:
     if part not in PARTS:
         raise MerError(f"unknown split part '{part}': use one of {PARTS}.")
     return [int(i) for i in split.loc[split["part"] == part, "song_id"]]
+
+
+def part_overview(split: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Songs, share and mean labels of each part (train, validation, test), for the corpus page."""
+    parts = split.merge(labels[["valence_mean", "arousal_mean"]], left_on="song_id", right_index=True)
+    overview = parts.groupby("part").agg(
+        songs=("song_id", "size"), valence_mean=("valence_mean", "mean"), arousal_mean=("arousal_mean", "mean")
+    )
+    overview = overview.reindex(list(PARTS))
+    overview["share"] = overview["songs"] / overview["songs"].sum()
+    return overview

@@ -1,6 +1,6 @@
-"""The neural networks of Phases 2 and 3, as PyTorch modules.
+"""The four networks of Phase 2, as PyTorch modules.
 
-Phase 2 (``notebooks/phase2_train.py``) trains four regressors on one 3-second
+Used by: ``notebooks/phase2_train.py``, which trains four regressors on one 3-second
 log-mel chunk each, one model per target (valence or arousal):
 
 * ``EmotionCNN``: three conv blocks, then a dense head (the baseline);
@@ -11,24 +11,22 @@ log-mel chunk each, one model per target (valence or arousal):
 * ``EmotionCNN_GRU_Attention``: as above, but an attention layer averages all
   16 GRU outputs instead of taking the last one.
 
-Phase 3 (``notebooks/phase3_panns.py``, through :mod:`mer_utils.embeddings`) uses ``EmotionMLP``: a small multilayer
-perceptron from a 2048-dimensional PANNs embedding to (valence, arousal).
-
 Input layout.  A chunk is stored as ``(n_mels, n_frames) = (128, 128)`` (see
-:mod:`mer_utils.spectrograms`): **rows are mel bands (frequency), columns are
+:mod:`mer_utils.phase2.logmel`): **rows are mel bands (frequency), columns are
 frames (time)**, so a batch is ``(B, 1, F=128, T=128)``.  After three conv
 blocks (each halving both axes) the map is ``(B, 64, F=16, T=16)``.  The GRU
 models move the time axis forward, ``(B, 64, 16, 16) -> (B, T=16, C*F=1024)``,
 so that the recurrence runs over time, not over frequency.
 
-Every Phase 2 model returns ``(B, 1)``; the MLP returns ``(B, 2)``.
+Every Phase 2 model returns ``(B, 1)``.  :mod:`mer_utils.training.modelfile` builds them by name.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .errors import MerError
+from ..errors import MerError
 
 N_MELS = 128
 N_FRAMES = 128
@@ -207,48 +205,19 @@ class EmotionCNN_GRU_Attention(nn.Module):
         return self._outputs_and_weights(x)[1]
 
 
-class EmotionMLP(nn.Module):
-    """Phase 3: 2048 -> 512, ReLU, Dropout(0.3), 512 -> 128, ReLU, 128 -> 2 (valence, arousal)."""
-
-    def __init__(self, in_features: int = 2048, outputs: int = 2):
-        super().__init__()
-        self.net = nn.Sequential(
-            nn.Linear(in_features, 512),
-            nn.ReLU(inplace=True),
-            nn.Dropout(DROPOUT),
-            nn.Linear(512, 128),
-            nn.ReLU(inplace=True),
-            nn.Linear(128, outputs),
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-MODELS = {
+PHASE2_MODELS = ["EmotionCNN", "EmotionCNN_SE_Temporal", "EmotionCNN_GRU", "EmotionCNN_GRU_Attention"]
+CNN_CLASSES = {
     "EmotionCNN": EmotionCNN,
     "EmotionCNN_SE_Temporal": EmotionCNN_SE_Temporal,
     "EmotionCNN_GRU": EmotionCNN_GRU,
     "EmotionCNN_GRU_Attention": EmotionCNN_GRU_Attention,
-    "EmotionMLP": EmotionMLP,
 }
-PHASE2_MODELS = ["EmotionCNN", "EmotionCNN_SE_Temporal", "EmotionCNN_GRU", "EmotionCNN_GRU_Attention"]
 LABELS = {
     "EmotionCNN": "CNN baseline",
     "EmotionCNN_SE_Temporal": "CNN + SE + temporal conv",
     "EmotionCNN_GRU": "CNN + SE + GRU",
     "EmotionCNN_GRU_Attention": "CNN + SE + GRU + attention",
-    "EmotionMLP": "MLP on PANNs embeddings",
 }
-
-
-def build_model(name: str, seed: int | None = None, **kwargs) -> nn.Module:
-    """A fresh model by class name; with ``seed``, its initial weights are reproducible."""
-    if name not in MODELS:
-        raise MerError(f"unknown model '{name}': use one of {', '.join(MODELS)}.")
-    if seed is not None:
-        torch.manual_seed(seed)
-    return MODELS[name](**kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -256,7 +225,7 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def summary(model: nn.Module) -> "pd.DataFrame":
+def summary(model: nn.Module):
     """One row per top-level part of ``model``: its name, type and parameter count."""
     import pandas as pd
 

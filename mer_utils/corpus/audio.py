@@ -1,0 +1,91 @@
+"""Decoding audio files, and the fingerprints that key every cache.
+
+Used by: every notebook that reads audio (``notebooks/phase1_features.py``,
+``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py``) through the
+feature, log-mel and embedding caches, and by ``mer predict``.
+
+One decoder (:func:`load_audio`) serves every phase, so every model hears the
+same samples.  One fingerprint of an audio file (:func:`audio_fingerprint`:
+its size and modification time) names each song's cache file, so a replaced
+or regenerated clip is never served from a stale cache; one digest function
+(:func:`file_digest`) checks downloads and checkpoints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import AudioReadError
+
+
+def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None) -> np.ndarray:
+    """Decode ``path`` to mono float32 at ``sr`` Hz.
+
+    Uses soundfile (MP3, WAV, FLAC, OGG) and falls back to librosa's audioread
+    path for other formats.  Raises :class:`AudioReadError` naming the file for
+    a missing, empty or corrupt clip.
+    """
+    import librosa
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioReadError(f"{path}: no such audio file")
+    if path.stat().st_size == 0:
+        raise AudioReadError(f"{path}: the file is empty (0 bytes); re-download or remove it")
+    try:
+        with sf.SoundFile(path) as handle:
+            native_sr = handle.samplerate
+            if offset:
+                handle.seek(int(offset * native_sr))
+            frames = -1 if duration is None else int(duration * native_sr)
+            audio = handle.read(frames, dtype="float32", always_2d=True).mean(axis=1)
+    except Exception as first_error:  # soundfile cannot read it: let librosa try (audioread)
+        try:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                audio, native_sr = librosa.load(path, sr=None, mono=True, offset=offset, duration=duration)
+        except Exception as exc:
+            raise AudioReadError(
+                f"{path}: cannot decode audio ({first_error}); the file is corrupt or not audio"
+            ) from exc
+    if audio.size == 0 or not np.isfinite(audio).all():
+        raise AudioReadError(f"{path}: decoded to no usable samples; the file is corrupt or empty")
+    if native_sr != sr:
+        audio = librosa.resample(audio, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def audio_fingerprint(path) -> str:
+    """A short hash of an audio file's size and modification time (``"missing"`` if it is gone).
+
+    Names each song's cache file: a clip that is replaced or regenerated gets a
+    new name, so no cache ever serves features of the old audio.
+    """
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return "missing"
+    return hashlib.sha1(f"{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:10]
+
+
+def corpus_fingerprint(songs) -> str:
+    """Hash of every song's id and audio fingerprint (``songs``: indexed by id, with ``audio_path``)."""
+    digest = hashlib.sha1()
+    for song_id, path in zip(songs.index, songs["audio_path"]):
+        digest.update(f"{int(song_id)}\0{audio_fingerprint(path)}\n".encode())
+    return digest.hexdigest()
+
+
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file's bytes (``sha256``, ``md5``, ...), read in 4 MiB blocks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,99 @@
+"""What every notebook does first: resolve its parameters, load the corpus and split, show the banner.
+
+Used by: every notebook (``notebooks/*.py``), in its first code cell.
+
+A notebook's parameters cell leaves every setting at ``None``, which means
+"the package default"; :func:`start_page` fills them in from
+:data:`BOOK_DEFAULTS` (the data location) and returns them with the corpus and
+the shared split, so each page says which data produced it (a warning banner
+on SynthDEAM) and uses the same split, seeds and figure style.  The Makefile
+passes only the knobs a user set, so each default is written once.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .corpus.deam import Corpus, corpus_for
+from .corpus.split import DEFAULT_SEED, read_split
+from .training.runtime import set_seeds
+
+BOOK_DEFAULTS = {"data": "synth", "subset": "1_2000", "seed": DEFAULT_SEED}
+SYNTH_DIR = "data/synthdeam"  # where `make book` generates SynthDEAM
+
+
+def default_paths(data: str) -> dict:
+    """Where `make book` keeps the corpus (SynthDEAM only), the results and the caches of a ``DATA=`` choice."""
+    name = "synthdeam" if data == "synth" else "deam"
+    return {
+        "data_dir": SYNTH_DIR if data == "synth" else None,
+        "results_dir": f"results/{name}",
+        "cache_dir": f"cache/{name}",
+    }
+
+
+@dataclass
+class Page:
+    """A page's resolved settings, its corpus and the shared split (``song_id``, ``part``)."""
+
+    data: str
+    data_dir: str
+    subset: str
+    results_dir: Path
+    cache_dir: Path
+    seed: int
+    corpus: Corpus
+    split: pd.DataFrame
+
+
+def start_page(
+    data=None,
+    data_dir=None,
+    subset=None,
+    results_dir=None,
+    cache_dir=None,
+    seed=None,
+    banner_extra: str = "",
+    show_banner: bool = True,
+) -> Page:
+    """Resolve the settings (``None``: the default), load the corpus and the split, show the banner, set seeds and style.
+
+    ``split`` covers exactly the songs of ``corpus.songs``.
+    """
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from IPython.display import display
+
+    from .results.tables import data_banner
+
+    data = data or BOOK_DEFAULTS["data"]
+    paths = default_paths(data)
+    subset = subset or BOOK_DEFAULTS["subset"]
+    seed = BOOK_DEFAULTS["seed"] if seed is None else int(seed)
+    data_dir = data_dir or paths["data_dir"]
+    results_dir = Path(results_dir or paths["results_dir"])
+    cache_dir = Path(cache_dir or paths["cache_dir"])
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    set_seeds(seed)
+    sns.set_theme(context="notebook", style="whitegrid")
+    plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight"})
+    corpus = corpus_for(data, data_dir, subset)
+    split = read_split(results_dir / "split.csv")
+    split = split[split["song_id"].isin(corpus.song_ids)].reset_index(drop=True)
+    if show_banner:
+        display(data_banner(corpus, banner_extra))
+    return Page(
+        data=data,
+        data_dir=str(data_dir),
+        subset=subset,
+        results_dir=results_dir,
+        cache_dir=cache_dir,
+        seed=seed,
+        corpus=corpus,
+        split=split,
+    )

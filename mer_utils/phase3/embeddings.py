@@ -1,0 +1,320 @@
+"""Song embeddings: cut clips into 3-second segments, embed them in batches, cache them per song.
+
+Used by: ``notebooks/phase3_panns.py`` (:func:`embed_corpus`) and ``mer predict``
+(:class:`Embedder`); measured by ``benchmarks/bench_embeddings.py``.
+
+A clip is decoded to mono at 32 kHz and cut into non-overlapping 3-second
+segments; the trailing partial segment is dropped and a clip shorter than one
+segment is skipped and reported.  Each segment goes through CNN14 to its
+2048-dimensional ``embedding`` output (the ReLU of ``fc1`` after global max +
+mean pooling of the last conv block), computed by
+:class:`mer_utils.phase3.inference.FastCnn14`; a song's embedding is the mean
+of its segments' embeddings.
+
+The cache is a :class:`mer_utils.cache.SongCache`: one ``.npy`` per song,
+``(n_segments, 2048)`` float32, in a folder keyed by the corpus, the segment
+settings and the backbone's identity (the checkpoint's sha256, or the random
+seed and a hash of the weights).  Clips that cannot be decoded or are too
+short get a skip record with the reason; an interrupted run resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..cache import SongCache, settings_key, write_csv_atomic
+from ..corpus.audio import load_audio
+from ..errors import AudioReadError, MerError
+from ..training.runtime import DEFAULT_JOBS, resolve_precision, torch_threads
+from .cnn14 import Backbone
+from .inference import FastCnn14
+
+log = logging.getLogger(__name__)
+
+EMBEDDING_DIM = 2048
+SEGMENT_SETTINGS = {"sr": 32000, "segment_seconds": 3.0}
+CACHE_VERSION = 1
+DEFAULT_BATCH = 32  # segments per forward pass
+
+
+def segment_audio(
+    audio: np.ndarray,
+    sr: int = SEGMENT_SETTINGS["sr"],
+    seconds: float = SEGMENT_SETTINGS["segment_seconds"],
+    name: str = "clip",
+) -> np.ndarray:
+    """Cut a mono clip into non-overlapping ``seconds``-long segments ``(n, samples)``; the tail is dropped.
+
+    A clip shorter than one segment raises :class:`AudioReadError` (the caller
+    reports and skips it; it is never padded).
+    """
+    length = int(round(seconds * sr))
+    count = len(audio) // length
+    if count == 0:
+        raise AudioReadError(
+            f"{name}: {len(audio) / sr:.2f} s long, shorter than one {seconds:g}-second segment; "
+            "nothing to embed (clips are not padded)"
+        )
+    return np.ascontiguousarray(np.asarray(audio[: count * length], dtype=np.float32).reshape(count, length))
+
+
+class Embedder:
+    """Batched CPU embedding of segments with a :class:`~mer_utils.phase3.cnn14.Backbone`.
+
+    ``batch_size``: segments per forward pass (stage two of
+    :class:`FastCnn14`); ``n_threads``: torch threads during inference;
+    ``precision``: ``"auto"``, ``"float32"`` or ``"bfloat16"``.
+    """
+
+    def __init__(
+        self,
+        backbone: Backbone,
+        batch_size: int = 32,
+        n_threads: int | None = 2,
+        precision: str = "auto",
+        stage_one_batch: int = 4,
+    ):
+        if int(batch_size) < 1:
+            raise MerError(f"batch_size={batch_size} must be 1 or more.")
+        self.backbone = backbone
+        self.batch_size = int(batch_size)
+        self.n_threads = n_threads
+        self.precision = resolve_precision(precision)
+        self.fast = FastCnn14(backbone.model, precision=self.precision, stage_one_batch=stage_one_batch)
+
+    @property
+    def settings(self) -> dict:
+        """What the embeddings depend on (the cache key and the saved model carry it)."""
+        return {**SEGMENT_SETTINGS, "precision": self.precision, "output": "embedding"}
+
+    def embed_segments(self, segments: np.ndarray) -> np.ndarray:
+        """``(n, 96000)`` waveforms -> ``(n, 2048)`` float32 embeddings."""
+        segments = np.asarray(segments, dtype=np.float32)
+        if segments.ndim != 2 or segments.shape[0] == 0:
+            raise MerError(f"expected a non-empty (n_segments, samples) array, got shape {segments.shape}.")
+        out = []
+        with torch_threads(self.n_threads), torch.inference_mode():
+            for at in range(0, len(segments), self.batch_size):
+                batch = torch.from_numpy(segments[at : at + self.batch_size])
+                out.append(self.fast(batch).float().numpy())
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def embed_audio(self, audio: np.ndarray, name: str = "clip") -> np.ndarray:
+        """Embeddings ``(n_segments, 2048)`` of a mono clip at 32 kHz."""
+        return self.embed_segments(segment_audio(audio, name=name))
+
+    def embed_file(self, path) -> np.ndarray:
+        """Decode any file librosa reads (mono or stereo, any rate) and embed its segments."""
+        return self.embed_audio(load_audio(path, sr=SEGMENT_SETTINGS["sr"]), name=str(path))
+
+
+# --------------------------------------------------------------------------- the corpus cache
+
+
+def cache_folder(corpus, cache_dir, embedder: Embedder) -> Path:
+    """``<cache_dir>/panns/<key>``: the key covers the corpus, the segment settings and the backbone."""
+    key = settings_key(
+        version=CACHE_VERSION,
+        data=corpus.name,
+        root=str(Path(corpus.root).resolve()),
+        settings=embedder.settings,
+        backbone=embedder.backbone.identity,
+    )
+    return Path(cache_dir) / "panns" / key
+
+
+@dataclass
+class EmbeddingSet:
+    """Song embeddings of a corpus (``songs``: rows in ``song_ids`` order) and what was skipped.
+
+    ``skipped`` has columns ``song_id``, ``kind`` ("corrupt" or "too short") and
+    ``reason``.  Segment embeddings stay on disk: :meth:`segments` reads one song's.
+    """
+
+    folder: Path
+    song_ids: list[int]
+    songs: np.ndarray
+    n_segments: pd.Series
+    skipped: pd.DataFrame
+    settings: dict
+    backbone: dict
+    compute_seconds: float = 0.0
+    computed_audio_seconds: float = 0.0
+    reused_songs: int = 0
+    files: dict = field(default_factory=dict, repr=False)
+
+    def segments(self, song_id: int) -> np.ndarray:
+        """The ``(n_segments, 2048)`` embeddings of one song."""
+        return np.load(self.files[int(song_id)])
+
+    def segment_counts(self) -> pd.DataFrame:
+        """Count, mean, spread and range of the segments per song, as one row."""
+        return pd.DataFrame({"segments per song": self.n_segments.describe()}).T.round(1)
+
+    def frame(self) -> pd.DataFrame:
+        """Song embeddings as a DataFrame indexed by ``song_id`` (columns ``emb_0`` ... ``emb_2047``)."""
+        columns = [f"emb_{i}" for i in range(self.songs.shape[1])]
+        return pd.DataFrame(self.songs, index=pd.Index(self.song_ids, name="song_id"), columns=columns)
+
+    @property
+    def realtime_factor(self) -> float:
+        """Seconds of audio embedded per second of computing, in this call (NaN when all came from the cache)."""
+        return (
+            self.computed_audio_seconds / self.compute_seconds
+            if self.compute_seconds > 0 and self.computed_audio_seconds
+            else float("nan")
+        )
+
+    def describe(self) -> str:
+        text = (
+            f"{len(self.song_ids)} song embeddings ({int(self.n_segments.sum())} segments of "
+            f"{self.settings['segment_seconds']:g} s) in {self.folder}"
+        )
+        if self.reused_songs:
+            text += f"; {self.reused_songs} songs from the cache"
+        if self.computed_audio_seconds:
+            text += (
+                f"; {self.computed_audio_seconds / 60:.1f} min of audio embedded in {self.compute_seconds:.1f} s "
+                f"({self.realtime_factor:.0f}x real time, decoding included)"
+            )
+        if len(self.skipped):
+            text += f"; {len(self.skipped)} clip(s) skipped"
+        return text
+
+
+def embed_corpus(
+    corpus,
+    cache_dir,
+    backbone: Backbone,
+    batch_size: int | None = None,
+    n_threads: int | None = None,
+    precision: str | None = None,
+    progress: bool = True,
+    embedder: Embedder | None = None,
+) -> EmbeddingSet:
+    """Embed every song of ``corpus`` (from the cache where possible).
+
+    Segments of several songs share a forward pass (``batch_size`` segments);
+    the next clips are decoded in a background thread while the network runs.
+    Clips that cannot be decoded or are shorter than one segment are skipped,
+    logged and listed in ``EmbeddingSet.skipped``.
+    """
+    from tqdm import tqdm
+
+    embedder = embedder or Embedder(
+        backbone,
+        batch_size=batch_size or DEFAULT_BATCH,
+        n_threads=n_threads or DEFAULT_JOBS,
+        precision=precision or "auto",
+    )
+    folder = cache_folder(corpus, cache_dir, embedder)
+    store = SongCache(
+        folder,
+        {
+            "version": CACHE_VERSION,
+            "data": corpus.name,
+            "root": str(corpus.root),
+            "settings": embedder.settings,
+            "backbone": embedder.backbone.info(),
+        },
+    )
+    songs = [(int(i), str(p)) for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])]
+    todo = store.todo(corpus.songs)
+    reused = len(songs) - len(todo)
+    if reused:
+        log.info("embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
+
+    start = time.perf_counter()
+    audio_seconds = 0.0
+    sr, seconds = SEGMENT_SETTINGS["sr"], SEGMENT_SETTINGS["segment_seconds"]
+
+    def decode(item):
+        song_id, path = item
+        try:
+            return song_id, segment_audio(load_audio(path, sr=sr), sr=sr, seconds=seconds, name=str(path)), None
+        except AudioReadError as exc:
+            kind = "too short" if "shorter than one" in str(exc) else "corrupt"
+            return song_id, None, (kind, str(exc))
+
+    paths = dict(songs)
+    pending: list[tuple[int, np.ndarray]] = []
+
+    def flush():
+        nonlocal audio_seconds
+        if not pending:
+            return
+        values = embedder.embed_segments(np.concatenate([segs for _, segs in pending]))
+        at = 0
+        for song_id, segs in pending:
+            store.save(song_id, paths[song_id], values[at : at + len(segs)])
+            at += len(segs)
+            audio_seconds += len(segs) * seconds
+        pending.clear()
+
+    bar = tqdm(
+        total=len(songs), initial=reused, desc="PANNs embeddings", unit="song", disable=not progress, mininterval=1.0
+    )
+    with ThreadPoolExecutor(max_workers=1) as pool:  # decoding overlaps inference (soundfile and soxr release the GIL)
+        for song_id, segs, problem in pool.map(decode, todo):
+            if problem:
+                kind, reason = problem
+                store.skip(song_id, paths[song_id], kind, reason)
+            else:
+                pending.append((song_id, segs))
+                if sum(len(s) for _, s in pending) >= embedder.batch_size:
+                    flush()
+            bar.update()
+        flush()
+    bar.close()
+    compute_seconds = time.perf_counter() - start if todo else 0.0
+
+    skipped = store.skipped(corpus.songs)
+    skipped_ids = set(skipped["song_id"])
+    ids, rows, counts, files = [], [], [], {}
+    for song_id, path in songs:
+        if song_id in skipped_ids:
+            continue
+        file = store.array_path(song_id, path)
+        try:
+            values = np.load(file)
+        except (OSError, ValueError) as exc:
+            raise MerError(f"cached embedding {file} cannot be read ({exc}): delete it and run again.") from None
+        if values.ndim != 2 or values.shape[1] != EMBEDDING_DIM or not np.isfinite(values).all():
+            raise MerError(f"cached embedding {file} is malformed (shape {values.shape}): delete it and run again.")
+        ids.append(song_id)
+        rows.append(values.mean(axis=0))
+        counts.append(len(values))
+        files[song_id] = file
+    write_csv_atomic(folder / "skipped.csv", skipped)
+    if not ids:
+        raise MerError(
+            f"no song of the corpus at {corpus.root} could be embedded ({len(skipped)} clips skipped as corrupt or "
+            f"shorter than {seconds:g} s). Check the audio files under {corpus.root}."
+        )
+    for kind in ("corrupt", "too short"):
+        bad = skipped.loc[skipped["kind"] == kind, "song_id"].tolist()
+        if bad:
+            log.warning("%d clip(s) skipped as %s: %s", len(bad), kind, ", ".join(map(str, bad[:20])))
+    result = EmbeddingSet(
+        folder=folder,
+        song_ids=ids,
+        songs=np.vstack(rows).astype(np.float32),
+        n_segments=pd.Series(counts, index=pd.Index(ids, name="song_id"), name="segments"),
+        skipped=skipped,
+        settings=embedder.settings,
+        backbone=embedder.backbone.info(),
+        compute_seconds=compute_seconds,
+        computed_audio_seconds=audio_seconds,
+        reused_songs=reused,
+        files=files,
+    )
+    log.info(result.describe())
+    return result

@@ -1,0 +1,134 @@
+"""The book's result tables: this run beside the report, the ceiling, readable labels, and the data banner.
+
+Used by: every results notebook (``notebooks/phase1_models.py``,
+``notebooks/phase2_train.py``, ``notebooks/phase2_summary.py``,
+``notebooks/phase3_panns.py``, ``notebooks/conclusions.py``) and, for the
+banner, every page through :func:`mer_utils.page.start_page`.
+
+:func:`comparison_table` is the one call that makes a results table: the
+records flattened, the report's figures beside this run's, SynthDEAM's ceiling
+and the distance to it, and the columns a page shows.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+
+from ..corpus.deam import short_name
+from .metrics import METRICS
+from .published import report_figure
+from .records import flatten_records
+
+SCORE_COLUMNS = ["validation_r2", "validation_rmse", "validation_mae", "test_r2", "test_rmse", "test_mae"]
+REPORT_COLUMNS = ["report_r2", "report_rmse", "report_mae"]
+CEILING_COLUMNS = ["ceiling_r2", "below_ceiling"]
+
+
+def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None) -> pd.DataFrame:
+    """This run's scores beside the report's figures and, on SynthDEAM, the ceiling, in one call.
+
+    ``rows`` is a list of result records or an already flat DataFrame; ``key``
+    names the column matched against the report's figures (the model or the
+    feature-set name); ``columns`` picks the leading columns to keep (the
+    score, report and ceiling columns follow).  ``None`` keeps every column.
+    """
+    table = flatten_records(rows) if isinstance(rows, list) else rows
+    table = add_ceiling(with_report_figures(table, phase=phase, key=key), corpus)
+    if columns is None:
+        return table
+    shown = list(columns) + [
+        c for c in SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS if c in table and c not in columns
+    ]
+    return table[shown]
+
+
+def with_report_figures(table: pd.DataFrame, phase: int, key: str = "model") -> pd.DataFrame:
+    """Add ``report_r2`` / ``report_rmse`` / ``report_mae`` beside this run's columns.
+
+    ``table`` needs ``target`` and the column named by ``key`` (the model or
+    feature-set name used in :data:`~mer_utils.results.published.REPORT_FIGURES`).
+    """
+    table = table.copy()
+    for metric in METRICS:
+        table[f"report_{metric}"] = [report_figure(phase, k, t, metric) for k, t in zip(table[key], table["target"])]
+    return table
+
+
+def add_ceiling(table: pd.DataFrame, corpus, r2_column: str = "test_r2") -> pd.DataFrame:
+    """On SynthDEAM, add the noise ceiling and each row's distance from it."""
+    if not corpus.is_synthetic:
+        return table
+    table = table.copy()
+    table["ceiling_r2"] = [corpus.noise_ceiling(t) for t in table["target"]]
+    table["below_ceiling"] = table["ceiling_r2"] - table[r2_column]
+    return table
+
+
+def style_table(table: pd.DataFrame, caption: str = ""):
+    """Round numbers and label columns for display (RMSE and MAE on the 1..9 scale)."""
+    labels = {
+        "target": "target",
+        "validation_r2": "val R²",
+        "validation_rmse": "val RMSE (1–9)",
+        "validation_mae": "val MAE (1–9)",
+        "test_r2": "test R²",
+        "test_rmse": "test RMSE (1–9)",
+        "test_mae": "test MAE (1–9)",
+        "report_r2": "report R²",
+        "report_rmse": "report RMSE (1–9)",
+        "report_mae": "report MAE (1–9)",
+        "ceiling_r2": "noise ceiling R²",
+        "below_ceiling": "ceiling − test R²",
+    }
+    shown = table.rename(columns=labels)
+    if "target" in shown:
+        shown["target"] = shown["target"].map(short_name)
+    styled = shown.style.format(precision=3, na_rep="–").hide(axis="index")
+    if caption:
+        styled = styled.set_caption(caption)
+    return styled
+
+
+def data_banner(corpus, extra: str = ""):
+    """An HTML note saying which data produced the page; a warning on SynthDEAM."""
+    from IPython.display import HTML
+
+    if corpus.is_synthetic:
+        ceiling = corpus.synthetic["noise_ceiling_r2"]
+        body = (
+            f"These results come from <b>SynthDEAM</b>, a synthetic corpus of {len(corpus.songs)} generated songs "
+            f"(seed {corpus.synthetic.get('seed')}). They test the pipeline and say nothing about real music. "
+            f"The best R² any model can reach here (noise ceiling) is {ceiling['valence_mean']:.3f} for valence and "
+            f"{ceiling['arousal_mean']:.3f} for arousal. Run <code>make book DATA=deam DEAM_DIR=&lt;dir&gt;</code> for real results."
+        )
+        kind, title = "warning", "Synthetic data"
+    else:
+        body = (
+            f"These results come from <b>DEAM</b> at <code>{html.escape(str(corpus.root))}</code> "
+            f"(subset {corpus.subset}, {len(corpus.songs)} songs with audio"
+            + (f"; {len(corpus.missing_audio)} annotated songs without audio skipped" if corpus.missing_audio else "")
+            + ")."
+        )
+        kind, title = "note", "Data"
+    if extra:
+        body += " " + extra
+    return HTML(f'<div class="admonition {kind}"><p class="admonition-title">{title}</p><p>{body}</p></div>')
+
+
+def label_summary(labels: pd.DataFrame) -> pd.DataFrame:
+    """Count, mean, spread, quartiles and skewness of the song-level labels (1..9 scale), one row per column."""
+    from scipy import stats
+
+    summary = labels[["valence_mean", "arousal_mean", "valence_std", "arousal_std"]].describe().T
+    summary["skewness"] = [stats.skew(labels[c]) for c in summary.index]
+    return summary
+
+
+RANDOM_PHASE3_WARNING = (
+    '<div class="admonition warning"><p class="admonition-title">Phase 3 used a random CNN14</p><p>The Phase 3 '
+    "results of this build come from a CNN14 with <b>random weights</b>, not from the pretrained PANNs "
+    "checkpoint. They are a random-feature baseline: no statement on this page about pretrained "
+    "embeddings can be checked with them.</p></div>"
+)

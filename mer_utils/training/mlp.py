@@ -1,0 +1,199 @@
+"""The Phase 3 network, EmotionMLP, and its training on song embeddings.
+
+Used by: ``notebooks/phase3_panns.py`` (trains it) and ``mer predict`` (runs it).
+
+EmotionMLP is a small multilayer perceptron from one embedding (2048 numbers
+for CNN14) to valence and arousal together.  It is trained by the book's one
+loop (:func:`mer_utils.training.loop.fit`) on the summed per-target MSE, with
+the feature and label scalers fit on the training songs only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from ..corpus.deam import short_name
+from ..errors import MerError
+from .runtime import torch_threads
+
+DROPOUT = 0.3
+
+
+class EmotionMLP(nn.Module):
+    """Phase 3: 2048 -> 512, ReLU, Dropout(0.3), 512 -> 128, ReLU, 128 -> 2 (valence, arousal)."""
+
+    def __init__(self, in_features: int = 2048, outputs: int = 2):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(in_features, 512),
+            nn.ReLU(inplace=True),
+            nn.Dropout(DROPOUT),
+            nn.Linear(512, 128),
+            nn.ReLU(inplace=True),
+            nn.Linear(128, outputs),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+@dataclass
+class MlpResult:
+    """A trained EmotionMLP with the scalers it needs and its per-epoch history."""
+
+    model: object
+    feature_scaler: object
+    target_scaler: object
+    target_names: list[str]
+    history: pd.DataFrame
+    settings: dict
+
+    def predict(self, embeddings: np.ndarray) -> np.ndarray:
+        """``(n, 2048)`` song (or segment) embeddings -> ``(n, n_targets)`` on the 1..9 scale."""
+        return predict_mlp(self.model, self.feature_scaler, self.target_scaler, embeddings)
+
+
+def fit_emotion_mlp(
+    x_train,
+    y_train,
+    x_val,
+    y_val,
+    *,
+    target_names,
+    epochs: int,
+    patience: int | None,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    progress: bool = True,
+    n_threads: int = 1,
+) -> MlpResult:
+    """Train an EmotionMLP on embeddings, jointly on all targets (columns of ``y_*``, 1..9 scale).
+
+    ``epochs``, ``patience``, ``batch_size`` and ``lr`` come from
+    :func:`mer_utils.training.defaults.training_settings` (``"EmotionMLP"``).
+
+    The feature scaler and the label scaler are fit on the training rows only;
+    :func:`mer_utils.training.loop.fit` runs Adam on the summed per-target MSE, scores
+    every epoch on the validation rows and keeps the best epoch (early stopping
+    on the validation loss).  ``n_threads``: torch threads while training; the
+    default 1 is as fast as 2 for a model this small, and does not slow down
+    by an order of magnitude when another process keeps a core busy.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    from .loop import array_loader, fit, fit_target_scaler
+    from .modelfile import build_model
+
+    x_train, x_val = np.asarray(x_train, dtype=np.float32), np.asarray(x_val, dtype=np.float32)
+    y_train, y_val = np.asarray(y_train, dtype=float), np.asarray(y_val, dtype=float)
+    if len(x_train) < 2 or len(x_val) < 1:
+        raise MerError(
+            f"the EmotionMLP needs at least 2 training and 1 validation songs, got {len(x_train)} and {len(x_val)}."
+        )
+    feature_scaler = StandardScaler().fit(x_train)
+    target_scaler = fit_target_scaler(y_train)
+    train_loader = array_loader(
+        feature_scaler.transform(x_train), y_train, target_scaler, batch_size, shuffle=True, seed=seed
+    )
+    val_loader = array_loader(feature_scaler.transform(x_val), y_val, target_scaler, batch_size)
+    outputs = 1 if y_train.ndim == 1 else y_train.shape[1]
+    model = build_model("EmotionMLP", seed=seed, in_features=x_train.shape[1], outputs=outputs)
+    with torch_threads(n_threads):
+        model, history = fit(
+            model,
+            train_loader,
+            val_loader,
+            epochs=int(epochs),
+            patience=patience,
+            lr=float(lr),
+            device="cpu",
+            seed=seed,
+            target_scaler=target_scaler,
+            target_names=list(target_names),
+            progress=progress,
+        )
+    settings = {
+        "epochs": int(epochs),
+        "patience": patience,
+        "batch_size": int(batch_size),
+        "lr": float(lr),
+        "seed": int(seed),
+        "in_features": int(x_train.shape[1]),
+        "outputs": int(outputs),
+    }
+    return MlpResult(
+        model=model.eval(),
+        feature_scaler=feature_scaler,
+        target_scaler=target_scaler,
+        target_names=list(target_names),
+        history=history,
+        settings=settings,
+    )
+
+
+def predict_mlp(model, feature_scaler, target_scaler, embeddings) -> np.ndarray:
+    """Predictions on the 1..9 scale of a trained EmotionMLP for rows of ``embeddings``."""
+    import torch
+
+    x = torch.as_tensor(feature_scaler.transform(np.asarray(embeddings, dtype=np.float32)).astype(np.float32))
+    model.eval()
+    with torch.inference_mode():
+        scaled = model(x).float().numpy()
+    return target_scaler.inverse_transform(scaled)
+
+
+def mlp_epoch_table(history: pd.DataFrame, target_names) -> pd.DataFrame:
+    """The per-epoch table of the Phase 3 page: losses, validation R², RMSE and MAE per target (1..9 scale)."""
+    columns = {"epoch": "epoch", "train_loss": "train loss (MSE, std. units)", "val_loss": "val loss (MSE, std. units)"}
+    for target in target_names:
+        name = short_name(target)
+        columns.update(
+            {
+                f"val_r2_{target}": f"{name} val R²",
+                f"val_rmse_{target}": f"{name} val RMSE (1–9)",
+                f"val_mae_{target}": f"{name} val MAE (1–9)",
+            }
+        )
+    columns["seconds"] = "seconds"
+    table = history[[c for c in columns if c in history.columns]].rename(columns=columns)
+    table["best"] = history["best"].map({True: "◀ best", False: ""}).to_numpy()
+    return table
+
+
+def song_arrays(song_ids, embeddings: np.ndarray, labels: pd.DataFrame, split: pd.DataFrame, targets):
+    """Embeddings and labels of each part of the split: ``(ids, x, y)``, dicts keyed by part.
+
+    ``song_ids`` and ``embeddings`` are the rows of an embedding set (songs
+    skipped by the cache have none, so they fall out of every part).
+    """
+    from ..corpus.split import PARTS, part_ids
+
+    row_of = {int(song_id): row for row, song_id in enumerate(song_ids)}
+    ids = {part: [i for i in part_ids(split, part) if i in row_of] for part in PARTS}
+    x = {part: embeddings[[row_of[i] for i in ids[part]]] for part in PARTS}
+    y = {part: labels.loc[ids[part], list(targets)].to_numpy(dtype=float) for part in PARTS}
+    return ids, x, y
+
+
+def mlp_records(mlp: MlpResult, x: dict, y: dict, data: str, **details) -> tuple[list[dict], dict]:
+    """Score a trained MLP on the validation and test songs: one result record per target, and the predictions.
+
+    ``x`` and ``y`` are the dicts of :func:`song_arrays`; ``details`` are plain
+    values added to every record (backbone, training settings, song counts).
+    Returns ``(records, predictions)`` with ``predictions[part]`` on the 1..9 scale.
+    """
+    from ..results.metrics import regression_metrics
+    from ..results.records import make_record
+
+    predictions = {part: mlp.predict(x[part]) for part in ("validation", "test")}
+    records = []
+    for k, target in enumerate(mlp.target_names):
+        scores = {part: regression_metrics(y[part][:, k], predictions[part][:, k]) for part in predictions}
+        records.append(make_record(3, "EmotionMLP", target, data, scores["validation"], scores["test"], **details))
+    return records, predictions

@@ -1,0 +1,176 @@
+"""Phase 2 runs: test predictions per chunk and per song, their records, and the per-epoch tables.
+
+Used by: ``notebooks/phase2_train.py`` (one run: scores, records, the epoch
+table) and ``notebooks/phase2_summary.py`` (:func:`best_runs` over the saved
+records).  Training itself is :func:`mer_utils.training.loop.fit`.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import MerError
+from ..phase2.models import PHASE2_MODELS
+from ..results.metrics import METRICS, regression_metrics, song_level
+from .loop import make_loader, predict
+
+
+def chunk_predictions(model, dataset, target_scaler, batch_size: int = 64, device=None) -> pd.DataFrame:
+    """One row per chunk of a :class:`~mer_utils.spectrograms.ChunkDataset`: ids, target and prediction.
+
+    For one target the columns are ``song_id``, ``chunk``, ``start_s``,
+    ``target`` and ``prediction`` (1..9 scale), ready for
+    :func:`mer_utils.results.metrics.song_level`.
+    """
+    pred = predict(model, make_loader(dataset, batch_size), target_scaler, device)
+    frame = dataset.frame[["song_id", "chunk", "start_s"]].copy()
+    if len(dataset.targets) == 1:
+        frame["target"] = dataset.frame[dataset.targets[0]].to_numpy()
+        frame["prediction"] = pred[:, 0]
+    else:
+        for k, name in enumerate(dataset.targets):
+            frame[f"target_{name}"] = dataset.frame[name].to_numpy()
+            frame[f"prediction_{name}"] = pred[:, k]
+    return frame
+
+
+def chunk_and_song_scores(frame: pd.DataFrame) -> dict:
+    """R², RMSE and MAE (1..9 scale) of a one-target :func:`chunk_predictions` frame, per chunk and per song."""
+    songs = song_level(frame)
+    return {
+        "chunk": regression_metrics(frame["target"], frame["prediction"]),
+        "song": regression_metrics(songs["target"], songs["prediction"]),
+    }
+
+
+def best_epoch_row(history: pd.DataFrame) -> pd.Series:
+    """The history row of the restored (best) epoch."""
+    return history.loc[history["best"]].iloc[0]
+
+
+def epoch_table(history: pd.DataFrame) -> pd.DataFrame:
+    """The per-epoch table of the book (like the report's tables 3 to 10), with readable column names."""
+    columns = {
+        "epoch": "epoch",
+        "train_loss": "train loss (MSE, std. units)",
+        "val_loss": "val loss (MSE, std. units)",
+        "val_r2": "val R²",
+        "val_rmse": "val RMSE (1–9)",
+        "val_mae": "val MAE (1–9)",
+        "val_song_r2": "val song R²",
+        "seconds": "seconds",
+        "samples_per_s": "train samples/s",
+        "best": "best",
+    }
+    table = history[[c for c in columns if c in history.columns]].rename(columns=columns)
+    table["best"] = table["best"].map({True: "◀ best", False: ""})
+    return table
+
+
+def result_records(
+    model_name: str, target: str, corpus, history: pd.DataFrame, scores: dict, extra: dict | None = None
+) -> list[dict]:
+    """The two result records of one Phase 2 run (``level`` "song" and "chunk") for :func:`mer_utils.results.records.save_result`.
+
+    ``scores`` is the output of :func:`chunk_and_song_scores` on the test set.
+    Validation figures are the best epoch's (song level needs ``val_song_*``
+    columns, i.e. ``fit(..., val_groups=...)``).
+    """
+    best = best_epoch_row(history)
+    common = {
+        "phase": 2,
+        "model": model_name,
+        "target": target,
+        "data": corpus.name,
+        "epochs_run": int(history.attrs.get("epochs_run", len(history))),
+        "best_epoch": int(best["epoch"]),
+        "seconds_per_epoch": float(history["seconds"].mean()),
+        "samples_per_s": float(history["samples_per_s"].mean()),
+        **(extra or {}),
+    }
+    records = []
+    for level, prefix in (("song", "val_song_"), ("chunk", "val_")):
+        validation = {m: float(best[f"{prefix}{m}"]) for m in METRICS if f"{prefix}{m}" in best}
+        records.append({**common, "level": level, "validation": validation, "test": dict(scores[level])})
+    return records
+
+
+def best_runs(results: pd.DataFrame, phase: int = 2, level: str | None = "song") -> pd.DataFrame:
+    """The run with the highest validation R² of each model and target (of one ``level``), from saved records.
+
+    ``results`` is :func:`mer_utils.results.records.load_results`; the test figures
+    shown are those of the run picked on validation, never the best test figure.
+    """
+    if results.empty or "phase" not in results:
+        return pd.DataFrame()
+    table = results[results["phase"] == phase]
+    if level is not None and "level" in table:
+        table = table[table["level"] == level]
+    if table.empty:
+        return table
+    table = table.sort_values("validation_r2", ascending=False).groupby(["model", "target"], as_index=False).head(1)
+    order = {name: k for k, name in enumerate(PHASE2_MODELS)}
+    table = table.assign(
+        _model=table["model"].map(order), _target=table["target"].map({"valence_mean": 0, "arousal_mean": 1})
+    )
+    return table.sort_values(["_model", "_target", "model"]).drop(columns=["_model", "_target"]).reset_index(drop=True)
+
+
+def saved_runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """All saved records, and the best Phase 2 run of each model and target at song and at chunk level.
+
+    Raises :class:`MerError` when no Phase 2 run has been saved yet.
+    """
+    from ..results.records import load_results
+
+    results = load_results(results_dir)
+    songs, chunks = best_runs(results, level="song"), best_runs(results, level="chunk")
+    if songs.empty:
+        raise MerError(
+            f"no Phase 2 results in {results_dir}/metrics: run the Phase 2 training pages first (make book)."
+        )
+    return results, songs, chunks
+
+
+def part_counts(datasets: dict) -> pd.DataFrame:
+    """Songs and chunks in each part of the split (from :func:`mer_utils.phase2.logmel.split_datasets`)."""
+    return pd.DataFrame(
+        [{"part": part, "songs": ds.frame["song_id"].nunique(), "chunks": len(ds)} for part, ds in datasets.items()]
+    )
+
+
+def best_of_phases(results: pd.DataFrame, songs: pd.DataFrame) -> pd.DataFrame:
+    """The best Phase 1 run and the best Phase 2 run (song level) of each target, picked on validation R².
+
+    Empty when no Phase 1 record is saved.
+    """
+    phase1 = results[results["phase"] == 1] if "phase" in results else results
+    if phase1.empty:
+        return pd.DataFrame()
+    best1 = phase1.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
+    best2 = songs.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
+    keep = ["phase", "model", "setting", "target", "validation_r2", "test_r2", "test_rmse", "test_mae"]
+    both = [best1.assign(phase="Phase 1"), best2.assign(phase="Phase 2", setting="")]
+    return pd.concat([b.reindex(columns=keep) for b in both], ignore_index=True)
+
+
+def timing_table(songs: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per epoch, training samples per second and epochs of each model, averaged over the targets."""
+    from ..phase2.models import LABELS
+
+    timing = (
+        songs.groupby("model", sort=False)[["seconds_per_epoch", "samples_per_s", "epochs_run", "best_epoch"]]
+        .mean()
+        .reindex([m for m in PHASE2_MODELS if m in set(songs["model"])])
+    )
+    timing["relative_time_per_epoch"] = timing["seconds_per_epoch"] / timing["seconds_per_epoch"].iloc[0]
+    timing.index = timing.index.map(LABELS).rename("model")
+    return timing.rename(
+        columns={
+            "seconds_per_epoch": "seconds per epoch",
+            "samples_per_s": "training samples/s",
+            "epochs_run": "epochs run",
+            "best_epoch": "best epoch",
+            "relative_time_per_epoch": "time per epoch vs CNN baseline",
+        }
+    )

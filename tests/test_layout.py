@@ -1,0 +1,52 @@
+"""The book's layout agrees with itself: the table of contents, the Makefile, the package, the docstrings."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import REPO
+
+from mer_utils.phase2.models import PHASE2_MODELS
+
+
+def test_toc_makefile_and_package_list_the_same_phase2_models():
+    toc = (REPO / "_toc.yml").read_text()
+    in_toc = re.findall(r"book/phase2/(\w+)_(?:valence|arousal)\n", toc)
+    makefile = (REPO / "Makefile").read_text()
+    in_make = re.search(r"^P2_MODELS\s*:=\s*(.+)$", makefile, re.M).group(1).split()
+    assert in_make == PHASE2_MODELS
+    assert list(dict.fromkeys(in_toc)) == PHASE2_MODELS
+
+
+def test_every_notebook_named_in_a_docstring_exists():
+    named = set()
+    for path in (REPO / "mer_utils").rglob("*.py"):
+        named |= set(re.findall(r"notebooks/[\w]+\.py", path.read_text()))
+    assert named, "no docstring names a notebook"
+    missing = sorted(n for n in named if not (REPO / n).exists())
+    assert not missing, f"docstrings name notebooks that do not exist: {missing}"
+
+
+def test_every_package_module_says_which_notebook_uses_it():
+    silent = [
+        str(p.relative_to(REPO))
+        for p in (REPO / "mer_utils").rglob("*.py")
+        if p.name not in ("__main__.py", "errors.py") and "Used by" not in p.read_text()[:3000]
+    ]
+    assert not silent, f"modules without a 'Used by' line: {silent}"
+
+
+def test_notebooks_define_no_functions():
+    defining = [p.name for p in (REPO / "notebooks").glob("*.py") if re.search(r"^\s*def \w+\(", p.read_text(), re.M)]
+    assert not defining, f"notebooks that define functions: {defining}"
+
+
+def test_an_unknown_make_knob_reaches_no_notebook_silently(tmp_path):
+    import pytest
+
+    from mer_utils.errors import MerError
+    from mer_utils.pipeline import check_parameters
+
+    with pytest.raises(MerError, match="has no parameter\\(s\\) epocs; its parameters cell declares epochs, seed"):
+        check_parameters("notebooks/x.py", {"epocs": 3, "seed": 1}, {"epochs": {}, "seed": {}})
+    check_parameters("notebooks/x.py", {"epochs": 3}, {"epochs": {}, "seed": {}})  # known names pass
