@@ -4,6 +4,7 @@
 #   make book DATA=deam DEAM_DIR=<dir>      the same on a real DEAM tree
 #   make test                               set-up, then the tests
 #   make data-deam DEAM_DIR=<dir>           download DEAM (needs internet)
+#   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
 #   make weights                            download the PANNs Cnn14 checkpoint (needs internet)
 #
 # Make drives it incrementally: a notebook re-runs only when its source, its
@@ -26,6 +27,7 @@ READY  := $(VENV)/.installed
 # (`make help` prints them); only the knobs a user sets are passed on.
 DATA          ?= synth
 DEAM_DIR      ?=
+FOURQ_DIR     ?=
 SUBSET        ?=
 SEED          ?=
 JOBS          ?=
@@ -78,7 +80,7 @@ PAGES := book/data/corpus.ipynb \
          book/phase3/panns.ipynb book/conclusions/comparison.ipynb
 STATIC := $(wildcard book/*.md book/*/*.md) book/references.bib _config.yml _toc.yml
 
-.PHONY: book test pages venv data data-deam weights clean clean-book help FORCE
+.PHONY: book test pages venv data data-deam data-4q weights clean clean-book help FORCE
 
 book: _build/html/index.html ## execute every notebook and build the site
 
@@ -117,6 +119,10 @@ $(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/corpus/deam.py mer_util
 data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
 	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
+
+data-4q: | $(READY) ## download and unpack the 4Q emotion dataset into FOURQ_DIR (needs internet)
+	@test -n "$(FOURQ_DIR)" || { echo "error: pass FOURQ_DIR=<dir>, the folder to unpack 4Q into"; exit 1; }
+	$(PY) -m mer_utils download-4q --fourq-dir "$(FOURQ_DIR)"
 
 weights: | $(READY) ## download the PANNs Cnn14 checkpoint to PANNS_CHECKPOINT (needs internet)
 	$(PY) -m mer_utils download-weights $(call given,--dest,"$(PANNS_CHECKPOINT)")

@@ -9,6 +9,7 @@ Commands::
     data-stamp       fingerprint a DEAM tree (Makefile)
     run-notebook     execute a jupytext notebook with papermill (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
+    download-4q      fetch the 4Q audio emotion dataset (make data-4q)
     download-weights fetch the PANNs Cnn14 checkpoint (make weights)
     predict          predict valence and arousal of audio files (mer_utils.phase3.predict)
 
@@ -122,6 +123,10 @@ def main(argv=None) -> int:
             from .corpus.download import main_deam
 
             main_deam(rest)
+        elif command == "download-4q":
+            from .corpus.fourq import main_fourq
+
+            return int(main_fourq(rest) or 0)
         elif command == "download-weights":
             from .corpus.download import main_weights
 

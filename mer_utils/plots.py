@@ -148,20 +148,19 @@ def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
     ax.scatter(
         songs["target"], songs["prediction"], s=26, color="C1", edgecolor="k", lw=0.4, label="song (mean of chunks)"
     )
-    low = float(min(frame["target"].min(), frame["prediction"].min())) - 0.2
-    high = float(max(frame["target"].max(), frame["prediction"].max())) + 0.2
-    ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
-    label = TARGET_LABELS.get(target, target)
-    ax.set(
-        xlim=(low, high),
-        ylim=(low, high),
-        xlabel=f"label: {label}",
-        ylabel=f"prediction: {label}",
-        title=title or "Held-out test songs",
-    )
-    ax.legend(fontsize=8, loc="upper left")
+    _against_diagonal(ax, frame["target"], frame["prediction"], target, title or "Held-out test songs")
     fig.tight_layout()
     return fig
+
+
+def _against_diagonal(ax, truth, prediction, target: str, title: str) -> None:
+    """Square axes around ``truth`` and ``prediction``, the dashed diagonal, labels on the 1..9 scale."""
+    low = float(min(np.min(truth), np.min(prediction))) - 0.2
+    high = float(max(np.max(truth), np.max(prediction))) + 0.2
+    ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
+    label = TARGET_LABELS.get(target, target)
+    ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"label: {label}", ylabel=f"prediction: {label}", title=title)
+    ax.legend(fontsize=8, loc="upper left")
 
 
 def logmel_chunks_figure(chunks, titles, settings: dict):
@@ -264,18 +263,7 @@ def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test s
     fig, axes = plt.subplots(1, len(target_names), figsize=(5 * len(target_names), 4.6), squeeze=False)
     for k, (ax, target) in enumerate(zip(axes[0], target_names)):
         ax.scatter(y_true[:, k], y_pred[:, k], s=26, color=f"C{k}", edgecolor="k", lw=0.4)
-        low = float(min(y_true[:, k].min(), y_pred[:, k].min())) - 0.2
-        high = float(max(y_true[:, k].max(), y_pred[:, k].max())) + 0.2
-        ax.plot([low, high], [low, high], color="k", lw=1, ls="--", label="perfect prediction")
-        label = TARGET_LABELS.get(target, target)
-        ax.set(
-            xlim=(low, high),
-            ylim=(low, high),
-            xlabel=f"label: {label}",
-            ylabel=f"prediction: {label}",
-            title=short_name(target),
-        )
-        ax.legend(fontsize=8, loc="upper left")
+        _against_diagonal(ax, y_true[:, k], y_pred[:, k], target, short_name(target))
     fig.suptitle(title)
     fig.tight_layout()
     return fig

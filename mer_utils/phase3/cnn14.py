@@ -240,6 +240,11 @@ class Backbone:
         )
 
 
+def pretrained_backbone(model, checkpoint, sha256: str) -> Backbone:
+    """A :class:`Backbone` for a CNN14 whose weights were loaded from ``checkpoint`` (sha256 given)."""
+    return Backbone(model=model, kind="pretrained", identity=f"sha256-{sha256}", checkpoint=str(checkpoint), sha256=sha256)
+
+
 def random_backbone(seed: int = 42, reason: str = "") -> Backbone:
     """A CNN14 with seeded random weights (the same weights for the same seed and torch version)."""
     model = build_cnn14(seed=seed)
@@ -270,13 +275,7 @@ def load_backbone(checkpoint_path, allow_random: bool = False, seed: int = 42, f
     if path is not None and path.exists():
         model = build_cnn14(seed=seed)
         info = load_checkpoint(model, path)
-        return Backbone(
-            model=model,
-            kind="pretrained",
-            identity=f"sha256-{info['sha256']}",
-            checkpoint=str(checkpoint_path),
-            sha256=info["sha256"],
-        )
+        return pretrained_backbone(model, checkpoint_path, info["sha256"])
     if allow_random:
         reason = f"The PANNs checkpoint {path} was not found."
         log.warning("%s Using a CNN14 with random weights (seed %s) instead: a baseline, not PANNs.", reason, seed)

@@ -120,7 +120,7 @@ def load_bundle(path) -> Bundle:
 
 def rebuild_backbone(info: dict, checkpoint=None):
     """The CNN14 a bundle was trained with: its checkpoint (checked by sha256) or its seeded random weights."""
-    from .cnn14 import Backbone, build_cnn14, load_checkpoint, random_backbone
+    from .cnn14 import build_cnn14, load_checkpoint, pretrained_backbone, random_backbone
 
     if info["kind"] == "random":
         backbone = random_backbone(int(info["seed"]))
@@ -147,13 +147,7 @@ def rebuild_backbone(info: dict, checkpoint=None):
             f"checkpoint {found} (sha256 {loaded['sha256'][:12]}...) is not the one this model was trained with "
             f"(sha256 {info['sha256'][:12]}...): pass the right file with --checkpoint."
         )
-    return Backbone(
-        model=model,
-        kind="pretrained",
-        identity=f"sha256-{loaded['sha256']}",
-        checkpoint=str(found),
-        sha256=loaded["sha256"],
-    )
+    return pretrained_backbone(model, found, loaded["sha256"])
 
 
 # --------------------------------------------------------------------------- predicting

@@ -160,37 +160,14 @@ def fit(
     (True on the restored epoch).  ``history.attrs`` holds ``best_epoch``,
     ``epochs_run`` and ``stopped_early``.
     """
+    settings = dict(epochs=epochs, patience=patience, lr=lr, device=device, seed=seed, target_scaler=target_scaler,
+                    target_names=target_names, val_groups=val_groups, progress=progress)
     with torch_threads(threads):
-        return _fit(
-            model,
-            train_loader,
-            val_loader,
-            epochs,
-            patience,
-            lr,
-            device,
-            seed,
-            target_scaler,
-            target_names,
-            val_groups,
-            progress,
-        )
+        return _fit(model, train_loader, val_loader, **settings)
 
 
-def _fit(
-    model,
-    train_loader,
-    val_loader,
-    epochs,
-    patience,
-    lr,
-    device,
-    seed,
-    target_scaler,
-    target_names,
-    val_groups,
-    progress,
-):
+def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed, target_scaler, target_names,
+         val_groups, progress):
     """The training loop of :func:`fit`."""
     import torch
     from tqdm import tqdm
