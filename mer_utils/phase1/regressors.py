@@ -173,7 +173,6 @@ def grid_search_records(
                     setting=GRID_SETTING,
                     best_params=result["best_params"],
                     cv_r2=result["cv_r2"],
-                    seconds=result["seconds"],
                 )
             )
     return records
