@@ -180,3 +180,9 @@ clean: clean-book ## remove everything generated except the virtualenv
 	rm -rf data cache results build
 
 FORCE:
+
+# ----------------------------------------------------------------- publishing
+.PHONY: publish
+publish: _build/html/index.html | $(READY) ## build the book and push _build/html to the gh-pages branch (GitHub Pages)
+	$(VENV)/bin/ghp-import -n -p -f _build/html
+	@echo "Pushed _build/html to the gh-pages branch of $$(git remote get-url origin 2>/dev/null || echo origin)"
