@@ -34,7 +34,8 @@ Exit status: 0 no problem, 1 problems found, 2 the check could not run.
     python scripts/check_book.py --html /path/to/_build/html --widths 1400 1024 800 --out /tmp/shots
 
 Needs ``selenium`` (pinned in pyproject.toml) and Chromium with its driver
-(Debian/Ubuntu: ``apt-get install chromium chromium-driver``).
+(Debian/Ubuntu: ``apt-get install chromium chromium-driver``); elsewhere set
+CHECK_BOOK_CHROMIUM and CHECK_BOOK_CHROMEDRIVER, or pass --chromium and --chromedriver.
 """
 from __future__ import annotations
 
@@ -56,8 +57,10 @@ from pathlib import Path
 from typing import Iterator
 from urllib.parse import unquote, urlsplit
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
+# Debian/Ubuntu's packages; CHECK_BOOK_CHROMIUM / CHECK_BOOK_CHROMEDRIVER (or --chromium /
+# --chromedriver) point elsewhere, e.g. at Google Chrome and its driver.
+CHROMIUM = os.environ.get("CHECK_BOOK_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("CHECK_BOOK_CHROMEDRIVER", "/usr/bin/chromedriver")
 # Headless and quiet: the build machines have no internet, and without these
 # flags Chromium keeps trying to reach Google's services.
 CHROMIUM_FLAGS = (
@@ -223,12 +226,10 @@ document.querySelectorAll("div.cell").forEach((cell, i) => {
   cells.push({index: i + 1, classes: [...cell.classList], input_visible: visible(input),
               output_visible: outputs.some(visible), first_line: source[0] || "", lines: source.length});
 });
-const images = [...document.images].map(img => ({src: img.getAttribute("src") || "", url: img.currentSrc || img.src,
-  alt: img.alt || "", complete: img.complete, natural: img.naturalWidth, shown: visible(img)}));
 const links = [...document.querySelectorAll("a[href]")].map(a => ({href: a.getAttribute("href"), url: a.href,
   in_article: article.contains(a)}));
 const ids = [...document.querySelectorAll("[id]")].map(el => el.id);
-return {overflows, cells, images, links, ids, text: article.innerText};
+return {overflows, cells, links, ids, text: article.innerText};
 """
 
 _IMAGES_SETTLED_JS = "return [...document.images].every(img => img.complete);"
@@ -355,7 +356,7 @@ def check_page(driver, base_url: str, html_dir: Path, page: str, width: int,
     for img in images:
         if img["natural"] == 0:
             state = "failed to load" if img["complete"] else "still loading after 5 s"
-            alt = f" (alt {img['alt'][:40]!r})" if img["alt"] else ""
+            alt = f" (alt {img['alt'][:40]!r})" if img["alt"] and img["alt"] != img["src"] else ""
             add("broken-image", f"{img['src'][:100]}{alt} {state}")
     return problems
 

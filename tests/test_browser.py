@@ -1,6 +1,7 @@
 """scripts/check_book.py in a real browser, on a tiny hand-written site (no book build).
 
-Needs Chromium and chromedriver (apt-get install chromium chromium-driver); skipped without them.
+Needs Chromium and chromedriver (apt-get install chromium chromium-driver, or CHECK_BOOK_CHROMIUM and
+CHECK_BOOK_CHROMEDRIVER naming other binaries); skipped without them.
 """
 from __future__ import annotations
 
