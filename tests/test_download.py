@@ -73,8 +73,8 @@ class FakeServer:
                 self.end_headers()
                 cut = state.cut.pop(path, None)
                 sent = body if cut is None else body[:cut]
+                entry["sent"] = len(sent)  # before writing: the client may read it all and look before we return
                 self.wfile.write(sent)
-                entry["sent"] = len(sent)
                 self.close_connection = True
 
         return Handler
