@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from .corpus.deam import Corpus, corpus_for
-from .corpus.split import DEFAULT_SEED, read_split
+from .corpus.split import DEFAULT_SEED, read_split, split_hash
 from .training.runtime import set_seeds
 
 BOOK_DEFAULTS = {"data": "synth", "subset": "1_2000", "seed": DEFAULT_SEED}
@@ -49,6 +49,15 @@ class Page:
     seed: int
     corpus: Corpus
     split: pd.DataFrame
+
+    @property
+    def run(self) -> dict:
+        """What makes this run's results comparable: the split's hash, the data root, the subset and the seed.
+
+        Every result record carries it, and the summary pages read only records with the same value.
+        """
+        return {"split": split_hash(self.split), "data_root": str(Path(self.corpus.root).resolve()),
+                "subset": self.subset, "seed": self.seed}
 
 
 def start_page(

@@ -135,7 +135,7 @@ def learning_curves(
     if report_r2 is not None and np.isfinite(report_r2):
         right.axhline(report_r2, color="k", ls="--", lw=1, label=f"report's best (DEAM): {report_r2:.3f}")
     if ceiling_r2 is not None and np.isfinite(ceiling_r2):
-        right.axhline(ceiling_r2, color="C3", ls=":", lw=1.5, label=f"noise ceiling: {ceiling_r2:.3f}")
+        right.axhline(ceiling_r2, color="C3", ls=":", lw=1.5, label=f"ceiling, validation songs: {ceiling_r2:.3f}")
     right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R²")
     return _mark_best_epoch(fig, left, right, best, title)
 
@@ -251,7 +251,7 @@ def mlp_learning_curves(
                 color=f"C{k}",
                 ls=":",
                 lw=1.5,
-                label=f"{name}, noise ceiling: {ceiling_r2[target]:.3f}",
+                label=f"{name}, ceiling on validation songs: {ceiling_r2[target]:.3f}",
             )
     right.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title="Validation R² per target")
     return _mark_best_epoch(fig, left, right, best, title)
@@ -288,7 +288,11 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
     for k, (ax, target) in enumerate(zip(axes, targets)):
         rows = table[table["target"] == target].set_index("label").reindex(labels)
         values = rows["test_r2"].to_numpy(dtype=float)
-        ax.barh(positions, np.maximum(values, low), color=f"C{k}", alpha=0.85, label="this run, test")
+        ax.barh(positions, np.maximum(values, low), color=f"C{k}", alpha=0.85, label="this run, test (95% CI)")
+        if "test_r2_low" in rows:
+            lows, highs = rows["test_r2_low"].to_numpy(dtype=float), rows["test_r2_high"].to_numpy(dtype=float)
+            ax.errorbar(np.maximum(values, low), positions, fmt="none", ecolor="k", elinewidth=1, capsize=2,
+                        xerr=[np.maximum(values, low) - np.maximum(lows, low), np.maximum(highs, low) - np.maximum(values, low)])
         for y, value in zip(positions, values):
             if np.isfinite(value) and value < low:  # off the scale: say how far
                 ax.text(low, y, f" {value:.2f} ◀", va="center", ha="left", fontsize=8, color="white")
@@ -301,7 +305,7 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
                 anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2, label=f"{anchor['source']}: {anchor['r2']:.3f}"
             )
         if ceiling and ceiling.get(target) is not None:
-            ax.axvline(ceiling[target], color="C3", ls=":", lw=1.8, label=f"noise ceiling: {ceiling[target]:.3f}")
+            ax.axvline(ceiling[target], color="C3", ls=":", lw=1.8, label=f"ceiling, test songs: {ceiling[target]:.3f}")
         ax.axvline(0, color="k", lw=0.8)
         ax.set(xlabel="R² (sklearn r2_score)", title=short_name(target), xlim=(low, 1.0))
         ax.legend(
@@ -355,3 +359,31 @@ def extreme_chunks(cache, frame: pd.DataFrame, target: str):
         ],
         cache.settings,
     )
+
+
+def va_plane(predictions: dict, labels: dict | None = None):
+    """Test songs on the valence-arousal plane: true (dot) joined to predicted (cross) for each phase's pick.
+
+    ``predictions``: ``{phase: frame}`` of :func:`mer_utils.results.lessons.va_predictions`;
+    ``labels``: optional ``{phase: title}``.  A model that shrinks every song towards
+    the middle shows as short lines pointing inwards.
+    """
+    if not predictions:
+        return None
+    fig, axes = plt.subplots(1, len(predictions), figsize=(4.6 * len(predictions), 4.6), squeeze=False,
+                             sharex=True, sharey=True)
+    for ax, (phase, frame) in zip(axes[0], predictions.items()):
+        for _, row in frame.iterrows():
+            ax.plot([row["valence_true"], row["valence_predicted"]], [row["arousal_true"], row["arousal_predicted"]],
+                    color="0.7", lw=0.6, zorder=1)
+        ax.scatter(frame["valence_true"], frame["arousal_true"], s=14, color="k", label="rated", zorder=2)
+        ax.scatter(frame["valence_predicted"], frame["arousal_predicted"], s=18, marker="x", color="C3",
+                   label="predicted", zorder=3)
+        ax.set(xlabel=TARGET_LABELS["valence_mean"], title=(labels or {}).get(phase, f"Phase {phase}"))
+        ax.axvline(5, color="0.85", lw=0.8, zorder=0)
+        ax.axhline(5, color="0.85", lw=0.8, zorder=0)
+    axes[0][0].set_ylabel(TARGET_LABELS["arousal_mean"])
+    axes[0][0].legend(fontsize=8, loc="upper left")
+    fig.suptitle("Held-out test songs on the valence-arousal plane, each phase's validation pick")
+    fig.tight_layout()
+    return fig

@@ -17,20 +17,22 @@
 # its own split. Here every model of every phase is scored on one set of
 # held-out test songs, the shared split of this book, so the numbers can be set
 # side by side. For each model the table gives the test R², RMSE and MAE
-# (1–9 scale), the validation R² it was selected on, and the report's figure
-# where it published one. Two published DEAM results from outside the report
-# serve as anchors:
+# (1–9 scale) with their 95% bootstrap intervals over the test songs, the
+# validation R² it was selected on, and the report's figure where it published
+# one. Two published figures from outside the report serve as anchors:
 #
-# * **Music2Emo** (2025), with MERT features: R² 0.513 for valence and 0.603
-#   for arousal;
-# * a **meta-analysis by Eerola and colleagues**, which reports correlations of
-#   about 0.67 (valence) and 0.81 (arousal) for predicting rated emotion from
-#   audio; squared, 0.45 and 0.66 on the R² axis (a squared correlation equals
-#   R² only for a calibrated linear prediction, so read it as a rough mark).
+# * **Music2Emo** (2025), with MERT features, on DEAM with its authors' own
+#   split: R² 0.513 for valence and 0.603 for arousal;
+# * **Eerola and Anderson's meta-analysis** of 34 music emotion recognition
+#   studies, which pools the correlations of each study's best model over many
+#   datasets, not DEAM: about 0.67 (valence) and 0.81 (arousal); squared, 0.45
+#   and 0.66 on the R² axis (a squared correlation equals R² only for a
+#   calibrated linear prediction, so read it as a rough mark).
 #
 # Phase 2 models predict 3-second chunks; they are compared here at song level
 # (the mean of a song's chunk predictions), as Phases 1 and 3 predict songs.
-# The text on this page is generated from the numbers of this build.
+# The text on this page is generated from the numbers of this build, and every
+# "better" rests on a paired interval that excludes zero.
 
 # %% tags=["parameters"]
 # None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
@@ -49,20 +51,20 @@ from mer_utils.corpus.deam import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.results import lessons
 from mer_utils.results.published import PUBLISHED_ANCHORS
-from mer_utils.results.records import load_results
+from mer_utils.results.records import load_records
 from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_table
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
-results, other_data = lessons.this_run(load_results(page.results_dir), corpus)
-table = lessons.comparison_rows(results, corpus)
+records, other_data = lessons.this_run(load_records(page.results_dir, page.run), corpus)
+table = lessons.comparison_rows(records, corpus, split)
 n_test = int((split["part"] == "test").sum())
 display(Markdown(lessons.found_sentence(table, page.results_dir, n_test, other_data)))
 if lessons.phase3_backbone(table) == "random":
     display(HTML(RANDOM_PHASE3_WARNING))
 
 # %%
-columns = lessons.COLUMNS + [c for c in ("ceiling_r2", "below_ceiling") if c in table]
+columns = [c for c in lessons.COLUMNS if c != "phase"] + [c for c in ("ceiling_r2", "below_ceiling") if c in table]
 for target in TARGETS:
     display(style_table(table.loc[table["target"] == target, columns].rename(columns={"label": "model"}),
                         f"{short_name(target).capitalize()}: every model on the {n_test} test songs "
@@ -77,7 +79,8 @@ for target in TARGETS:
 
 # %%
 fig = plots.comparison_r2(table, anchors=PUBLISHED_ANCHORS,
-                          ceiling={t: corpus.noise_ceiling(t) for t in TARGETS} if corpus.is_synthetic else None,
+                          ceiling={t: corpus.ceiling(t, split.loc[split["part"] == "test", "song_id"])
+                                   for t in TARGETS} if corpus.is_synthetic else None,
                           title=f"Test R² of every model ({corpus.name}, {n_test} test songs)")
 
 # %% [markdown]
@@ -88,7 +91,11 @@ fig = plots.comparison_r2(table, anchors=PUBLISHED_ANCHORS,
 
 # %%
 best = lessons.best_of_each_phase(table)
-display(style_table(lessons.best_table(best, corpus), "Each phase's model with the best validation R², scored on the test songs"))
+display(style_table(lessons.best_table(best, corpus, split),
+                    "Each phase's model with the best validation R², scored on the test songs"))
+
+# %%
+fig = plots.va_plane(lessons.va_predictions(records, best))
 
 # %% [markdown]
 # ## The report's lessons, checked against this build
@@ -98,7 +105,9 @@ display(style_table(lessons.best_table(best, corpus), "Each phase's model with t
 # tables above.
 
 # %%
-display(Markdown(lessons.lessons(table, best, corpus, n_test)))
+display(lessons.comparisons_table(records, table, best).style.format(precision=3).hide(axis="index").set_caption(
+    "Paired comparisons on the same test songs: R² of model A minus model B, with its 95% bootstrap interval"))
+display(Markdown(lessons.lessons(records, table, best, corpus, split)))
 
 # %% [markdown]
 # ## What stays open
@@ -106,7 +115,8 @@ display(Markdown(lessons.lessons(table, best, corpus, n_test)))
 # The report's list of future work still stands: fine-tuning CNN14 instead of
 # freezing it, predicting the 2 Hz emotion curves rather than song means, and
 # more data for the rarer corners of the valence–arousal plane. Two points
-# this book adds: every figure above comes from one split, so a repeated
-# split (or cross-validation over songs) would put error bars on the
-# differences; and on SynthDEAM the gap to the noise ceiling shows how much a
-# model leaves on the table, something real data cannot tell.
+# this book adds: every verdict above rests on a paired interval over the test
+# songs, so "no detectable difference" is a real answer and often the honest
+# one on a test set of this size; and on SynthDEAM the gap to the generating
+# function's R² on the same songs shows how much a model leaves on the table,
+# something real data cannot tell.

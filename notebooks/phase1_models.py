@@ -62,11 +62,16 @@ display(Markdown(narrative.undecodable_songs_note(table.skipped)))
 # ## Feature sets (XGBoost)
 
 # %%
-set_records = feature_set_records(features, labels, split, sets, corpus.name, seed=page.seed)
+set_records = feature_set_records(features, labels, split, sets, corpus.name, seed=page.seed, run=page.run)
 save_results(page.results_dir, set_records)
-sets_table = comparison_table(set_records, corpus, phase=1, key="setting", columns=["setting", "target", "features"])
+sets_table = comparison_table(set_records, corpus, phase=1, key="setting", columns=["setting", "target", "features"],
+                              split=split)
 display(style_table(sets_table.rename(columns={"setting": "feature set"}),
                     "XGBoost on four feature sets: this run (validation and test) beside the report (DEAM, validation)"))
+
+# %%
+display(style_table(sets_table.rename(columns={"setting": "feature set"}), "Validation and the report's RMSE and MAE:",
+                    details=True))
 
 # %%
 fig = plots.metric_bars(sets_table, "setting", title="Test R² by feature set; diamonds: the report's figure")
@@ -76,9 +81,10 @@ fig = plots.metric_bars(sets_table, "setting", title="Test R² by feature set; d
 
 # %%
 model_records = grid_search_records(features, labels, split, corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed,
-                                    n_jobs=n_jobs or DEFAULT_JOBS)
+                                    n_jobs=n_jobs or DEFAULT_JOBS, run=page.run)
 save_results(page.results_dir, model_records)
-models_table = comparison_table(model_records, corpus, phase=1, columns=["model", "target", "best_params", "cv_r2"])
+models_table = comparison_table(model_records, corpus, phase=1, split=split,
+                                columns=["model", "target", "best_params", "cv_r2_mean", "cv_r2_sd"])
 display(style_table(models_table.rename(columns={"best_params": "best settings"}),
                     "Best setting of each regressor (5-fold CV R² on train), scored on validation and test; "
                     "the report published only XGBoost's figures"))
@@ -88,3 +94,4 @@ fig = plots.metric_bars(models_table, "model", title="Test R² of each tuned reg
 
 # %%
 display(Markdown(narrative.phase1_model_findings(models_table)))
+display(Markdown(narrative.protocol_note(1)))

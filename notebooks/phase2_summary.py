@@ -44,7 +44,7 @@ from mer_utils.training import phase2
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
-results, songs, chunks = phase2.saved_runs(page.results_dir)
+results, songs, chunks = phase2.saved_runs(page.results_dir, page.run)
 display(Markdown(narrative.phase2_runs_found(songs, page.results_dir)))
 
 # %% [markdown]
@@ -58,12 +58,19 @@ display(Markdown(narrative.phase2_runs_found(songs, page.results_dir)))
 # %%
 columns = ["model", "target", "best_epoch", "epochs_run"]
 readable = {"best_epoch": "best epoch", "epochs_run": "epochs run"}
-song_table = comparison_table(songs, corpus, phase=2, columns=columns)
+song_table = comparison_table(songs, corpus, phase=2, columns=columns, split=split)
 style_table(song_table.rename(columns=readable),
             caption="Phase 2, song level: validation-best and held-out test, beside the report's Table 11")
 
 # %%
-style_table(comparison_table(chunks, corpus, phase=2, columns=columns).rename(columns=readable),
+style_table(song_table.rename(columns=readable), caption="Phase 2, song level: validation and the report's RMSE and MAE",
+            details=True)
+
+# %%
+display(Markdown(narrative.protocol_note(2)))
+
+# %%
+style_table(comparison_table(chunks, corpus, phase=2, columns=columns, split=split).rename(columns=readable),
             caption="Phase 2, chunk level: every 3-second chunk scored on its own")
 
 # %%
@@ -82,7 +89,8 @@ reference = phase2.best_of_phases(results, songs)
 if reference.empty:
     display(Markdown("No Phase 1 results are saved in this results folder, so there is no Phase 1 reference here."))
 else:
-    display(style_table(comparison_table(reference, corpus, phase=1, columns=["phase", "model", "setting", "target"]),
+    display(style_table(comparison_table(reference, corpus, phase=1, columns=["phase", "model", "setting", "target"],
+                                         split=split),
                         caption="Best Phase 1 and best Phase 2 run per target (picked on validation R²)"))
 
 # %% [markdown]

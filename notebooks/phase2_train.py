@@ -51,11 +51,12 @@ from IPython.display import Markdown, display
 
 from mer_utils import plots
 from mer_utils.corpus.deam import short_name
+from mer_utils.corpus.split import part_ids
 from mer_utils.page import start_page
 from mer_utils.phase2 import logmel
 from mer_utils.phase2.models import LABELS, count_parameters, summary
 from mer_utils.results import narrative
-from mer_utils.results.published import report_figure
+from mer_utils.results.published import report_epoch_table, report_figure
 from mer_utils.results.records import save_results
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training import phase2
@@ -116,12 +117,16 @@ model, history = fit(
     target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
     threads=threads,
 )
-display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index"))
+display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index").set_caption(
+    "This run, one row per epoch (validation; RMSE and MAE on the 1..9 scale)"))
+display(report_epoch_table(model_name, target).style.format(precision=4).hide(axis="index").set_caption(
+    "The report's per-epoch table for this model and target (DEAM, validation, as printed)"))
+display(Markdown(narrative.protocol_note(2)))
 display(Markdown(narrative.best_epoch_note(history)))
 
 # %%
 plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)}",
-                      report_r2=report_figure(2, model_name, target), ceiling_r2=corpus.noise_ceiling(target))
+                      report_r2=report_figure(2, model_name, target), ceiling_r2=corpus.ceiling(target, part_ids(split, "validation")))
 
 # %% [markdown]
 # ## Held-out test songs
@@ -136,12 +141,12 @@ plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)
 # %%
 test_frame = phase2.chunk_predictions(model, datasets["test"], target_scaler)
 records = phase2.result_records(
-    model_name, target, corpus, history, phase2.chunk_and_song_scores(test_frame),
+    model_name, target, corpus, history, test_frame, run=page.run,
     extra={"max_epochs": settings["epochs"], "patience": settings["patience"], "batch_size": settings["batch_size"],
            "lr": settings["lr"], "seed": page.seed, "train_chunks": len(datasets["train"]),
            "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique())},
 )
-style_table(comparison_table(records, corpus, phase=2, columns=["level"]),
+style_table(comparison_table(records, corpus, phase=2, columns=["level"], split=split),
             caption=f"{model_name}, {short_name(target)}: validation-best and test")
 
 # %%

@@ -64,7 +64,7 @@ from mer_utils.results.published import report_figure
 from mer_utils.results.records import save_results
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training.defaults import training_settings
-from mer_utils.training.mlp import fit_emotion_mlp, mlp_epoch_table, mlp_records, song_arrays
+from mer_utils.training.mlp import fit_emotion_mlp, mlp_cross_validation, mlp_epoch_table, mlp_records, song_arrays
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
@@ -139,7 +139,7 @@ display(mlp_epoch_table(history, TARGETS).style.format(precision=3).hide(axis="i
 
 # %%
 fig = plots.mlp_learning_curves(history, TARGETS, report_r2={t: report_figure(3, "EmotionMLP", t) for t in TARGETS},
-                                ceiling_r2={t: corpus.noise_ceiling(t) for t in TARGETS} if corpus.is_synthetic else None,
+                                ceiling_r2={t: corpus.ceiling(t, ids["validation"]) for t in TARGETS} if corpus.is_synthetic else None,
                                 title=f"EmotionMLP on {what} embeddings: best epoch {best_epoch} of {len(history)}")
 
 # %% [markdown]
@@ -150,18 +150,20 @@ fig = plots.mlp_learning_curves(history, TARGETS, report_r2={t: report_figure(3,
 # which is how the report scored its models, and the report's Table 12.
 
 # %%
+cv = mlp_cross_validation(x, y, TARGETS, epochs=best_epoch, batch_size=settings["batch_size"], lr=settings["lr"],
+                          seed=page.seed)
 records, predictions = mlp_records(
-    mlp, x, y, corpus.name, backbone="random" if backbone.is_random else "pretrained",
+    mlp, ids, x, y, corpus.name, run=page.run, cv=cv, backbone="random" if backbone.is_random else "pretrained",
     backbone_identity=backbone.identity, precision=embedded.settings["precision"], best_epoch=best_epoch,
     epochs_run=int(len(history)), max_epochs=settings["epochs"], patience=settings["patience"],
     batch_size=settings["batch_size"], lr=settings["lr"], seed=page.seed,
     **{f"{part}_songs": len(part_ids) for part, part_ids in ids.items()},
 )
 save_results(page.results_dir, records)
-table = comparison_table(records, corpus, phase=3, columns=["target"])
+table = comparison_table(records, corpus, phase=3, columns=["target", "cv_r2_mean", "cv_r2_sd"], split=split)
 display(style_table(table, f"EmotionMLP on {what} embeddings: this run (validation = best epoch {best_epoch}; "
                            "test = held out) beside the report's Table 12 (DEAM, validation)"))
-display(Markdown(narrative.TABLE12_SCALE_NOTE))
+display(Markdown(narrative.protocol_note(3)))
 
 # %%
 fig = plots.song_predictions(y["test"], predictions["test"], TARGETS,

@@ -62,7 +62,8 @@ def test_tiny_synthetic_book(tmp_path):
         "report R²",
         "test R²",
         "val R²",
-        "noise ceiling R²",
+        "ceiling R²",
+        "test R² [95% CI]",
         "Top-15 Pearson",
         "Union (SHAP + Pearson)",
         "Ridge",
@@ -75,7 +76,7 @@ def test_tiny_synthetic_book(tmp_path):
         assert text in models, text
     assert "ceiling − test R²" in models
     corpus = html(repo, "book/data/corpus.html")
-    assert "Noise ceiling on this corpus" in corpus
+    assert "Expected ceiling on this corpus" in corpus
     # Phases 2 and 3 and the conclusions were executed and rendered.
     for page in (
         "book/phase2/EmotionCNN_valence.html",
@@ -86,6 +87,9 @@ def test_tiny_synthetic_book(tmp_path):
     ):
         assert "Synthetic data" in html(repo, page), page
     assert "random" in html(repo, "book/phase3/panns.html").lower()
+    conclusions = html(repo, "book/conclusions/comparison.html")
+    assert "test R² [95% CI]" in conclusions and "Paired comparisons on the same test songs" in conclusions
+    assert "The report's per-epoch table" in html(repo, "book/phase2/EmotionCNN_valence.html")
 
     # Nothing changed: no notebook runs again.
     again = make(repo, "book", *QUICK)
@@ -108,11 +112,13 @@ def test_real_format_deam_sample_book(tmp_path):
     if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
         pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE}")
     repo = copy_repo(tmp_path / "repo")
+    spaced = tmp_path / "DEAM with spaces"  # a DEAM_DIR with spaces works end to end
+    os.symlink(DEAM_SAMPLE, spaced)
     make(
         repo,
         "pages",
         "DATA=deam",
-        f"DEAM_DIR={DEAM_SAMPLE}",
+        f"DEAM_DIR={spaced}",
         "PANNS_RANDOM=1",
         "P1_GRID=small",
         "P2_EPOCHS=1",

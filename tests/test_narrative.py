@@ -84,7 +84,7 @@ def history(best=4, run=7, stopped=True):
 def test_mlp_findings_name_the_easier_target_or_say_neither_beats_the_mean():
     text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True)
     assert "On this run **arousal** is predicted better on the test songs (0.500 against 0.200)" in text
-    assert "the noise ceiling of this corpus is 0.700, 0.500 above this test score" in text
+    assert "the generating function's R² on these test songs is 0.700, 0.500 above this test score" in text
     assert "The best validation epoch was 4 of 7 run (early stopping ended the run)." in text
     none = narrative.mlp_findings(mlp_table(0.0, -0.1), history(stopped=False), random_backbone=True, synthetic=False)
     assert "Neither target is predicted better than by the mean label" in none
@@ -107,76 +107,78 @@ def test_phase1_findings_report_the_validation_pick_and_never_a_test_pick():
     assert "SVR" not in text and "on test would have been" not in text
 
 
-def comparison(rows):
-    return pd.DataFrame(
-        [
-            {
-                "phase": p,
-                "label": label,
-                "model": model,
-                "target": t,
-                "validation_r2": v,
-                "test_r2": r,
-                "test_rmse": 0.9,
-                "test_mae": 0.7,
-                "report_r2": np.nan,
-                "backbone": backbone,
-            }
-            for p, label, model, t, v, r, backbone in rows
-        ]
-    )
+def records_of(specs, n_songs=120, seed=0):
+    """Records whose test predictions are the truth plus noise of a given size (smaller noise: better model)."""
+    from mer_utils.results.intervals import predictions_frame
+    from mer_utils.results.records import make_record
+
+    rng = np.random.default_rng(seed)
+    truth = {t: rng.normal(5, 1.2, n_songs) for t in ("valence_mean", "arousal_mean")}
+    records = []
+    for phase, model, target, val_r2, noise, extra in specs:
+        predicted = truth[target] + rng.normal(0, noise, n_songs)
+        frame = predictions_frame(range(n_songs), truth[target], predicted)
+        test = {"r2": 1 - np.mean((predicted - truth[target]) ** 2) / np.var(truth[target]), "rmse": 1.0, "mae": 1.0}
+        records.append(make_record(phase, model, target, "synthdeam", {"r2": val_r2}, test,
+                                   test_predictions=frame, **extra))
+    return records
 
 
-def table_of_three_phases(backbone="pretrained", mlp=0.5):
-    rows = []
+def three_phases(mlp_noise=0.5, backbone="pretrained"):
+    specs = []
     for t in ("valence_mean", "arousal_mean"):
-        rows += [
-            (1, "P1 Ridge (grid search)", "Ridge", t, 0.3, 0.30, None),
-            (2, "P2 CNN baseline", "EmotionCNN", t, 0.2, 0.20, None),
-            (2, "P2 CNN + SE + GRU", "EmotionCNN_GRU", t, 0.25, 0.25, None),
-            (3, "P3 EmotionMLP on PANNs CNN14", "EmotionMLP", t, 0.45, mlp, backbone),
-        ]
-    return comparison(rows)
+        specs += [(1, "Ridge", t, 0.3, 0.9, {"setting": "full features, grid search"}),
+                  (2, "EmotionCNN", t, 0.2, 1.0, {}),
+                  (2, "EmotionCNN_GRU", t, 0.25, 1.0, {}),
+                  (3, "EmotionMLP", t, 0.45, mlp_noise, {"backbone": backbone})]
+    return records_of(specs)
 
 
-def test_the_pretrained_lesson_flags_gaps_within_the_noise_of_the_test_set():
-    table = table_of_three_phases(mlp=0.35)  # 0.05 above Phase 1: within 1/sqrt(30) ~ 0.18
-    best = lessons.best_of_each_phase(table)
-    text = lessons.lessons(table, best, FakeCorpus(synthetic=False), n_test=30)
-    assert "beats it by 0.050, a gap within the noise of 30 test songs" in text
-    wide = lessons.lessons(
-        table_of_three_phases(mlp=0.9),
-        lessons.best_of_each_phase(table_of_three_phases(mlp=0.9)),
-        FakeCorpus(synthetic=False),
-        n_test=30,
-    )
-    assert "beats it by 0.600." in wide
+def lessons_text(records, synthetic=False):
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=synthetic))
+    return lessons.lessons(records, table, lessons.best_of_each_phase(table), FakeCorpus(synthetic=synthetic))
+
+
+def test_a_model_is_called_better_only_when_the_paired_interval_excludes_zero():
+    clear = lessons_text(three_phases(mlp_noise=0.3))
+    assert "against Phase 1: the MLP is better than P1 Ridge (grid search)" in clear
+    close = lessons_text(three_phases(mlp_noise=0.9))  # the same noise as Ridge: no real difference
+    assert "against Phase 1: no detectable difference between the MLP and P1 Ridge (grid search)" in close
+
+
+def test_the_verdict_follows_the_sign_of_the_interval():
+    assert lessons.verdict({"difference": 0.1, "low": 0.01, "high": 0.2}, "A", "B").startswith("A is better than B")
+    assert lessons.verdict({"difference": -0.1, "low": -0.2, "high": -0.01}, "A", "B").startswith("B is better than A")
+    assert lessons.verdict({"difference": 0.1, "low": -0.01, "high": 0.2}, "A", "B").startswith("no detectable")
 
 
 def test_the_lessons_say_what_cannot_be_checked_and_warn_about_a_random_backbone():
-    no_phase3 = table_of_three_phases()
-    no_phase3 = no_phase3[no_phase3["phase"] != 3]
-    text = lessons.lessons(no_phase3, lessons.best_of_each_phase(no_phase3), FakeCorpus(synthetic=True), n_test=30)
-    assert "valence: cannot be checked, Phase 3 has no results." in text
-    random = table_of_three_phases(backbone="random")
-    text = lessons.lessons(random, lessons.best_of_each_phase(random), FakeCorpus(synthetic=True), n_test=30)
-    assert "random-weight CNN14 here" in text
+    no_phase3 = [r for r in three_phases() if r["phase"] != 3]
+    assert "valence: cannot be checked, Phase 3 has no results." in lessons_text(no_phase3, synthetic=True)
+    assert "random-weight CNN14 here" in lessons_text(three_phases(backbone="random"), synthetic=True)
 
 
-def test_a_score_above_the_ceiling_is_explained_as_chance_on_few_songs():
-    table = table_of_three_phases(mlp=0.8)
-    text = lessons.lessons(table, lessons.best_of_each_phase(table), FakeCorpus(synthetic=True, ceiling=(0.6, 0.7)), 30)
-    assert "above the noise ceiling of this corpus (0.600)" in text and "by chance" in text
+def test_the_headline_is_the_validation_pick_not_the_best_test_score():
+    records = records_of([(2, "EmotionCNN", "valence_mean", 0.5, 1.0, {}),
+                          (2, "EmotionCNN_GRU", "valence_mean", 0.4, 0.2, {})])  # better on test, worse on validation
+    text = lessons_text(records)
+    assert "**The book's model for valence** (highest validation R² of the phase picks): P2 CNN baseline" in text
+
+
+def test_validation_optimism_is_computed_on_the_validation_picks_only():
+    records = records_of([(2, "EmotionCNN", "valence_mean", 0.9, 0.3, {}),
+                          (2, "EmotionCNN_GRU", "valence_mean", 0.1, 0.3, {})])
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    best = lessons.best_of_each_phase(table)
+    expected = 0.9 - float(table.loc[table["model"] == "EmotionCNN", "test_r2"].iloc[0])
+    assert f"by {expected:+.3f} on average" in lessons._lesson_validation_optimism(best)
 
 
 def test_each_phase_is_represented_by_its_validation_pick():
-    table = comparison(
-        [
-            (2, "A", "EmotionCNN", "valence_mean", 0.5, 0.1, None),
-            (2, "B", "EmotionCNN_GRU", "valence_mean", 0.4, 0.9, None),
-        ]
-    )
-    assert lessons.best_of_each_phase(table)[(2, "valence_mean")]["label"] == "A"
+    records = records_of([(2, "EmotionCNN", "valence_mean", 0.5, 1.0, {}),
+                          (2, "EmotionCNN_GRU", "valence_mean", 0.4, 0.1, {})])
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    assert lessons.best_of_each_phase(table)[(2, "valence_mean")]["model"] == "EmotionCNN"
 
 
 def test_model_labels_read_like_the_book():

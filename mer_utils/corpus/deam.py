@@ -44,6 +44,7 @@ TARGET_NAMES = {"valence_mean": "valence", "arousal_mean": "arousal"}
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 DATA_CHOICES = ("synth", "deam")
 SYNTH_META_FILE = "synthdeam.json"
+SYNTH_CUES_FILE = "synthdeam_cues.csv"
 HOW_TO_GET_DEAM = (
     "run 'make data-deam DEAM_DIR=<dir>' on a machine with internet access, or download "
     "DEAM_audio.zip and DEAM_Annotations.zip from https://cvml.unige.ch/databases/DEAM/ "
@@ -70,6 +71,7 @@ class Corpus:
     missing_audio: list[int] = field(default_factory=list)
     unlabelled_audio: list[int] = field(default_factory=list)
     synthetic: dict | None = None
+    expected: pd.DataFrame | None = None
 
     @property
     def is_synthetic(self) -> bool:
@@ -80,10 +82,23 @@ class Corpus:
         return [int(i) for i in self.songs.index]
 
     def noise_ceiling(self, target: str) -> float | None:
-        """Best R² any model can reach on ``target`` (SynthDEAM only), else ``None``."""
+        """The expected ceiling over the whole corpus (SynthDEAM only), else ``None``; see :meth:`ceiling`."""
         if not self.synthetic:
             return None
         return float(self.synthetic["noise_ceiling_r2"][target])
+
+    def ceiling(self, target: str, song_ids) -> float | None:
+        """R² of the generating function on ``song_ids`` (SynthDEAM only), else ``None``.
+
+        The score of a model that reads every cue off the audio exactly, on
+        these songs: the ceiling to set beside a figure computed on them.  It
+        is an expected upper bound, not a hard one.
+        """
+        if self.expected is None:
+            return None
+        from .synth import ceiling_r2
+
+        return ceiling_r2(self.songs, self.expected, [int(i) for i in song_ids])[target]
 
     def describe(self) -> str:
         kind = "SynthDEAM (synthetic)" if self.is_synthetic else "DEAM"
@@ -272,10 +287,13 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
         raise MerError(
             f"none of the {len(labels)} annotated songs in {root} has an audio file: check that MEMD_audio/ is unpacked there."
         )
-    synthetic = None
+    synthetic, expected = None, None
     meta_path = root / SYNTH_META_FILE
     if meta_path.exists():
         synthetic = json.loads(meta_path.read_text())
+        cues = pd.read_csv(root / SYNTH_CUES_FILE, index_col="song_id")
+        if {"valence_expected", "arousal_expected"} <= set(cues.columns):
+            expected = cues[["valence_expected", "arousal_expected"]]
     corpus = Corpus(
         name=name or ("synthdeam" if synthetic else "deam"),
         root=root,
@@ -284,6 +302,7 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
         missing_audio=missing,
         unlabelled_audio=unlabelled,
         synthetic=synthetic,
+        expected=expected,
     )
     log.info(corpus.describe())
     if missing:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 import pandas as pd
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import Lasso, Ridge
@@ -26,9 +28,11 @@ from sklearn.svm import SVR
 from ..corpus.deam import TARGETS, short_name
 from ..errors import MerError
 from ..results.metrics import regression_metrics
+from ..results.intervals import predictions_frame
 from ..results.records import make_record
 from .selection import FEATURE_SETS, xgboost_regressor
 
+CV_FOLDS, CV_REPEATS = 5, 2  # repeated k-fold over the training and validation songs
 GRID_SETTING = "full features, grid search"  # the records' ``setting`` of the tuned regressors
 DEFAULT_GRID = "full"
 
@@ -96,6 +100,7 @@ def grid_search(
         "cv_r2": float(search.best_score_),
         "validation": regression_metrics(valid_y, search.predict(valid_x)),
         "test": regression_metrics(test_y, search.predict(test_x)),
+        "test_predicted": search.predict(test_x),
         "seconds": time.perf_counter() - start,
         "estimator": search.best_estimator_,
     }
@@ -104,75 +109,82 @@ def grid_search(
 def fit_and_score(model, train_x, train_y, valid_x, valid_y, test_x, test_y) -> dict:
     """Fit ``model`` on train; metrics on validation and test (1..9 scale)."""
     model.fit(train_x, train_y)
+    predicted = model.predict(test_x)
     return {
         "validation": regression_metrics(valid_y, model.predict(valid_x)),
-        "test": regression_metrics(test_y, model.predict(test_x)),
+        "test": regression_metrics(test_y, predicted),
+        "test_predicted": predicted,
     }
+
+
+def part_song_ids(features: pd.DataFrame, split: pd.DataFrame, part: str) -> list[int]:
+    """The ids of the songs with features in one part, in the row order of :func:`split_arrays`."""
+    parts = split.set_index("song_id")["part"]
+    return [i for i in features.index if parts.get(i) == part]
 
 
 def split_arrays(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, target: str, columns=None):
     """``(train_x, train_y, valid_x, valid_y, test_x, test_y)`` for the songs that have features."""
     columns = list(features.columns) if columns is None else list(columns)
-    parts = split.set_index("song_id")["part"]
     out = []
     for part in ("train", "validation", "test"):
-        ids = [i for i in features.index if parts.get(i) == part]
+        ids = part_song_ids(features, split, part)
         if not ids:
             raise MerError(f"no song with features in the {part} part of the split: the corpus is too small.")
         out += [features.loc[ids, columns].to_numpy(dtype=float), labels.loc[ids, target].to_numpy(dtype=float)]
     return tuple(out)
 
 
-def feature_set_records(
-    features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, sets: dict, data: str, seed: int
-) -> list[dict]:
+def feature_set_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, sets: dict, data: str,
+                        seed: int, run: dict | None = None) -> list[dict]:
     """The report's Table 2 experiment: XGBoost with fixed settings on each feature set, one record per set and target.
 
     ``sets`` is ``{target: {set name: [features]}}`` as saved by
-    :func:`mer_utils.phase1.selection.save_selection`.
+    :func:`mer_utils.phase1.selection.save_selection`; ``run`` is the page's
+    :attr:`mer_utils.page.Page.run`.  Records carry the test songs' predictions and intervals.
     """
+    test_ids = part_song_ids(features, split, "test")
     records = []
     for target in TARGETS:
         for set_name in FEATURE_SETS:
             columns = sets[target][set_name]
-            scores = fit_and_score(xgboost_regressor(seed), *split_arrays(features, labels, split, target, columns))
-            records.append(
-                make_record(
-                    1,
-                    "XGBoost",
-                    target,
-                    data,
-                    scores["validation"],
-                    scores["test"],
-                    setting=set_name,
-                    features=len(columns),
-                )
-            )
+            arrays = split_arrays(features, labels, split, target, columns)
+            scores = fit_and_score(xgboost_regressor(seed), *arrays)
+            records.append(make_record(1, "XGBoost", target, data, scores["validation"], scores["test"], run=run,
+                                       test_predictions=predictions_frame(test_ids, arrays[5], scores["test_predicted"]),
+                                       setting=set_name, features=len(columns)))
     return records
 
 
-def grid_search_records(
-    features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, data: str, grid: str, seed: int, n_jobs: int
-) -> list[dict]:
-    """The six regressors tuned by :func:`grid_search` on the full feature set, one record per model and target."""
+def repeated_cv(estimator, x, y, seed: int, n_splits: int = CV_FOLDS, n_repeats: int = CV_REPEATS) -> dict:
+    """R² of ``estimator`` (a fitted setting, refit per fold) in repeated k-fold CV over songs: mean, sd, folds."""
+    from sklearn.base import clone
+    from sklearn.model_selection import RepeatedKFold, cross_val_score
+
+    folds = RepeatedKFold(n_splits=min(n_splits, len(y)), n_repeats=n_repeats, random_state=seed)
+    scores = cross_val_score(clone(estimator), x, y, cv=folds, scoring="r2", n_jobs=1)
+    return {"cv_r2_mean": float(np.mean(scores)), "cv_r2_sd": float(np.std(scores, ddof=1)), "cv_folds": int(len(scores))}
+
+
+def grid_search_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, data: str, grid: str,
+                        seed: int, n_jobs: int, run: dict | None = None) -> list[dict]:
+    """The six regressors tuned by :func:`grid_search` on the full feature set, one record per model and target.
+
+    Besides the held-out test figures (with intervals), each record carries
+    the chosen setting's R² in repeated 5-fold cross-validation over the
+    training and validation songs (never the test songs): mean, spread and folds.
+    """
     from tqdm import tqdm
 
+    test_ids = part_song_ids(features, split, "test")
     records = []
     for target in TARGETS:
         arrays = split_arrays(features, labels, split, target)
+        pooled_x, pooled_y = np.vstack(arrays[0:3:2]), np.concatenate(arrays[1:4:2])
         for name in tqdm(GRIDS[grid], desc=f"grid search ({short_name(target)})"):
             result = grid_search(name, *arrays, grid=grid, seed=seed, n_jobs=n_jobs)
-            records.append(
-                make_record(
-                    1,
-                    name,
-                    target,
-                    data,
-                    result["validation"],
-                    result["test"],
-                    setting=GRID_SETTING,
-                    best_params=result["best_params"],
-                    cv_r2=result["cv_r2"],
-                )
-            )
+            records.append(make_record(1, name, target, data, result["validation"], result["test"], run=run,
+                                       test_predictions=predictions_frame(test_ids, arrays[5], result["test_predicted"]),
+                                       setting=GRID_SETTING, best_params=result["best_params"], cv_r2=result["cv_r2"],
+                                       **repeated_cv(result["estimator"], pooled_x, pooled_y, seed)))
     return records

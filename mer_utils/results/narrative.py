@@ -24,12 +24,6 @@ PARTIAL_GRADIENT_R = 0.3  # ... a partial gradient
 FAINT_TREND_R = 0.1  # ... at most a faint trend; below it: no visible order
 CLEAR_AGREEMENT_GAP = 0.1  # arousal ordered better than valence by more than this: "the same difference"
 REPORT_MLP_BEST_EPOCH = 3  # the report's best EmotionMLP epoch (Table 12)
-REPORT_VA_CORRELATION = 0.59  # Pearson r of DEAM's static valence and arousal means (1_2000 CSV)
-TABLE12_SCALE_NOTE = (
-    "The report gives RMSE and MAE for this model on labels rescaled to [0, 1] (0.169 and 0.136 for valence, "
-    "0.164 and 0.127 for arousal), not on the 1–9 scale used everywhere else, so those columns stay empty: the "
-    "figures are not comparable. Its R² is unaffected by the rescaling and is shown."
-)
 SHAPE_CAVEAT = (
     "A skewed target matters for evaluation: a model can score a reasonable R² while "
     "systematically under-predicting the rarer end of the scale, which is why every table in "
@@ -65,8 +59,10 @@ def noise_ceiling_sentence(corpus) -> str:
         return "Real DEAM: labels come from human raters; no ceiling is known."
     ceiling = corpus.synthetic["noise_ceiling_r2"]
     return (
-        f"Noise ceiling on this corpus: R² **{ceiling['valence_mean']:.3f}** for valence and "
-        f"**{ceiling['arousal_mean']:.3f}** for arousal."
+        f"Expected ceiling on this corpus: R² **{ceiling['valence_mean']:.3f}** for valence and "
+        f"**{ceiling['arousal_mean']:.3f}** for arousal, the R² of the generating function on all "
+        f"{len(corpus.songs)} songs. It is an expected upper bound, not a hard one: on a few dozen songs it moves "
+        "by several hundredths, so every table sets beside its figures the ceiling on the same songs."
     )
 
 
@@ -74,14 +70,25 @@ def noise_ceiling_sentence(corpus) -> str:
 
 
 def va_correlation_sentence(labels: pd.DataFrame) -> str:
-    """Pearson's r between mean valence and mean arousal, beside DEAM's."""
+    """Pearson's r between mean valence and mean arousal, beside the value in DEAM's own annotation file."""
     from scipy import stats
+
+    from .published import DEAM_VA_CORRELATION
 
     r, p = stats.pearsonr(labels["valence_mean"], labels["arousal_mean"])
     return (
         f"On this data Pearson's r between mean valence and mean arousal is **{r:.2f}** "
-        f"(p = {p:.1g}, {len(labels)} songs); the report's DEAM figure is about {REPORT_VA_CORRELATION:.2f}."
+        f"(p = {p:.1g}, {len(labels)} songs). In DEAM's own static annotations (the 1,744 songs of its 1_2000 file) "
+        f"it is about {DEAM_VA_CORRELATION:.2f}, computed from that file; the report calls it a moderate positive "
+        "correlation without a figure."
     )
+
+
+def protocol_note(phase: int) -> str:
+    """The caveat lines where the report's protocol differs from the book's, for a phase's pages."""
+    from .published import protocol_caveats
+
+    return "**Comparing with the report.** " + " ".join(protocol_caveats(phase))
 
 
 def skew_shape(skew: float) -> str:
@@ -294,7 +301,7 @@ def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bo
         )
         if synthetic:
             text += (
-                f"; the noise ceiling of this corpus is {row['ceiling_r2']:.3f}, {row['below_ceiling']:.3f} "
+                f"; the generating function's R² on these test songs is {row['ceiling_r2']:.3f}, {row['below_ceiling']:.3f} "
                 "above this test score."
             )
         else:

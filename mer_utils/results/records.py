@@ -21,19 +21,39 @@ import pandas as pd
 from ..cache import write_json_atomic
 
 PARTS_SCORED = ("validation", "test")
+NOT_FLAT = (*PARTS_SCORED, "test_interval", "test_predictions", "run")
 
 
-def make_record(phase: int, model: str, target: str, data: str, validation: dict, test: dict, **details) -> dict:
-    """A result record: the keys every record needs, then any further plain ``details``."""
-    return {
-        "phase": phase,
-        "model": model,
-        "target": target,
-        "data": data,
-        "validation": dict(validation),
-        "test": dict(test),
-        **details,
-    }
+def make_record(phase: int, model: str, target: str, data: str, validation: dict, test: dict, *,
+                test_predictions: pd.DataFrame | None = None, run: dict | None = None, **details) -> dict:
+    """A result record: the keys every record needs, the test interval, the run it belongs to, then ``details``.
+
+    Args:
+        phase, model, target, data: what was scored.
+        validation, test: metric dicts (:func:`mer_utils.results.metrics.regression_metrics`).
+        test_predictions: per-test-item ``song_id``, ``true``, ``predicted`` (1..9 scale); with it the record
+            carries the 95% bootstrap interval of each test metric over songs (whole songs are resampled when
+            a song has several items, i.e. chunks) and the per-song predictions (the mean over a song's items),
+            which the conclusions use for paired comparisons.
+        run: the run's identity (:attr:`mer_utils.page.Page.run`): split hash, data root, subset, seed.
+        details: further plain values describing the run.
+    """
+    record = {"phase": phase, "model": model, "target": target, "data": data, "validation": dict(validation),
+              "test": dict(test), **details}
+    if run is not None:
+        record["run"] = dict(run)
+    if test_predictions is not None:
+        from .intervals import bootstrap_interval
+
+        frame = pd.DataFrame(test_predictions)
+        chunked = frame["song_id"].duplicated().any()
+        record["test_interval"] = bootstrap_interval(frame["true"], frame["predicted"],
+                                                     groups=frame["song_id"] if chunked else None)
+        songs = frame.groupby("song_id", sort=True)[["true", "predicted"]].mean().reset_index()
+        record["test_predictions"] = {"song_id": [int(i) for i in songs["song_id"]],
+                                      "true": [float(v) for v in songs["true"]],
+                                      "predicted": [float(v) for v in songs["predicted"]]}
+    return record
 
 
 def save_result(results_dir, record: dict) -> Path:
@@ -53,19 +73,35 @@ def save_result(results_dir, record: dict) -> Path:
     return path
 
 
-def load_results(results_dir) -> pd.DataFrame:
-    """All saved records as one flat table (``validation_r2``, ``test_rmse``, ...)."""
+def load_records(results_dir, run: dict | None = None) -> list[dict]:
+    """The saved records; with ``run``, only those of that run (same split hash, data root, subset and seed)."""
     paths = sorted((Path(results_dir) / "metrics").glob("*.json"))
-    return flatten_records([json.loads(path.read_text()) for path in paths])
+    records = [json.loads(path.read_text()) for path in paths]
+    return [r for r in records if run is None or r.get("run") == run]
+
+
+def load_results(results_dir, run: dict | None = None) -> pd.DataFrame:
+    """All saved records (of ``run``, when given) as one flat table (``validation_r2``, ``test_rmse``, ...)."""
+    return flatten_records(load_records(results_dir, run))
+
+
+def test_predictions(record: dict) -> pd.DataFrame:
+    """A record's per-song test predictions (``song_id``, ``true``, ``predicted``); empty when it has none."""
+    return pd.DataFrame(record.get("test_predictions", {"song_id": [], "true": [], "predicted": []}))
 
 
 def flatten_records(records: list[dict]) -> pd.DataFrame:
-    """Records as one flat table: ``validation``/``test`` metrics as ``<part>_<metric>``, other dicts as JSON text."""
+    """Records as one flat table: metrics as ``<part>_<metric>``, test intervals as ``test_<metric>_low``/``_high``.
+
+    Per-song predictions and the run identity stay out; other dicts become JSON text.
+    """
     rows = []
     for record in records:
-        row = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in record.items() if k not in PARTS_SCORED}
+        row = {k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in record.items() if k not in NOT_FLAT}
         for part in PARTS_SCORED:
             row.update({f"{part}_{metric}": value for metric, value in record.get(part, {}).items()})
+        for metric, (low, high) in record.get("test_interval", {}).items():
+            row.update({f"test_{metric}_low": low, f"test_{metric}_high": high})
         rows.append(row)
     return pd.DataFrame(rows)
 

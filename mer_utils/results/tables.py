@@ -22,20 +22,22 @@ from .published import report_figure
 from .records import flatten_records
 
 SCORE_COLUMNS = ["validation_r2", "validation_rmse", "validation_mae", "test_r2", "test_rmse", "test_mae"]
+INTERVAL_COLUMNS = [f"test_{m}_{end}" for m in ("r2", "rmse", "mae") for end in ("low", "high")]
 REPORT_COLUMNS = ["report_r2", "report_rmse", "report_mae"]
 CEILING_COLUMNS = ["ceiling_r2", "below_ceiling"]
 
 
-def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None) -> pd.DataFrame:
+def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None, split=None) -> pd.DataFrame:
     """This run's scores beside the report's figures and, on SynthDEAM, the ceiling, in one call.
 
     ``rows`` is a list of result records or an already flat DataFrame; ``key``
     names the column matched against the report's figures (the model or the
     feature-set name); ``columns`` picks the leading columns to keep (the
-    score, report and ceiling columns follow).  ``None`` keeps every column.
+    score, interval, report and ceiling columns follow).  ``None`` keeps every
+    column.  With ``split``, the ceiling is computed on its test songs.
     """
     table = flatten_records(rows) if isinstance(rows, list) else rows
-    table = add_ceiling(with_report_figures(table, phase=phase, key=key), corpus)
+    table = add_ceiling(with_report_figures(table, phase=phase, key=key), corpus, split)
     if columns is None:
         return table
     shown = list(columns) + [
@@ -56,39 +58,73 @@ def with_report_figures(table: pd.DataFrame, phase: int, key: str = "model") -> 
     return table
 
 
-def add_ceiling(table: pd.DataFrame, corpus, r2_column: str = "test_r2") -> pd.DataFrame:
-    """On SynthDEAM, add the noise ceiling and each row's distance from it."""
+def add_ceiling(table: pd.DataFrame, corpus, split=None, r2_column: str = "test_r2") -> pd.DataFrame:
+    """On SynthDEAM, add the ceiling (the generating function's R² on the test songs) and each row's distance from it.
+
+    With ``split`` the ceiling is computed on its test songs, the songs every
+    test figure is computed on; without it (or on a corpus generated before the
+    expected labels were recorded), the corpus-wide expected ceiling.
+    """
     if not corpus.is_synthetic:
         return table
     table = table.copy()
-    table["ceiling_r2"] = [corpus.noise_ceiling(t) for t in table["target"]]
+    test_ids = None if split is None else split.loc[split["part"] == "test", "song_id"]
+    if test_ids is not None and corpus.expected is not None:
+        table["ceiling_r2"] = [corpus.ceiling(t, test_ids) for t in table["target"]]
+    else:
+        table["ceiling_r2"] = [corpus.noise_ceiling(t) for t in table["target"]]
     table["below_ceiling"] = table["ceiling_r2"] - table[r2_column]
     return table
 
 
-def style_table(table: pd.DataFrame, caption: str = ""):
-    """Round numbers and label columns for display (RMSE and MAE on the 1..9 scale)."""
-    labels = {
-        "target": "target",
-        "validation_r2": "val R²",
-        "validation_rmse": "val RMSE (1–9)",
-        "validation_mae": "val MAE (1–9)",
-        "test_r2": "test R²",
-        "test_rmse": "test RMSE (1–9)",
-        "test_mae": "test MAE (1–9)",
-        "report_r2": "report R²",
-        "report_rmse": "report RMSE (1–9)",
-        "report_mae": "report MAE (1–9)",
-        "ceiling_r2": "noise ceiling R²",
-        "below_ceiling": "ceiling − test R²",
-    }
-    shown = table.rename(columns=labels)
+COLUMN_LABELS = {
+    "target": "target",
+    "validation_r2": "val R²",
+    "validation_rmse": "val RMSE",
+    "validation_mae": "val MAE",
+    "test_r2": "test R² [95% CI]",
+    "test_rmse": "test RMSE [95% CI]",
+    "test_mae": "test MAE [95% CI]",
+    "report_r2": "report R²",
+    "report_rmse": "report RMSE",
+    "report_mae": "report MAE",
+    "ceiling_r2": "ceiling R²",
+    "below_ceiling": "ceiling − test R²",
+    "cv_r2": "grid-search CV R²",
+    "cv_r2_mean": "CV R² (mean)",
+    "cv_r2_sd": "CV R² (sd)",
+}
+TABLE_NOTE = ("RMSE and MAE on the 1..9 rating scale. Intervals: 95% bootstrap over the test songs "
+              "({n} resamples). Ceiling: the R² of SynthDEAM's generating function on the same test songs, "
+              "an expected upper bound, not a hard one; chunk-level rows are set beside this song-level ceiling.")
+
+
+def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
+    """A result table for the page: test figures with their intervals, labelled columns, one caption.
+
+    Each test metric is shown with its 95% bootstrap interval in one cell
+    (``0.41 [0.28, 0.52]``) when the table has the interval columns.  The main
+    view keeps R² for validation and the report; ``details=True`` shows the
+    validation and report RMSE and MAE instead of the test columns, so that
+    neither table runs off the page.
+    """
+    from .intervals import N_RESAMPLES, format_interval
+
+    shown = table.copy()
+    for metric in ("r2", "rmse", "mae"):
+        low, high = f"test_{metric}_low", f"test_{metric}_high"
+        if low in shown and f"test_{metric}" in shown:
+            shown[f"test_{metric}"] = [format_interval(v, (lo, hi)) for v, lo, hi in
+                                       zip(shown[f"test_{metric}"], shown[low], shown[high])]
+        shown = shown.drop(columns=[c for c in (low, high) if c in shown])
+    hidden = (["test_r2", "test_rmse", "test_mae", "below_ceiling", "ceiling_r2"] if details
+              else ["validation_rmse", "validation_mae", "report_rmse", "report_mae"])
+    shown = shown.drop(columns=[c for c in hidden if c in shown])
     if "target" in shown:
         shown["target"] = shown["target"].map(short_name)
-    styled = shown.style.format(precision=3, na_rep="–").hide(axis="index")
-    if caption:
-        styled = styled.set_caption(caption)
-    return styled
+    styled = shown.rename(columns=COLUMN_LABELS).style.format(precision=3, na_rep="–").hide(axis="index")
+    note = TABLE_NOTE.format(n=N_RESAMPLES) if not details else "RMSE and MAE on the 1..9 rating scale."
+    return styled.set_caption(f"{caption} {note}".strip())
 
 
 def data_banner(corpus, extra: str = ""):

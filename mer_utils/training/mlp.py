@@ -181,13 +181,16 @@ def song_arrays(song_ids, embeddings: np.ndarray, labels: pd.DataFrame, split: p
     return ids, x, y
 
 
-def mlp_records(mlp: MlpResult, x: dict, y: dict, data: str, **details) -> tuple[list[dict], dict]:
+def mlp_records(mlp: MlpResult, ids: dict, x: dict, y: dict, data: str, run: dict | None = None,
+                cv: dict | None = None, **details) -> tuple[list[dict], dict]:
     """Score a trained MLP on the validation and test songs: one result record per target, and the predictions.
 
-    ``x`` and ``y`` are the dicts of :func:`song_arrays`; ``details`` are plain
-    values added to every record (backbone, training settings, song counts).
-    Returns ``(records, predictions)`` with ``predictions[part]`` on the 1..9 scale.
+    ``ids``, ``x`` and ``y`` are the dicts of :func:`song_arrays`; ``run`` is the
+    page's :attr:`mer_utils.page.Page.run`; ``details`` are plain values added
+    to every record.  Returns ``(records, predictions)`` with
+    ``predictions[part]`` on the 1..9 scale.  ``cv``: :func:`mlp_cross_validation`'s result, added per target.
     """
+    from ..results.intervals import predictions_frame
     from ..results.metrics import regression_metrics
     from ..results.records import make_record
 
@@ -195,5 +198,37 @@ def mlp_records(mlp: MlpResult, x: dict, y: dict, data: str, **details) -> tuple
     records = []
     for k, target in enumerate(mlp.target_names):
         scores = {part: regression_metrics(y[part][:, k], predictions[part][:, k]) for part in predictions}
-        records.append(make_record(3, "EmotionMLP", target, data, scores["validation"], scores["test"], **details))
+        frame = predictions_frame(ids["test"], y["test"][:, k], predictions["test"][:, k])
+        records.append(make_record(3, "EmotionMLP", target, data, scores["validation"], scores["test"], run=run,
+                                   test_predictions=frame, **(cv or {}).get(target, {}), **details))
     return records, predictions
+
+
+CV_FOLDS, CV_REPEATS = 5, 2  # repeated k-fold over the training and validation songs
+
+
+def mlp_cross_validation(x: dict, y: dict, target_names, *, epochs: int, batch_size: int, lr: float, seed: int,
+                         n_splits: int = CV_FOLDS, n_repeats: int = CV_REPEATS) -> dict:
+    """R² of the EmotionMLP in repeated k-fold CV over the training and validation songs (never the test songs).
+
+    Each fold trains for the ``epochs`` the main run chose on validation (no
+    early stopping inside the folds, which would tune on the held-out fold)
+    and scores the held-out songs.  Returns ``{target: {"cv_r2_mean", "cv_r2_sd", "cv_folds"}}``.
+    """
+    from sklearn.model_selection import RepeatedKFold
+
+    from ..results.metrics import regression_metrics
+
+    pool_x = np.concatenate([x["train"], x["validation"]])
+    pool_y = np.concatenate([y["train"], y["validation"]])
+    folds = RepeatedKFold(n_splits=n_splits, n_repeats=n_repeats, random_state=seed)
+    scores = {t: [] for t in target_names}
+    for k, (fit_rows, held_rows) in enumerate(folds.split(pool_x)):
+        result = fit_emotion_mlp(pool_x[fit_rows], pool_y[fit_rows], pool_x[held_rows], pool_y[held_rows],
+                                 target_names=target_names, epochs=epochs, patience=None, batch_size=batch_size,
+                                 lr=lr, seed=seed + k, progress=False)
+        predicted = result.predict(pool_x[held_rows])
+        for j, target in enumerate(target_names):
+            scores[target].append(regression_metrics(pool_y[held_rows][:, j], predicted[:, j])["r2"])
+    return {t: {"cv_r2_mean": float(np.mean(v)), "cv_r2_sd": float(np.std(v, ddof=1)), "cv_folds": len(v)}
+            for t, v in scores.items()}

@@ -67,31 +67,34 @@ def epoch_table(history: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def result_records(
-    model_name: str, target: str, corpus, history: pd.DataFrame, scores: dict, extra: dict | None = None
-) -> list[dict]:
-    """The two result records of one Phase 2 run (``level`` "song" and "chunk") for :func:`mer_utils.results.records.save_result`.
+def result_records(model_name: str, target: str, corpus, history: pd.DataFrame, test_frame: pd.DataFrame,
+                   run: dict | None = None, extra: dict | None = None) -> list[dict]:
+    """The two result records of one Phase 2 run, ``level`` "song" and "chunk", with test intervals over songs.
 
-    ``scores`` is the output of :func:`chunk_and_song_scores` on the test set.
-    Validation figures are the best epoch's (song level needs ``val_song_*``
-    columns, i.e. ``fit(..., val_groups=...)``).
+    ``test_frame`` is :func:`chunk_predictions` on the test set; the song
+    record scores the mean of each song's chunk predictions, the chunk record
+    every chunk (its interval resamples whole songs).  Validation figures are
+    the best epoch's (song level needs ``val_song_*`` columns, i.e.
+    ``fit(..., val_groups=...)``).
     """
+    from ..results.records import make_record
+
     best = best_epoch_row(history)
-    common = {
-        "phase": 2,
-        "model": model_name,
-        "target": target,
-        "data": corpus.name,
+    details = {
         "epochs_run": int(history.attrs.get("epochs_run", len(history))),
         "best_epoch": int(best["epoch"]),
         "seconds_per_epoch": float(history["seconds"].mean()),
         "samples_per_s": float(history["samples_per_s"].mean()),
         **(extra or {}),
     }
+    chunks = test_frame.rename(columns={"target": "true", "prediction": "predicted"})
+    songs = chunks.groupby("song_id", as_index=False)[["true", "predicted"]].mean()
     records = []
-    for level, prefix in (("song", "val_song_"), ("chunk", "val_")):
+    for level, prefix, frame in (("song", "val_song_", songs), ("chunk", "val_", chunks)):
         validation = {m: float(best[f"{prefix}{m}"]) for m in METRICS if f"{prefix}{m}" in best}
-        records.append({**common, "level": level, "validation": validation, "test": dict(scores[level])})
+        test = regression_metrics(frame["true"], frame["predicted"])
+        records.append(make_record(2, model_name, target, corpus.name, validation, test, run=run,
+                                   test_predictions=frame[["song_id", "true", "predicted"]], level=level, **details))
     return records
 
 
@@ -116,14 +119,14 @@ def best_runs(results: pd.DataFrame, phase: int = 2, level: str | None = "song")
     return table.sort_values(["_model", "_target", "model"]).drop(columns=["_model", "_target"]).reset_index(drop=True)
 
 
-def saved_runs(results_dir) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """All saved records, and the best Phase 2 run of each model and target at song and at chunk level.
+def saved_runs(results_dir, run: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """All saved records of ``run``, and the best Phase 2 run of each model and target at song and at chunk level.
 
     Raises :class:`MerError` when no Phase 2 run has been saved yet.
     """
     from ..results.records import load_results
 
-    results = load_results(results_dir)
+    results = load_results(results_dir, run)
     songs, chunks = best_runs(results, level="song"), best_runs(results, level="chunk")
     if songs.empty:
         raise MerError(
