@@ -12,6 +12,7 @@ passes only the knobs a user set, so each default is written once.
 
 from __future__ import annotations
 
+import html
 import logging
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,52 @@ def default_paths(data: str) -> dict:
         "results_dir": f"results/{name}",
         "cache_dir": f"cache/{name}",
     }
+
+
+class PageWarnings(logging.Handler):
+    """Shows each WARNING (or worse) of ``mer_utils`` on the page, as a warning admonition.
+
+    Log lines go to stderr, which the book drops (papermill echoes it to the
+    terminal); a warning is also something the reader must see, so it is not
+    lost with them.  A warning that the page already states in its own words
+    (a banner) is logged with ``extra={"on_page": True}`` and not repeated.
+    """
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from IPython.display import HTML, display
+
+        if getattr(record, "on_page", False):
+            return
+        try:
+            message = html.escape(record.getMessage())
+        except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
+            self.handleError(record)
+            return
+        kind = "warning" if record.levelno < logging.ERROR else "error"
+        display(HTML(f'<div class="admonition {kind}"><p class="admonition-title">{record.levelname.title()}</p>'
+                     f"<p>{message}</p></div>"))
+
+
+def configure_logging() -> None:
+    """Log lines of ``mer_utils`` (INFO and up) to stderr, not into the page; warnings also on the page.
+
+    In a notebook kernel stderr is a stream output of its own: ``make book``
+    (papermill) echoes it to the terminal and :mod:`mer_utils.pagebuild` drops
+    it from the page, so progress notes stay out of the text.  Inside a kernel,
+    :class:`PageWarnings` puts every warning on the page as well.  Calling it
+    again replaces the handlers rather than adding more.
+    """
+    from IPython import get_ipython
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    package = logging.getLogger("mer_utils")
+    for handler in [h for h in package.handlers if isinstance(h, PageWarnings)]:
+        package.removeHandler(handler)
+    if get_ipython() is not None:
+        package.addHandler(PageWarnings())
 
 
 @dataclass
@@ -87,7 +134,7 @@ def start_page(
     data_dir = data_dir or paths["data_dir"]
     results_dir = Path(results_dir or paths["results_dir"])
     cache_dir = Path(cache_dir or paths["cache_dir"])
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True)
+    configure_logging()
     set_seeds(seed)
     sns.set_theme(context="notebook", style="whitegrid")
     plt.rcParams.update({"figure.dpi": 110, "savefig.bbox": "tight"})

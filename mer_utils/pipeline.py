@@ -9,8 +9,10 @@ The Makefile calls these through ``python -m mer_utils``:
 * ``data-stamp``: a fingerprint of a DEAM tree (names, sizes, times), rewritten
   only when the tree changed.
 * ``run-notebook``: convert a jupytext ``.py`` notebook, execute it with
-  papermill and its parameters, and move the executed ``.ipynb`` into the book
-  only when every cell ran.  A failure names the notebook, the cell and the error.
+  papermill and its parameters, make it a page (code folded, parameters stated
+  in one sentence: :mod:`mer_utils.pagebuild`) and move the executed ``.ipynb``
+  into the book only when every cell ran.  A failure names the notebook, the
+  cell and the error.
 """
 
 from __future__ import annotations
@@ -91,6 +93,21 @@ def check_parameters(source, given: dict, declared: dict) -> None:
         )
 
 
+def remove_stale_temporaries(output) -> list[Path]:
+    """Delete what an earlier, killed run of ``output`` left half-written beside it; return the paths.
+
+    :func:`~mer_utils.cache.atomic_path` writes ``.<stem>.<random>.tmp.ipynb``
+    next to the page and removes it on success or error, but a run stopped by
+    SIGTERM or SIGKILL (a killed ``make book``) cannot.  Make runs one recipe
+    per page at a time, so any such file is a leftover, never a live run's.
+    """
+    output = Path(output)
+    stale = sorted(output.parent.glob(f".{output.stem}.*.tmp{output.suffix}"))
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
 def run_notebook(source, output, params_file=None, failed_dir="build/failed") -> None:
     """Execute the jupytext notebook ``source`` with papermill into ``output``.
 
@@ -98,11 +115,15 @@ def run_notebook(source, output, params_file=None, failed_dir="build/failed") ->
     place only on success.  On failure the partly executed notebook is kept in
     ``failed_dir`` for inspection and :class:`MerError` names the cell and error.
     A parameter the notebook does not declare is an error before anything runs
-    (:func:`check_parameters`).
+    (:func:`check_parameters`).  The executed notebook becomes a page with
+    :func:`mer_utils.pagebuild.prepare_page`.
     """
     import jupytext
+    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
+
+    from .pagebuild import prepare_page
 
     source, output = Path(source), Path(output)
     if not source.exists():
@@ -113,7 +134,9 @@ def run_notebook(source, output, params_file=None, failed_dir="build/failed") ->
     with tempfile.TemporaryDirectory() as scratch:
         unexecuted = Path(scratch) / (source.stem + ".ipynb")
         jupytext.write(notebook, unexecuted)
-        check_parameters(source, params, papermill.inspect_notebook(str(unexecuted)))
+        declared = papermill.inspect_notebook(str(unexecuted))
+        check_parameters(source, params, declared)
+        remove_stale_temporaries(output)
         with atomic_path(output) as executed:
             try:
                 papermill.execute_notebook(
@@ -134,3 +157,5 @@ def run_notebook(source, output, params_file=None, failed_dir="build/failed") ->
                     f"notebook {source} failed in cell {exc.exec_count} with {exc.ename}: {exc.evalue}\n"
                     f"The partly executed notebook is kept at {kept}."
                 ) from None
+            page = prepare_page(nbformat.read(executed, as_version=4), params, declared)
+            nbformat.write(page, executed)
