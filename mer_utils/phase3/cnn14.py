@@ -21,9 +21,11 @@ that no process is started and nothing is written there.
 Without the checkpoint, :func:`load_backbone` can build a CNN14 with random
 weights from a seed (deterministic).  Its embeddings are random projections of
 the log-mel spectrogram, a baseline rather than PANNs, and every page that uses
-them says so (:meth:`Backbone.banner`).  :func:`backbone_for` holds the policy:
+them says so (:meth:`Backbone.banner`).  :func:`backbone_choice` holds the policy:
 on SynthDEAM the random backbone replaces a missing checkpoint; on DEAM a
-missing checkpoint is an error unless the random backbone is asked for.
+missing checkpoint is an error unless the random backbone is asked for.  It
+decides without torch, so ``make book`` asks it before the first notebook
+(:mod:`mer_utils.preflight`); :func:`backbone_for` builds what it chose.
 
 This module imports torch only inside its functions, so the checkpoint's name
 and address (:data:`CHECKPOINT_NAME`, :data:`DEFAULT_CHECKPOINT`) can be read
@@ -259,8 +261,23 @@ def random_backbone(seed: int = 42, reason: str = "") -> Backbone:
     )
 
 
-def load_backbone(checkpoint_path, allow_random: bool = False, seed: int = 42, force_random: bool = False) -> Backbone:
-    """The pretrained CNN14 from ``checkpoint_path``, or a seeded random one.
+@dataclass(frozen=True)
+class BackboneChoice:
+    """Which CNN14 :func:`build_backbone` will build, decided without loading anything.
+
+    ``kind`` is ``"pretrained"`` (from ``checkpoint``, the path as given) or
+    ``"random"``; ``reason`` says why random, and ``fallback`` is true when the
+    random weights stand in for a missing checkpoint.
+    """
+
+    kind: str
+    checkpoint: object = None
+    reason: str = ""
+    fallback: bool = False
+
+
+def choose_backbone(checkpoint_path, allow_random: bool = False, force_random: bool = False) -> BackboneChoice:
+    """The rule of :func:`load_backbone`, without torch.
 
     * ``force_random``: the random backbone, whatever is on disk.
     * the checkpoint exists: it is loaded (a corrupt file is an error, never
@@ -271,31 +288,47 @@ def load_backbone(checkpoint_path, allow_random: bool = False, seed: int = 42, f
     """
     path = Path(str(checkpoint_path)).expanduser() if checkpoint_path not in (None, "") else None
     if force_random:
-        return random_backbone(seed, reason="The random backbone was asked for (random_backbone=True, PANNS_RANDOM=1).")
+        reason = "The random backbone was asked for (random_backbone=True, PANNS_RANDOM=1)."
+        return BackboneChoice("random", reason=reason)
     if path is not None and path.exists():
-        model = build_cnn14(seed=seed)
-        info = load_checkpoint(model, path)
-        return pretrained_backbone(model, checkpoint_path, info["sha256"])
+        return BackboneChoice("pretrained", checkpoint=checkpoint_path)
     if allow_random:
-        reason = f"The PANNs checkpoint {path} was not found."
-        log.warning("%s Using a CNN14 with random weights (seed %s) instead: a baseline, not PANNs.", reason, seed)
-        return random_backbone(seed, reason=reason)
+        return BackboneChoice("random", reason=f"The PANNs checkpoint {path} was not found.", fallback=True)
     raise MerError(
         f"PANNs checkpoint {path} not found: {HOW_TO_GET_WEIGHTS}. To run Phase 3 without it, on a CNN14 with random "
         "weights (a baseline, not PANNs), ask for it explicitly: PANNS_RANDOM=1 (notebook parameter random_backbone=True)."
     )
 
 
-def backbone_for(data: str, checkpoint_path=None, random_backbone: bool = False, seed: int = 42) -> Backbone:
+def build_backbone(choice: BackboneChoice, seed: int = 42) -> Backbone:
+    """The CNN14 of a :class:`BackboneChoice`: the checkpoint loaded, or random weights from ``seed``."""
+    if choice.kind == "pretrained":
+        model = build_cnn14(seed=seed)
+        info = load_checkpoint(model, Path(str(choice.checkpoint)).expanduser())
+        return pretrained_backbone(model, choice.checkpoint, info["sha256"])
+    if choice.fallback:
+        warning = "%s Using a CNN14 with random weights (seed %s) instead: a baseline, not PANNs."
+        log.warning(warning, choice.reason, seed, extra={"on_page": True})  # the page shows Backbone.banner()
+    return random_backbone(seed, reason=choice.reason)
+
+
+def load_backbone(checkpoint_path, allow_random: bool = False, seed: int = 42, force_random: bool = False) -> Backbone:
+    """The pretrained CNN14 from ``checkpoint_path``, or a seeded random one (the rule: :func:`choose_backbone`)."""
+    return build_backbone(choose_backbone(checkpoint_path, allow_random=allow_random, force_random=force_random), seed)
+
+
+def backbone_choice(data: str, checkpoint_path=None, random_backbone: bool = False) -> BackboneChoice:
     """The backbone policy of the book: a missing checkpoint falls back to random weights on SynthDEAM only.
 
     ``checkpoint_path`` ``None`` means :data:`DEFAULT_CHECKPOINT`.  With
     ``data="deam"`` a missing checkpoint raises :class:`MerError` unless
     ``random_backbone`` is true, which selects the random backbone explicitly.
     """
-    return load_backbone(
-        checkpoint_path or DEFAULT_CHECKPOINT,
-        allow_random=(data == "synth"),
-        seed=seed,
-        force_random=bool(random_backbone),
+    return choose_backbone(
+        checkpoint_path or DEFAULT_CHECKPOINT, allow_random=(data == "synth"), force_random=bool(random_backbone)
     )
+
+
+def backbone_for(data: str, checkpoint_path=None, random_backbone: bool = False, seed: int = 42) -> Backbone:
+    """The backbone of :func:`backbone_choice`, built."""
+    return build_backbone(backbone_choice(data, checkpoint_path, random_backbone), seed)
