@@ -1,4 +1,4 @@
-"""Smoke tests of mer_utils.train: history, best-epoch restore, determinism, saving."""
+"""Tests of the training loop (mer_utils.training.loop): history, best-epoch restore, determinism, saving, precision."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import torch
 from torch.utils.data import TensorDataset
 
 from mer_utils.errors import MerError
+from mer_utils.phase2.models import PHASE2_MODELS
+from mer_utils.training import runtime
 from mer_utils.training.defaults import training_settings
 from mer_utils.training.loop import _run_eval, array_loader, fit, fit_target_scaler, make_loader, predict
-from mer_utils.training.mlp import EmotionMLP
+from mer_utils.training.mlp import EmotionMLP, fit_emotion_mlp
 from mer_utils.training.modelfile import build_model, load_model, save_model
+from mer_utils.training.runtime import DEFAULT_PRECISION, resolve_precision
 
 TIMING = ["seconds", "samples_per_s"]
 
@@ -31,7 +34,8 @@ def mlp_data(seed=0, n_train=48, n_val=16, dims=12):
     return train_loader, val_loader, scaler, y[n_train:]
 
 
-def fit_mlp(seed=0, epochs=25, patience=None, lr=1e-2):
+def fit_mlp(seed=0, epochs=25, patience=None, lr=1e-2, precision="float32"):
+    """The MLP as the book trains it (float32); ``precision`` overrides."""
     train_loader, val_loader, scaler, _ = mlp_data()
     torch.manual_seed(seed)
     model = EmotionMLP(in_features=12)
@@ -45,6 +49,7 @@ def fit_mlp(seed=0, epochs=25, patience=None, lr=1e-2):
         seed=seed,
         target_scaler=scaler,
         target_names=["valence_mean", "arousal_mean"],
+        precision=precision,
         progress=False,
     )
 
@@ -177,3 +182,113 @@ def test_threads_are_restored():
         progress=False,
     )
     assert torch.get_num_threads() == 2
+
+
+# ------------------------------------------------------------------ precision
+
+
+def chunk_data(n_train=8, n_val=4, seed=0):
+    """Random log-mel-shaped chunks and labels: loaders, scaler and the validation song of each chunk."""
+    rng = np.random.default_rng(seed)
+    n = n_train + n_val
+    x = torch.as_tensor(rng.standard_normal((n, 1, 128, 128)).astype(np.float32))
+    y = rng.uniform(2, 8, size=(n, 1))
+    scaler = fit_target_scaler(y[:n_train])
+    ys = torch.as_tensor(scaler.transform(y).astype(np.float32))
+    train_loader = make_loader(TensorDataset(x[:n_train], ys[:n_train]), 4, shuffle=True, seed=seed)
+    val_loader = make_loader(TensorDataset(x[n_train:], ys[n_train:]), 4)
+    return train_loader, val_loader, scaler, np.repeat(np.arange(n_val // 2), 2)
+
+
+def conv_output_dtypes(model):
+    """Record the dtype of every Conv2d output during forward passes."""
+    seen = []
+    for module in model.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+    return seen
+
+
+def test_auto_precision_is_bfloat16_exactly_where_the_cpu_computes_it_natively(monkeypatch):
+    native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert resolve_precision("auto") == ("bfloat16" if native else "float32")
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)
+    assert resolve_precision("auto", "cpu") == "bfloat16"
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False)
+    assert resolve_precision("auto", torch.device("cpu")) == "float32"
+
+
+def test_auto_precision_on_cuda_follows_the_gpu_and_elsewhere_is_float32(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    assert resolve_precision("auto", "cuda") == "bfloat16"
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: False)
+    assert resolve_precision("auto", "cuda") == "float32"
+    assert resolve_precision("auto", "meta") == "float32"
+
+
+def test_explicit_precisions_are_kept_none_means_the_default_and_unknown_ones_are_refused():
+    assert resolve_precision("float32") == "float32"
+    assert resolve_precision("bfloat16", "cpu") == "bfloat16"
+    assert resolve_precision(None) == resolve_precision(DEFAULT_PRECISION)
+    assert DEFAULT_PRECISION in runtime.PRECISIONS
+    with pytest.raises(MerError, match="unknown precision 'float16'"):
+        resolve_precision("float16")
+    with pytest.raises(MerError, match="not resolved"):
+        runtime.autocast("cpu", "auto")
+
+
+def test_float32_override_trains_every_convolution_in_float32():
+    train_loader, val_loader, scaler, _ = chunk_data()
+    model = build_model("EmotionCNN", seed=0)
+    seen = conv_output_dtypes(model)
+    model, history = fit(model, train_loader, val_loader, epochs=1, patience=None, seed=0, target_scaler=scaler,
+                         precision="float32", progress=False)
+    assert history.attrs["precision"] == "float32"
+    assert seen and set(seen) == {torch.float32}
+
+
+def test_default_precision_is_what_auto_resolves_to_on_this_machine():
+    train_loader, val_loader, scaler, _ = chunk_data()
+    model = build_model("EmotionCNN", seed=0)
+    seen = conv_output_dtypes(model)
+    _, history = fit(model, train_loader, val_loader, epochs=1, patience=None, seed=0, target_scaler=scaler,
+                     progress=False)
+    expected = resolve_precision("auto")
+    assert history.attrs["precision"] == expected
+    assert set(seen) == {getattr(torch, expected)}
+
+
+@pytest.mark.parametrize("name", PHASE2_MODELS)
+def test_each_phase2_model_trains_one_bfloat16_epoch_with_finite_metrics_and_float32_weights(name):
+    train_loader, val_loader, scaler, groups = chunk_data()
+    model = build_model(name, seed=0)
+    seen = conv_output_dtypes(model)
+    model, history = fit(model, train_loader, val_loader, epochs=1, patience=None, seed=0, target_scaler=scaler,
+                         val_groups=groups, precision="bfloat16", progress=False)
+    assert history.attrs["precision"] == "bfloat16"
+    assert torch.bfloat16 in seen  # the convolutions really ran in bfloat16
+    row = history.iloc[0]
+    for column in ["train_loss", "val_loss", "val_r2", "val_rmse", "val_mae", "val_song_rmse"]:
+        assert np.isfinite(row[column]), column
+    assert {p.dtype for p in model.parameters()} == {torch.float32}  # autocast keeps master weights float32
+    pred = predict(model, val_loader, scaler, precision="bfloat16")
+    assert np.isfinite(pred).all() and pred.shape == (4, 1)
+
+
+def test_bfloat16_predictions_stay_close_to_float32_ones():
+    """Same weights, two precisions: bfloat16 keeps about 3 significant digits, so predictions differ slightly."""
+    _, val_loader, scaler, _ = chunk_data()
+    model = build_model("EmotionCNN_GRU_Attention", seed=0)
+    low = predict(model, val_loader, scaler, precision="bfloat16")
+    full = predict(model, val_loader, scaler, precision="float32")
+    assert not np.array_equal(low, full)  # the two precisions really differ
+    assert np.abs(low - full).max() < 0.01  # on the 1..9 scale
+
+
+def test_the_emotion_mlp_stays_float32():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 6)).astype(np.float32)
+    y = rng.uniform(2, 8, size=(30, 2))
+    result = fit_emotion_mlp(x[:20], y[:20], x[20:], y[20:], target_names=["valence_mean", "arousal_mean"], epochs=1,
+                             patience=None, batch_size=8, lr=1e-3, seed=0, progress=False)
+    assert result.history.attrs["precision"] == "float32"

@@ -19,7 +19,17 @@ together, through :mod:`mer_utils.training.mlp`).  The protocol is the same for 
   the report's criterion;
 * deterministic on CPU (:func:`mer_utils.training.runtime.set_seeds`, a seeded
   DataLoader generator and no worker processes); CUDA is used when available
-  and never required.
+  and never required;
+* precision: ``precision="auto"`` (the default,
+  :data:`mer_utils.training.runtime.DEFAULT_PRECISION`) trains and evaluates
+  with bfloat16 autocast where the device computes bfloat16 natively (CPUs with
+  AVX512-BF16 or AMX, recent CUDA GPUs) and in float32 elsewhere; ``"float32"``
+  or ``"bfloat16"`` force one.  Autocast, not a bfloat16 model: the weights and
+  Adam's state stay float32, predictions are cast to float32 before the loss,
+  and the metrics are computed in float32.  benchmarks/bench_phase2.py measures
+  the speed-up and checks that the chosen epoch's validation and test R² stay
+  within float32's intervals.  The resolved precision is in
+  ``history.attrs["precision"]``.
 """
 
 from __future__ import annotations
@@ -33,7 +43,7 @@ import pandas as pd
 
 from ..errors import MerError
 from ..results.metrics import METRICS, regression_metrics
-from .runtime import pick_device, set_seeds, torch_threads
+from .runtime import autocast, pick_device, resolve_precision, set_seeds, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +84,9 @@ def _prepare(model, device):
     """Move ``model`` to ``device`` in channels-last memory layout.
 
     Channels-last makes the convolutions, batch norm and pooling of the Phase 2
-    models about 1.5x faster on CPU (benchmarks/bench_phase2.py); the layout
-    changes only how tensors sit in memory, not what is computed.  Models
+    models faster on CPU (on top of bfloat16 autocast, about 1.3x in the
+    measurements of issue 11); the layout changes only how tensors sit in
+    memory, not what is computed.  Models
     without 4-D weights (the MLP) are unaffected.
     """
     import torch
@@ -96,13 +107,16 @@ def _loss(prediction, target):
     return ((prediction - target) ** 2).mean(dim=0).sum()
 
 
-def _run_eval(model, loader, device):
-    """Standardised predictions and targets of a whole loader, plus the mean loss."""
+def _run_eval(model, loader, device, precision: str = "float32"):
+    """Standardised predictions and targets of a whole loader, plus the mean loss (float32).
+
+    ``precision``: a resolved precision (:func:`~mer_utils.training.runtime.resolve_precision`).
+    """
     import torch
 
     model.eval()
     preds, targets = [], []
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast(device, precision):
         for x, y in loader:
             preds.append(model(_batch(x, device)).float().cpu())
             targets.append(y.reshape(len(y), -1).float())
@@ -136,6 +150,7 @@ def fit(
     target_names=None,
     val_groups=None,
     threads: int | None = None,
+    precision: str | None = None,
     progress: bool = True,
 ):
     """Train ``model`` with Adam on MSE; return ``(model, history)`` with the best epoch's weights.
@@ -151,6 +166,9 @@ def fit(
     setting, one per core).  Pass 1 when other processes share the cores
     (e.g. ``make -j``): threads that wait for each other on a busy machine
     can make training several times slower.
+    ``precision``: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (autocast; see
+    the module docstring); ``None`` means
+    :data:`~mer_utils.training.runtime.DEFAULT_PRECISION`.
 
     ``history`` has one row per epoch: ``epoch``, ``train_loss`` and
     ``val_loss`` (MSE on standardised labels, summed over targets),
@@ -158,16 +176,17 @@ def fit(
     their mean, plus ``val_r2_<target>`` etc.), ``seconds`` (the whole epoch),
     ``samples_per_s`` (training samples per second of training) and ``best``
     (True on the restored epoch).  ``history.attrs`` holds ``best_epoch``,
-    ``epochs_run`` and ``stopped_early``.
+    ``epochs_run``, ``stopped_early`` and ``precision`` (the resolved one,
+    ``"float32"`` or ``"bfloat16"``).
     """
     settings = dict(epochs=epochs, patience=patience, lr=lr, device=device, seed=seed, target_scaler=target_scaler,
-                    target_names=target_names, val_groups=val_groups, progress=progress)
+                    target_names=target_names, val_groups=val_groups, precision=precision, progress=progress)
     with torch_threads(threads):
         return _fit(model, train_loader, val_loader, **settings)
 
 
 def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed, target_scaler, target_names,
-         val_groups, progress):
+         val_groups, precision, progress):
     """The training loop of :func:`fit`."""
     import torch
     from tqdm import tqdm
@@ -179,7 +198,9 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     if generator is not None:
         generator.manual_seed(int(seed))  # the same shuffles on every call with this seed
     device = pick_device(device)
+    precision = resolve_precision(precision, device)
     model = _prepare(model, device)
+    log.info("training %s on %s in %s", type(model).__name__, device, precision)
     n_targets = len(target_scaler.mean_)
     target_names = list(target_names) if target_names is not None else [f"target{k}" for k in range(n_targets)]
     if val_groups is not None:
@@ -196,7 +217,9 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
         for x, y in train_loader:
             x, y = _batch(x, device), y.to(device).reshape(len(y), -1)
             optimiser.zero_grad(set_to_none=True)
-            loss = _loss(model(x), y)
+            with autocast(device, precision):
+                prediction = model(x)
+            loss = _loss(prediction.float(), y)
             if not torch.isfinite(loss):
                 raise MerError(
                     f"the training loss became {loss.item()} in epoch {epoch}: the model diverged; lower lr (now {lr})."
@@ -206,7 +229,7 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
             total += float(loss.detach()) * len(y)
             seen += len(y)
         train_seconds = time.perf_counter() - start
-        pred, target, val_loss = _run_eval(model, val_loader, device)
+        pred, target, val_loss = _run_eval(model, val_loader, device, precision)
         y_pred = target_scaler.inverse_transform(pred)
         y_true = target_scaler.inverse_transform(target)
         row = {"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss}
@@ -235,7 +258,8 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     model.load_state_dict(best_state)
     history = pd.DataFrame(rows)
     history["best"] = history["epoch"] == best_epoch
-    history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped_early=len(rows) < int(epochs))
+    history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped_early=len(rows) < int(epochs),
+                         precision=precision)
     return model, history
 
 
@@ -247,9 +271,14 @@ def _song_means(groups, y_true, y_pred):
     return means[:, :k], means[:, k:]
 
 
-def predict(model, loader, target_scaler, device=None) -> np.ndarray:
-    """Predictions ``(n, n_targets)`` on the original 1..9 scale, in loader order."""
+def predict(model, loader, target_scaler, device=None, precision: str | None = None) -> np.ndarray:
+    """Predictions ``(n, n_targets)`` on the original 1..9 scale, in loader order.
+
+    ``precision`` as in :func:`fit` (``None``: the package default); pass the
+    precision the model was trained and selected in (``history.attrs["precision"]``).
+    """
     device = pick_device(device)
+    precision = resolve_precision(precision, device)
     model = _prepare(model, device)
-    pred, _, _ = _run_eval(model, loader, device)
+    pred, _, _ = _run_eval(model, loader, device, precision)
     return target_scaler.inverse_transform(pred)

@@ -7,8 +7,16 @@ One place for each of these, because every trainer and embedder needs them:
 :func:`set_seeds` makes a run repeatable (Python, NumPy and torch seeded, torch
 asked for deterministic kernels), :func:`torch_threads` runs a block with a given
 number of CPU threads and restores the previous number, :func:`pick_device` picks
-CUDA when present and the CPU otherwise, and :func:`resolve_precision` turns
-``"auto"`` into bfloat16 on CPUs that compute it natively (AVX512-BF16, AMX).
+CUDA when present and the CPU otherwise, :func:`resolve_precision` turns
+``"auto"`` into bfloat16 where the device computes it natively (CPUs with
+AVX512-BF16 or AMX, CUDA GPUs that support bfloat16) and float32 elsewhere, and
+:func:`autocast` runs a block in the chosen precision.
+
+Precision.  ``"bfloat16"`` means automatic mixed precision (``torch.autocast``):
+the weights, the optimiser state, the loss and the metrics stay float32, and
+only the operations autocast lists (convolutions, matrix products, the GRU) run
+in bfloat16.  :data:`DEFAULT_PRECISION` is the package default, used wherever a
+caller passes ``None``.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import numpy as np
 from ..errors import MerError
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+DEFAULT_PRECISION = "auto"  # of the Phase 2 training loop (mer_utils.training.loop); None anywhere means this
 DEFAULT_JOBS = 2  # worker processes for decoding and features: the 2 cores of the machines the book is built on
 
 
@@ -69,16 +78,44 @@ def pick_device(device=None):
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def resolve_precision(precision: str = "auto") -> str:
-    """``"auto"`` -> ``"bfloat16"`` where the CPU computes it natively (AVX512-BF16, AMX), else ``"float32"``."""
+def resolve_precision(precision: str | None = "auto", device=None) -> str:
+    """``"float32"`` or ``"bfloat16"``: ``precision`` itself, or what ``"auto"`` means on ``device``.
+
+    ``None`` means :data:`DEFAULT_PRECISION`.  ``"auto"`` gives ``"bfloat16"`` on a
+    CPU that computes it natively (AVX512-BF16, AMX) and on a CUDA device that
+    supports it, ``"float32"`` elsewhere (other CPUs, other devices).
+    ``device``: a ``torch.device`` or its name; ``None`` means the CPU.
+    """
     import torch
 
+    precision = DEFAULT_PRECISION if precision is None else precision
     if precision not in PRECISIONS:
         raise MerError(f"unknown precision '{precision}': use one of {', '.join(PRECISIONS)}.")
     if precision != "auto":
         return precision
+    kind = torch.device(device).type if device is not None else "cpu"
     try:
-        native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        if kind == "cpu":
+            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        elif kind == "cuda":
+            native = bool(torch.cuda.is_bf16_supported())
+        else:
+            native = False
     except Exception:  # an old or unusual build: stay with float32
         native = False
     return "bfloat16" if native else "float32"
+
+
+def autocast(device, precision: str):
+    """A context that runs a block in ``precision`` on ``device``: bfloat16 autocast, or nothing for float32.
+
+    ``precision`` is a resolved one (``"float32"`` or ``"bfloat16"``, see
+    :func:`resolve_precision`); ``device`` a ``torch.device`` or its name.
+    """
+    import torch
+
+    if precision == "float32":
+        return contextlib.nullcontext()
+    if precision != "bfloat16":
+        raise MerError(f"precision '{precision}' is not resolved: pass it through resolve_precision() first.")
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
