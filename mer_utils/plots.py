@@ -18,6 +18,7 @@ import pandas as pd
 from .corpus.deam import short_name
 
 TARGET_LABELS = {"valence_mean": "mean valence (1–9)", "arousal_mean": "mean arousal (1–9)"}
+TARGET_COLOURS = {"valence_mean": "C0", "arousal_mean": "C1"}  # the same colour for a target on every page
 
 
 # --------------------------------------------------------------------------- Phase 1
@@ -50,7 +51,7 @@ def target_histograms(labels: pd.DataFrame):
     import seaborn as sns
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, target, colour in zip(axes, ("valence_mean", "arousal_mean"), ("C0", "C1")):
+    for ax, (target, colour) in zip(axes, TARGET_COLOURS.items()):
         sns.histplot(labels[target], bins=30, kde=True, ax=ax, color=colour, stat="count")
         ax.axvline(labels[target].mean(), color="k", ls="--", lw=1, label=f"mean {labels[target].mean():.2f}")
         ax.set(xlabel=TARGET_LABELS[target], ylabel="songs", xlim=(1, 9))
@@ -89,7 +90,7 @@ def shap_summary(explanation, target: str, top: int = 15, seed: int = 42):
 
 
 def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report: str = "report_r2", title: str = ""):
-    """Grouped bars of one metric per ``group`` and target, the report's figure as a marker."""
+    """Grouped bars of one metric per ``group`` and target with their 95% intervals, the report's figure as a marker."""
     targets = ["valence_mean", "arousal_mean"]
     groups = list(dict.fromkeys(table[group]))
     width = 0.38
@@ -97,7 +98,11 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
     for k, target in enumerate(targets):
         rows = table[table["target"] == target].set_index(group).reindex(groups)
         xs = np.arange(len(groups)) + (k - 0.5) * width
-        ax.bar(xs, rows[value], width, label=f"{short_name(target)}: this run", color=f"C{k}")
+        ax.bar(xs, rows[value], width, label=f"{short_name(target)}: this run", color=TARGET_COLOURS[target])
+        low, high = f"{value}_low", f"{value}_high"
+        if low in rows and high in rows:  # the 95% bootstrap interval over the test songs
+            ax.errorbar(xs, rows[value], yerr=[rows[value] - rows[low], rows[high] - rows[value]], fmt="none",
+                        ecolor="k", elinewidth=1, capsize=3, label="95% CI (test songs)" if k == 0 else None)
         if report in rows:
             ax.scatter(
                 xs, rows[report], marker="D", color="k", zorder=3, s=22, label="report (DEAM)" if k == 0 else None
@@ -120,8 +125,8 @@ def learning_curves(
 
     ``history`` is the table of :func:`mer_utils.training.loop.fit`.  The right panel
     shows chunk-level R² and, when present, song-level R²; ``report_r2`` (the
-    report's best validation R², DEAM) and ``ceiling_r2`` (SynthDEAM's noise
-    ceiling) are drawn as horizontal lines when given.
+    report's best validation R², DEAM) and ``ceiling_r2`` (the generating
+    function's R² on the validation songs, SynthDEAM) are drawn as horizontal lines when given.
     """
     epochs = history["epoch"]
     best = int(history.loc[history["best"], "epoch"].iloc[0])
@@ -144,9 +149,10 @@ def predicted_vs_true(frame: pd.DataFrame, target: str, title: str = ""):
     """Test predictions against labels: chunks as faint dots, songs (chunk means) as larger dots."""
     songs = frame.groupby("song_id")[["target", "prediction"]].mean()
     fig, ax = plt.subplots(figsize=(5, 5))
-    ax.scatter(frame["target"], frame["prediction"], s=8, alpha=0.25, color="C0", edgecolor="none", label="chunk")
+    colour = TARGET_COLOURS.get(target, "C0")
+    ax.scatter(frame["target"], frame["prediction"], s=8, alpha=0.2, color=colour, edgecolor="none", label="chunk")
     ax.scatter(
-        songs["target"], songs["prediction"], s=26, color="C1", edgecolor="k", lw=0.4, label="song (mean of chunks)"
+        songs["target"], songs["prediction"], s=26, color=colour, edgecolor="k", lw=0.4, label="song (mean of chunks)"
     )
     _against_diagonal(ax, frame["target"], frame["prediction"], target, title or "Held-out test songs")
     fig.tight_layout()
@@ -228,7 +234,7 @@ def mlp_learning_curves(
     """Loss (left) and validation R² per target (right) of a multi-target run of :func:`mer_utils.training.loop.fit`.
 
     ``report_r2`` and ``ceiling_r2`` map a target to the report's figure and
-    SynthDEAM's noise ceiling; both are drawn as horizontal lines in the
+    the generating function's R² on the validation songs (SynthDEAM); both are drawn as horizontal lines in the
     target's colour when given.
     """
     epochs = history["epoch"]
@@ -239,16 +245,16 @@ def mlp_learning_curves(
     left.set(xlabel="epoch", ylabel="MSE (standardised labels), summed", title="Loss (both targets)")
     for k, target in enumerate(target_names):
         column = f"val_r2_{target}" if f"val_r2_{target}" in history else "val_r2"
-        name = short_name(target)
-        right.plot(epochs, history[column], marker="o", color=f"C{k}", label=f"{name}, validation")
+        name, colour = short_name(target), TARGET_COLOURS.get(target, f"C{k}")
+        right.plot(epochs, history[column], marker="o", color=colour, label=f"{name}, validation")
         if report_r2 and np.isfinite(report_r2.get(target, np.nan)):
             right.axhline(
-                report_r2[target], color=f"C{k}", ls="--", lw=1, label=f"{name}, report (DEAM): {report_r2[target]:.3f}"
+                report_r2[target], color=colour, ls="--", lw=1, label=f"{name}, report (DEAM): {report_r2[target]:.3f}"
             )
         if ceiling_r2 and ceiling_r2.get(target) is not None:
             right.axhline(
                 ceiling_r2[target],
-                color=f"C{k}",
+                color=colour,
                 ls=":",
                 lw=1.5,
                 label=f"{name}, ceiling on validation songs: {ceiling_r2[target]:.3f}",
@@ -262,7 +268,7 @@ def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test s
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     fig, axes = plt.subplots(1, len(target_names), figsize=(5 * len(target_names), 4.6), squeeze=False)
     for k, (ax, target) in enumerate(zip(axes[0], target_names)):
-        ax.scatter(y_true[:, k], y_pred[:, k], s=26, color=f"C{k}", edgecolor="k", lw=0.4)
+        ax.scatter(y_true[:, k], y_pred[:, k], s=26, color=TARGET_COLOURS.get(target, f"C{k}"), edgecolor="k", lw=0.4)
         _against_diagonal(ax, y_true[:, k], y_pred[:, k], target, short_name(target))
     fig.suptitle(title)
     fig.tight_layout()
@@ -275,7 +281,7 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
     ``table``: one row per model and target with ``label``, ``target``,
     ``test_r2`` and ``report_r2`` (NaN where the report published none).
     ``anchors``: records like :data:`mer_utils.results.published.PUBLISHED_ANCHORS`,
-    drawn as vertical lines; ``ceiling``: SynthDEAM's noise ceiling per target.
+    drawn as vertical lines; ``ceiling``: the generating function's R² on the test songs per target (SynthDEAM).
     """
     if table.empty:
         return None
@@ -288,7 +294,8 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
     for k, (ax, target) in enumerate(zip(axes, targets)):
         rows = table[table["target"] == target].set_index("label").reindex(labels)
         values = rows["test_r2"].to_numpy(dtype=float)
-        ax.barh(positions, np.maximum(values, low), color=f"C{k}", alpha=0.85, label="this run, test (95% CI)")
+        ax.barh(positions, np.maximum(values, low), color=TARGET_COLOURS[target], alpha=0.85,
+                label="this run, test (95% CI)")
         if "test_r2_low" in rows:
             lows, highs = rows["test_r2_low"].to_numpy(dtype=float), rows["test_r2_high"].to_numpy(dtype=float)
             ax.errorbar(np.maximum(values, low), positions, fmt="none", ecolor="k", elinewidth=1, capsize=2,

@@ -75,7 +75,8 @@ for target in TARGETS:
 #
 # Bars are this build's test R²; black diamonds the report's published figure
 # for the same model (a best validation score on DEAM); grey lines the two
-# outside anchors; on SynthDEAM the red dotted line is the noise ceiling.
+# outside anchors; on SynthDEAM the red dotted line is the generating function's R² on the
+# same test songs.
 
 # %%
 fig = plots.comparison_r2(table, anchors=PUBLISHED_ANCHORS,

@@ -81,9 +81,12 @@ else:
 # weights follow the cue-emotion findings of music psychology (Gabrielsson and
 # Lindström 2001; Eerola, Friberg and Bresin 2013): mode weighs most on valence;
 # tempo, dynamics and articulation on arousal; register and brightness on both.
-# Because the function is known, so is the **noise ceiling**: the largest share
-# of the label variance any model of the audio can explain. Every results table
-# reports each model's distance from it. On real DEAM this section is empty.
+# Because the function is known, the generator records each song's noise-free
+# expected label, and the R² of those expectations against the published labels
+# is the **ceiling**: what a model that read every cue exactly would score. It is
+# an expected upper bound, not a hard one, and it depends on the songs: every
+# results table sets beside its figures the ceiling on the same songs. On real
+# DEAM this section is empty.
 
 # %%
 if corpus.is_synthetic:

@@ -42,12 +42,13 @@ grid = None  # "full" (the book) or "small" (quick checks); None: mer_utils.phas
 from IPython.display import Markdown, display
 
 from mer_utils import plots
+from mer_utils.corpus.deam import TARGETS
 from mer_utils.page import start_page
 from mer_utils.phase1.features import extract_features
 from mer_utils.phase1.regressors import DEFAULT_GRID, feature_set_records, grid_search_records
 from mer_utils.phase1.selection import load_selection
 from mer_utils.results import narrative
-from mer_utils.results.records import save_results
+from mer_utils.results.records import picked_test_predictions, save_results, validation_picks
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training.runtime import DEFAULT_JOBS
 
@@ -86,11 +87,16 @@ save_results(page.results_dir, model_records)
 models_table = comparison_table(model_records, corpus, phase=1, split=split,
                                 columns=["model", "target", "best_params", "cv_r2_mean", "cv_r2_sd"])
 display(style_table(models_table.rename(columns={"best_params": "best settings"}),
-                    "Best setting of each regressor (5-fold CV R² on train), scored on validation and test; "
-                    "the report published only XGBoost's figures"))
+                    "Best setting of each regressor (chosen by 5-fold CV on the training songs), scored on validation "
+                    "and test; CV R²: that setting in repeated k-fold cross-validation over the training and validation "
+                    "songs (mean and sd over the folds). The report published only XGBoost's figures."))
 
 # %%
 fig = plots.metric_bars(models_table, "model", title="Test R² of each tuned regressor; diamonds: the report's figure")
+
+# %%
+picks = validation_picks(model_records)
+fig = plots.song_predictions(*picked_test_predictions(picks, TARGETS), TARGETS, title=narrative.picks_title(picks))
 
 # %%
 display(Markdown(narrative.phase1_model_findings(models_table)))

@@ -21,7 +21,7 @@
 #   song's chunk predictions) and chunk level;
 # * its **validation-best** figures, which is what the report published;
 # * the report's figure (DEAM, best validation epoch);
-# * on SynthDEAM, the noise ceiling: the best R² any model can reach.
+# * on SynthDEAM, the ceiling: the generating function's R² on the same test songs.
 
 # %% tags=["parameters"]
 # None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.

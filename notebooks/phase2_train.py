@@ -45,6 +45,7 @@ lr = None  # Adam learning rate; None: the default
 max_train_chunks = None  # optional cap on the training chunks (a seeded random subset)
 n_jobs = None  # worker processes for the chunk cache; None: the package default
 threads = None  # torch CPU threads for training; None: one per core. Use 1 when pages run in parallel (make -j)
+precision = None  # "auto" (bfloat16 autocast where the CPU or GPU computes it natively), "float32" or "bfloat16"
 
 # %%
 from IPython.display import Markdown, display
@@ -88,15 +89,15 @@ if len(cache.skipped):
 # %%
 datasets, target_scaler, input_stats = logmel.split_datasets(cache, corpus, split, target, seed=page.seed,
                                                             max_train_chunks=max_train_chunks)
-display(phase2.part_counts(datasets))
-plots.extreme_chunks(cache, datasets["train"].frame, target)
+display(phase2.part_counts(datasets).style.hide(axis="index"))
+fig = plots.extreme_chunks(cache, datasets["train"].frame, target)
 
 # %% [markdown]
 # ## The model
 #
 # The table lists the parts of the network and their trainable parameters.
 
-# %%
+# %% tags=["show-input"]
 model = build_model(model_name, seed=page.seed)
 display(summary(model))
 print(f"{count_parameters(model):,} trainable parameters")
@@ -115,7 +116,7 @@ model, history = fit(
     make_loader(datasets["validation"], 64),
     epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=page.seed,
     target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
-    threads=threads,
+    threads=threads, precision=precision,
 )
 display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index").set_caption(
     "This run, one row per epoch (validation; RMSE and MAE on the 1..9 scale)"))
@@ -135,16 +136,18 @@ plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)
 # *chunk* row scores those predictions one by one; the *song* row first
 # averages each song's chunk predictions. Beside them: the best validation
 # epoch's figures and the report's published figure, which is a best
-# validation epoch on DEAM. On SynthDEAM the last columns give the noise
-# ceiling, the best R² any model can reach, and the distance to it.
+# validation epoch on DEAM. On SynthDEAM the last columns give the R² of the
+# generating function on the same test songs (a song-level figure, set beside
+# the chunk row too) and the distance to it.
 
 # %%
-test_frame = phase2.chunk_predictions(model, datasets["test"], target_scaler)
+test_frame = phase2.chunk_predictions(model, datasets["test"], target_scaler, precision=history.attrs["precision"])
 records = phase2.result_records(
     model_name, target, corpus, history, test_frame, run=page.run,
     extra={"max_epochs": settings["epochs"], "patience": settings["patience"], "batch_size": settings["batch_size"],
            "lr": settings["lr"], "seed": page.seed, "train_chunks": len(datasets["train"]),
-           "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique())},
+           "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique()),
+           "precision": history.attrs["precision"]},
 )
 style_table(comparison_table(records, corpus, phase=2, columns=["level"], split=split),
             caption=f"{model_name}, {short_name(target)}: validation-best and test")

@@ -170,7 +170,7 @@ fig = plots.song_predictions(y["test"], predictions["test"], TARGETS,
                              title=f"EmotionMLP, {len(ids['test'])} held-out test songs")
 
 # %%
-display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corpus.is_synthetic)))
+display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corpus.is_synthetic, records)))
 
 # %% [markdown]
 # ## The saved model

@@ -51,3 +51,51 @@ def test_results_round_trip_and_report_figures(tmp_path):
     table = with_report_figures(table, phase=1)
     assert table.loc[0, "report_r2"] == pytest.approx(0.554)
     assert np.isnan(report_figure(1, "Ridge", "valence_mean"))
+
+
+def test_every_test_figure_in_a_comparison_table_is_shown_with_its_interval():
+    from mer_utils.results.intervals import predictions_frame
+    from mer_utils.results.records import make_record
+    from mer_utils.results.tables import comparison_table, style_table
+
+    class RealDeam:
+        is_synthetic = False
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(5, 1, 120)
+    predicted = truth + rng.normal(0, 0.6, 120)
+    record = make_record(1, "Ridge", "valence_mean", "deam", {"r2": 0.5}, regression_metrics(truth, predicted),
+                         test_predictions=predictions_frame(range(120), truth, predicted))
+    table = comparison_table([record], RealDeam(), phase=1, columns=["model", "target"])
+    low, high = record["test_interval"]["r2"]
+    assert table["test_r2_low"].iloc[0] == low and table["test_r2_high"].iloc[0] == high
+    html = style_table(table).to_html()
+    assert f"{record['test']['r2']:.2f} [{low:.2f}, {high:.2f}]" in html
+    assert "95% bootstrap over the test songs (2000 resamples)" in html
+
+
+def test_the_validation_pick_of_each_target_and_its_test_predictions():
+    from mer_utils.results.intervals import predictions_frame
+    from mer_utils.results.narrative import picks_title
+    from mer_utils.results.records import make_record, picked_test_predictions, validation_picks
+
+    def record(model, target, val_r2, songs):
+        frame = predictions_frame(songs, [5.0] * len(songs), [float(model == "SVR")] * len(songs))
+        return make_record(1, model, target, "deam", {"r2": val_r2}, {"r2": 0.9 if model == "SVR" else 0.1},
+                           test_predictions=frame)
+
+    records = [record("Ridge", "valence_mean", 0.5, [1, 2, 3]), record("SVR", "valence_mean", 0.4, [1, 2, 3]),
+               record("SVR", "arousal_mean", 0.6, [2, 3, 4]), record("Lasso", "arousal_mean", 0.2, [2, 3, 4])]
+    picks = validation_picks(records)
+    assert {t: r["model"] for t, r in picks.items()} == {"valence_mean": "Ridge", "arousal_mean": "SVR"}
+    y_true, y_pred = picked_test_predictions(picks, ["valence_mean", "arousal_mean"])
+    assert y_true.shape == (2, 2) and y_pred[:, 0].tolist() == [0.0, 0.0] and y_pred[:, 1].tolist() == [1.0, 1.0]
+    assert picks_title(picks) == "Held-out test songs: Ridge for valence, SVR for arousal (each chosen on validation)"
+
+
+def test_counts_in_a_result_table_are_shown_as_whole_numbers():
+    from mer_utils.results.tables import style_table
+
+    table = pd.DataFrame({"model": ["A"], "target": ["valence_mean"], "best_epoch": [4.0], "validation_r2": [1.0]})
+    html = style_table(table).to_html()
+    assert ">4<" in html and ">4.000<" not in html and ">1.000<" in html

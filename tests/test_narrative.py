@@ -81,12 +81,19 @@ def history(best=4, run=7, stopped=True):
     return frame
 
 
-def test_mlp_findings_name_the_easier_target_or_say_neither_beats_the_mean():
-    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True)
-    assert "On this run **arousal** is predicted better on the test songs (0.500 against 0.200)" in text
+def test_mlp_findings_name_the_easier_target_only_when_the_paired_interval_says_so():
+    clear = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 1.0, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.3, {})])
+    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=clear)
+    assert "On this run **arousal** is predicted better than valence on the same 120 test songs" in text
+    assert "The report found arousal far easier than valence for this model (0.667 against 0.451)" in text
     assert "the generating function's R² on these test songs is 0.700, 0.500 above this test score" in text
     assert "The best validation epoch was 4 of 7 run (early stopping ended the run)." in text
-    none = narrative.mlp_findings(mlp_table(0.0, -0.1), history(stopped=False), random_backbone=True, synthetic=False)
+    close = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 0.6, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.6, {})],
+                       seed=2)
+    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=close)
+    assert "there is **no detectable difference** between the two targets" in text
+    none = narrative.mlp_findings(mlp_table(0.0, -0.1), history(stopped=False), random_backbone=True, synthetic=False,
+                                  records=clear)
     assert "Neither target is predicted better than by the mean label" in none
     assert "random-weight CNN14 features" in none and "this run's test score is 0.451 below it" in none
 
@@ -195,3 +202,106 @@ def test_model_labels_read_like_the_book():
         lessons.model_label({"phase": 3, "model": "EmotionMLP", "backbone": "random"})
         == "P3 EmotionMLP on random CNN14"
     )
+
+
+# --------------------------------------------------------------------------- Real music (4Q)
+
+
+def fourq_scores(rows):
+    """rows: (task, representation, model, f1, low, high)."""
+    return pd.DataFrame([{"task": t, "representation": r, "key": r, "model": m, "f1": f, "low": lo, "high": hi,
+                          "sd_repeats": 0.01, "repeats": 5, "songs": 400} for t, r, m, f, lo, hi in rows])
+
+
+def fourq_diffs(rows):
+    """rows: (compared, a, b, difference, low, high)."""
+    frame = pd.DataFrame([{"task": "quadrant", "compared": c, "a": a, "b": b, "held fixed": "", "difference": d,
+                           "low": lo, "high": hi, "songs": 400} for c, a, b, d, lo, hi in rows])
+    frame["better"] = np.where(frame["low"] > 0, frame["a"], np.where(frame["high"] < 0, frame["b"], ""))
+    return frame
+
+
+def published_4q():
+    return pd.DataFrame([{"source": "P", "task": "quadrant", "f1": 0.764, "approximate": False}])
+
+
+@pytest.mark.parametrize("low, words", [(0.26, "lies above it"), (0.25, "does not lie clearly above it")])
+def test_a_fourq_best_setting_is_above_chance_only_when_its_whole_interval_is(low, words):
+    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.4, low, 0.5)])
+    text = narrative.fourq_score_findings(scores, scores, published_4q(), "CAVEAT.")
+    assert words in text and "chance is 0.25" in text and "CAVEAT." in text
+
+
+@pytest.mark.parametrize("low, high, words", [(0.6, 0.7, "below their best"), (0.7, 0.8, "level with their best"),
+                                              (0.77, 0.9, "above their best")])
+def test_the_best_quadrant_figure_is_placed_against_panda_by_its_interval(low, high, words):
+    scores = fourq_scores([("quadrant", "musicnn", "mlp", (low + high) / 2, low, high)])
+    assert words in narrative.fourq_score_findings(scores, scores, published_4q(), "")
+
+
+def test_the_representation_lesson_weighs_the_share_of_decided_differences_and_the_largest_gap():
+    supports = fourq_diffs([("representations", "A", "B", 0.2, 0.1, 0.3), ("representations", "A", "C", 0.0, -0.1, 0.1),
+                            ("models", "MLP", "LR", 0.01, -0.05, 0.06)])
+    scores = fourq_scores([("quadrant", "A", "linear", 0.5, 0.4, 0.6)])
+    assert "**supports it**" in narrative.fourq_lessons(supports, scores, "A", [], [])
+    against = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.2, 0.1, 0.3)])
+    assert "**does not support it**" in narrative.fourq_lessons(against, scores, "A", [], [])
+    neither = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    assert "**cannot tell the two apart**" in narrative.fourq_lessons(neither, scores, "A", [], [])
+
+
+def test_the_pretrained_lesson_counts_paired_wins_and_says_when_nothing_pretrained_ran():
+    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.7, 0.6, 0.8)])
+    wins = fourq_diffs([("representations", "features", "musicnn", -0.1, -0.2, -0.05),
+                        ("representations", "musicnn", "features", 0.1, 0.05, 0.2),
+                        ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    text = narrative.fourq_lessons(wins, scores, "features", ["musicnn"], [])
+    assert "better in 2, worse in 0, undecided in 0" in text and "supports the lesson" in text
+    losses = fourq_diffs([("representations", "musicnn", "features", -0.1, -0.2, -0.05),
+                          ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    assert "does not support the lesson" in narrative.fourq_lessons(losses, scores, "features", ["musicnn"], [])
+    text = narrative.fourq_lessons(losses, scores, "features", [], ["CNN14 (random weights)"])
+    assert "cannot be tested on this run" in text and "CNN14 (random weights) is a random-feature baseline" in text
+
+
+def test_the_arousal_lesson_names_the_easier_sign_and_whether_the_intervals_overlap():
+    diffs = fourq_diffs([("representations", "A", "B", 0.0, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    apart = fourq_scores([("arousal", "A", "linear", 0.85, 0.8, 0.9), ("valence", "A", "linear", 0.6, 0.5, 0.7)])
+    assert "arousal is the easier here, with intervals apart" in narrative.fourq_lessons(diffs, apart, "A", [], [])
+    close = fourq_scores([("arousal", "A", "linear", 0.6, 0.5, 0.7), ("valence", "A", "linear", 0.65, 0.55, 0.75)])
+    assert "valence is the easier here, though the intervals overlap" in narrative.fourq_lessons(diffs, close, "A",
+                                                                                                 [], [])
+
+
+@pytest.mark.parametrize("auc, low, high, words", [
+    (0.7, 0.51, 0.8, "above chance"),
+    (0.55, 0.5, 0.6, "not distinguishable from chance"),
+    (0.3, 0.2, 0.49, "below chance: the ranking is inverted"),
+    (float("nan"), float("nan"), float("nan"), "cannot be measured"),
+])
+def test_auc_verdicts_change_exactly_at_chance(auc, low, high, words):
+    assert narrative.auc_verdict(auc, low, high) == words
+
+
+def test_transfer_findings_say_what_the_training_corpus_means_and_list_what_was_not_scored():
+    from types import SimpleNamespace
+
+    table = pd.DataFrame([{"model": "EmotionMLP", "trained_on": "SynthDEAM", "question": "q", "auc": 0.6,
+                           "low": 0.55, "high": 0.65}])
+    left = [SimpleNamespace(label="Phase 1 regressors", reason="no split")]
+    text = narrative.transfer_findings(table, left, synthetic=True)
+    assert "0.600 [0.550, 0.650], above chance" in text and "**SynthDEAM**" in text
+    assert "Phase 1 regressors is not scored: no split." in text
+    assert "cross-dataset" in narrative.transfer_findings(table, [], synthetic=False)
+    assert narrative.transfer_findings(table.iloc[:0], left, synthetic=True).startswith("No model of the book")
+
+
+def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verdict():
+    records = three_phases(mlp_noise=0.3)
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    pairs = lessons.comparisons_table(records, table, lessons.best_of_each_phase(table))
+    # per target: MLP against each other phase's pick, and the one temporal model against the plain CNN
+    assert len(pairs) == 6 and set(pairs["target"]) == {"valence", "arousal"}
+    mlp_vs_ridge = pairs[(pairs["model A"].str.startswith("P3")) & (pairs["model B"].str.startswith("P1"))]
+    assert (mlp_vs_ridge["A is"] == "better").all()
+    assert pairs["R² A − B [95% CI]"].str.match(r"^-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()

@@ -61,7 +61,8 @@ class Corpus:
     ``missing_audio`` lists annotated songs without an audio file and
     ``unlabelled_audio`` audio files without labels: both are reported, never
     dropped silently.  ``synthetic`` holds the generator's record (cue weights,
-    noise ceiling) for SynthDEAM and is ``None`` for real DEAM.
+    expected ceiling) for SynthDEAM and is ``None`` for real DEAM; ``expected``
+    holds each SynthDEAM song's noise-free expected label (for :meth:`ceiling`).
     """
 
     name: str
@@ -306,7 +307,8 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     )
     log.info(corpus.describe())
     if missing:
-        log.warning("%d annotated songs have no audio and are skipped: %s", len(missing), id_list(missing))
+        log.warning("%d annotated songs have no audio and are skipped: %s", len(missing), id_list(missing),
+                    extra={"on_page": True})  # every page's data banner gives the count
     if unlabelled:
         log.warning("%d audio files have no labels and are skipped: %s", len(unlabelled), id_list(unlabelled))
     return corpus

@@ -1,7 +1,7 @@
 """SynthDEAM: a synthetic corpus in the official DEAM layout, with a known label function.
 
 Used by: ``notebooks/data_corpus.py`` (the data chapter shows :data:`CUE_WEIGHTS`
-and the noise ceiling) and, through ``python -m mer_utils synth``, by ``make book``,
+and the expected ceiling) and, through ``python -m mer_utils synth``, by ``make book``,
 which runs every chapter on SynthDEAM unless ``DATA=deam``.
 
 Design.  Each song draws eight musical cues (:data:`CUES`) as standardised values
@@ -18,10 +18,13 @@ raters add noise and round to the 9-point scale, so ``*_mean`` is the raters' me
 and ``*_std`` their real spread.  The map, the rater noise and the correlation of the
 unexplained parts are calibrated once, on 4,000 reference songs, to the real DEAM
 statistics (:data:`TARGETS`), so a song's labels do not depend on the corpus size.
-The noise ceiling, the best R² any model can reach on a song-level mean, is the
-variance of the expected mean given the cues (estimated by simulation) over the
-variance of the published means, on the corpus itself; it is an upper bound, as it
-assumes a model reads the cues off the audio exactly.  Dynamic labels (2 Hz from
+Each song's expected label given its cues (:func:`expected_labels`, by simulation
+over the unexplained variation and the raters) is written to ``synthdeam_cues.csv``.
+The R² of those expectations against the published means on a set of songs
+(:func:`ceiling_r2`) is the ceiling beside every figure computed on those songs;
+over the whole corpus it is the "expected ceiling" in ``synthdeam.json``.  It is an
+expected upper bound, not a hard one: it assumes a model reads the cues off the
+audio exactly, and on a few dozen songs it moves by several hundredths.  Dynamic labels (2 Hz from
 15 s to the clip's end) are the song's latent value at that time (drifting cues and
 its unexplained part) plus smooth noise, mapped to [-1, 1] by (value - 5) / 4; a clip
 of 15.5 s or less has at most one sample column (none at 15 s or less).
@@ -541,7 +544,7 @@ def main(argv=None) -> int:
     ceiling = record["noise_ceiling_r2"]
     print(
         f"SynthDEAM: {record['n_songs']} songs x {record['seconds']:g} s at {record['sr']} Hz in {args.root} "
-        f"({time.perf_counter() - started:.1f} s); noise ceiling R2 valence {ceiling['valence_mean']:.2f}, "
+        f"({time.perf_counter() - started:.1f} s); expected ceiling R2 valence {ceiling['valence_mean']:.2f}, "
         f"arousal {ceiling['arousal_mean']:.2f}"
     )
     return 0

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..corpus.deam import TARGETS, short_name
-from .intervals import N_RESAMPLES, format_interval, paired_difference
+from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import PUBLISHED_ANCHORS, report_figure
 from .records import flatten_records, test_predictions
 from .tables import add_ceiling
@@ -133,9 +133,8 @@ def fmt(value) -> str:
 
 def paired(records: list[dict], a, b, metric: str = "r2") -> dict:
     """Paired bootstrap of row ``a`` minus row ``b`` (two comparison rows) on the test songs both predicted."""
-    pa, pb = test_predictions(records[int(a["record"])]), test_predictions(records[int(b["record"])])
-    both = pa.merge(pb, on="song_id", suffixes=("_a", "_b"))
-    return paired_difference(both["true_a"], both["predicted_a"], both["predicted_b"], metric=metric)
+    return compare_on_shared_songs(test_predictions(records[int(a["record"])]),
+                                   test_predictions(records[int(b["record"])]), metric=metric)
 
 
 def verdict(difference: dict, name_a: str, name_b: str) -> str:
@@ -149,14 +148,14 @@ def verdict(difference: dict, name_a: str, name_b: str) -> str:
 
 
 def comparisons_table(records: list[dict], table: pd.DataFrame, best: dict) -> pd.DataFrame:
-    """The paired comparisons behind the lessons: each pair, the R² difference, its interval, the verdict."""
+    """The paired comparisons behind the lessons: each pair, the R² difference with its interval, the verdict."""
     rows = []
     for target in TARGETS:
         for a, b in _lesson_pairs(table, best, target):
             diff = paired(records, a, b)
             verdict_word = "better" if diff["low"] > 0 else "worse" if diff["high"] < 0 else "no detectable difference"
             rows.append({"target": short_name(target), "model A": a["label"], "model B": b["label"],
-                         "R² A − B": diff["difference"], "95% CI low": diff["low"], "95% CI high": diff["high"],
+                         "R² A − B [95% CI]": format_interval(diff["difference"], (diff["low"], diff["high"]), 3),
                          "songs": diff["songs"], "A is": verdict_word})
     return pd.DataFrame(rows)
 

@@ -23,7 +23,6 @@ CLEAR_GRADIENT_R = 0.6  # neighbour agreement at or above it: a clear gradient
 PARTIAL_GRADIENT_R = 0.3  # ... a partial gradient
 FAINT_TREND_R = 0.1  # ... at most a faint trend; below it: no visible order
 CLEAR_AGREEMENT_GAP = 0.1  # arousal ordered better than valence by more than this: "the same difference"
-REPORT_MLP_BEST_EPOCH = 3  # the report's best EmotionMLP epoch (Table 12)
 SHAPE_CAVEAT = (
     "A skewed target matters for evaluation: a model can score a reasonable R² while "
     "systematically under-predicting the rarer end of the scale, which is why every table in "
@@ -54,7 +53,7 @@ def corpus_findings(corpus) -> str:
 
 
 def noise_ceiling_sentence(corpus) -> str:
-    """The corpus page's sentence on the noise ceiling (SynthDEAM) or its absence (DEAM)."""
+    """The corpus page's sentence on the expected ceiling (SynthDEAM) or its absence (DEAM)."""
     if not corpus.is_synthetic:
         return "Real DEAM: labels come from human raters; no ceiling is known."
     ceiling = corpus.synthetic["noise_ceiling_r2"]
@@ -136,8 +135,15 @@ def undecodable_songs_note(skipped: pd.DataFrame) -> str:
     return f"{len(skipped)} songs without decodable audio are left out: {sorted(int(i) for i in skipped['song_id'])}."
 
 
+def picks_title(picks: dict) -> str:
+    """``Held-out test songs: Lasso for valence, XGBoost for arousal (each chosen on validation)``."""
+    chosen = ", ".join(f"{record['model']} for {short_name(target)}" for target, record in picks.items())
+    return f"Held-out test songs: {chosen} (each chosen on validation)"
+
+
 def phase1_model_findings(models_table: pd.DataFrame) -> str:
-    """For each target: the regressor chosen on validation, its test score, and the report's XGBoost figure."""
+    """For each target: the regressor chosen on validation, its test score (95% interval), the report's XGBoost figure."""
+    from .intervals import format_interval
     from .published import report_figure
 
     lines = []
@@ -146,7 +152,8 @@ def phase1_model_findings(models_table: pd.DataFrame) -> str:
         chosen = rows.sort_values("validation_r2", ascending=False).iloc[0]
         lines.append(
             f"- **{short_name(target)}**: the model chosen on validation is **{chosen['model']}** "
-            f"(validation R² {chosen['validation_r2']:.3f}, test R² {chosen['test_r2']:.3f}). "
+            f"(validation R² {chosen['validation_r2']:.3f}, test R² "
+            f"{format_interval(chosen['test_r2'], (chosen.get('test_r2_low'), chosen.get('test_r2_high')), 3)}). "
             f"The report's XGBoost reached {report_figure(1, 'XGBoost', target):.3f} on DEAM."
         )
     return "What this run shows:\n\n" + "\n".join(lines)
@@ -290,12 +297,22 @@ def mlp_training_sentence(ids: dict, settings: dict, seed: int) -> str:
     )
 
 
-def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bool, synthetic: bool) -> str:
-    """What the EmotionMLP run shows: scores beside the report and the ceiling, the easier target, the best epoch."""
+def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bool, synthetic: bool,
+                 records: list[dict]) -> str:
+    """What the EmotionMLP run shows: scores beside the report and the ceiling, the easier target, the best epoch.
+
+    ``records`` are the run's result records (with per-song test predictions):
+    which target is easier is decided by a paired bootstrap on the same test songs.
+    """
+    from .intervals import compare_on_shared_songs, format_interval
+    from .published import REPORT_MLP_BEST_EPOCH, report_figure
+    from .records import test_predictions
+
     lines = []
     for _, row in table.iterrows():
+        shown = format_interval(row["test_r2"], (row.get("test_r2_low"), row.get("test_r2_high")), 3)
         text = (
-            f"- **{short_name(row['target'])}**: test R² {row['test_r2']:.3f} (validation {row['validation_r2']:.3f}), "
+            f"- **{short_name(row['target'])}**: test R² {shown} (validation {row['validation_r2']:.3f}), "
             f"test RMSE {row['test_rmse']:.3f} on the 1–9 scale. The report's validation R² on DEAM was "
             f"{row['report_r2']:.3f}"
         )
@@ -308,20 +325,24 @@ def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bo
             gap = row["test_r2"] - row["report_r2"]
             text += f"; this run's test score is {abs(gap):.3f} {'above' if gap >= 0 else 'below'} it."
         lines.append(text)
+    report = {t: report_figure(3, "EmotionMLP", t) for t in TARGETS}
+    report_words = (f"The report found arousal far easier than valence for this model "
+                    f"({report['arousal_mean']:.3f} against {report['valence_mean']:.3f}).")
     test_r2 = {t: float(table.loc[table["target"] == t, "test_r2"].iloc[0]) for t in TARGETS}
-    better = max(TARGETS, key=test_r2.get)
     if max(test_r2.values()) <= 0:
         lines.append(
             "- Neither target is predicted better than by the mean label of the training songs (test R² at or "
-            "below 0), so which one is easier cannot be read from this run. The report found arousal far easier "
-            "than valence for this model (0.667 against 0.451)."
+            f"below 0), so which one is easier cannot be read from this run. {report_words}"
         )
     else:
-        lines.append(
-            f"- The report found arousal far easier than valence for this model (0.667 against 0.451). On this "
-            f"run **{short_name(better)}** is predicted better on the test songs "
-            f"({test_r2[better]:.3f} against {min(test_r2.values()):.3f})."
-        )
+        by_target = {r["target"]: test_predictions(r) for r in records}
+        diff = compare_on_shared_songs(by_target["arousal_mean"], by_target["valence_mean"])
+        shown = format_interval(diff["difference"], (diff["low"], diff["high"]), 3)
+        word = ("**arousal** is predicted better than valence" if diff["low"] > 0 else
+                "**valence** is predicted better than arousal" if diff["high"] < 0 else
+                "there is **no detectable difference** between the two targets")
+        lines.append(f"- {report_words} On this run {word} on the same {diff['songs']} test songs "
+                     f"(R² arousal − valence {shown}, paired bootstrap).")
     best_epoch = int(history.attrs["best_epoch"])
     lines.append(
         f"- The best validation epoch was {best_epoch} of {len(history)} run"
@@ -336,3 +357,174 @@ def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bo
     if synthetic:
         lines.append("- On SynthDEAM these scores check the pipeline; they say nothing about real music.")
     return "What this run shows:\n\n" + "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- Real music (4Q)
+
+FOURQ_TASK_NAMES = {"quadrant": "the four quadrants", "valence": "the valence sign", "arousal": "the arousal sign"}
+
+
+def _f1_text(row) -> str:
+    return f"{row['f1']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+
+
+def fourq_representation_notes(representations, left_out, backbone_is_random: bool, n_common: int) -> str:
+    """Which representations ran on the 4Q clips, which were left out and why, and the random-CNN14 caveat."""
+    lines = [f"- **{r.label}** ({r.dims} dimensions): {r.note}"
+             + (f" {len(r.skipped)} clip(s) skipped: " + "; ".join(f"{s}: {why}" for s, why in
+                                                                    zip(r.skipped['song'], r.skipped['reason']))
+                if len(r.skipped) else "")
+             for r in representations]
+    lines += [f"- **{r.label}** is left out of this run: {r.reason}." for r in left_out]
+    lines.append(f"- Every comparison below uses the **{n_common} songs** that every representation covers.")
+    if backbone_is_random:
+        lines.append("- The CNN14 on this page has **random weights** (no PANNs checkpoint was found): its row is a "
+                     "random-feature baseline. It says nothing about pretraining, and no sentence below reads it as "
+                     "a pretrained embedding.")
+    return "\n".join(lines)
+
+
+def fourq_score_findings(scores: pd.DataFrame, best: pd.DataFrame, published: pd.DataFrame, caveat: str) -> str:
+    """The best setting of each task (chosen by the cross-validation itself), against chance and Panda et al."""
+    from ..corpus.fourq import TASKS
+
+    lines = []
+    for _, row in best.iterrows():
+        chance = 1 / len(TASKS[row["task"]])
+        above = row["low"] > chance
+        lines.append(
+            f"- **{FOURQ_TASK_NAMES[row['task']]}**: the best setting is **{row['representation']} with "
+            f"{'an MLP' if row['model'] == 'mlp' else 'logistic regression'}**, macro F1 {_f1_text(row)} "
+            f"(spread over repeats {row['sd_repeats']:.3f}); chance is {chance:.2f}, and the interval "
+            + ("lies above it." if above else "does not lie clearly above it.")
+        )
+    quadrant = best[best["task"] == "quadrant"]
+    if len(quadrant) and len(published):
+        row = quadrant.iloc[0]
+        marks = "; ".join(("about " if p["approximate"] else "") + f"{p['f1']:.3f} ({p['source']})"
+                          for _, p in published.iterrows())
+        top = published["f1"].max()
+        where = ("below" if row["high"] < top else "above" if row["low"] > top else "level with")
+        lines.append(
+            f"- Panda et al. published macro F1 {marks} for the quadrants. This run's best, {row['f1']:.3f}, is "
+            f"{where} their best figure. {caveat}"
+        )
+    lines.append("- \"Best\" is chosen on the same cross-validated predictions that report it (4Q has no held-out "
+                 "part), so it is slightly optimistic; the differences below say whether it is really ahead.")
+    return "What this run shows:\n\n" + "\n".join(lines)
+
+
+def _verdict_counts(rows: pd.DataFrame) -> tuple[int, int, int]:
+    """(rows where a is better, rows where b is better, undecided) of a differences table."""
+    a = int((rows["better"] == rows["a"]).sum())
+    b = int((rows["better"] == rows["b"]).sum())
+    return a, b, len(rows) - a - b
+
+
+def fourq_lessons(diffs: pd.DataFrame, scores: pd.DataFrame, handcrafted: str, pretrained: list[str],
+                  random_labels: list[str]) -> str:
+    """What the run says about the report's lessons on real music, each from paired intervals.
+
+    Args:
+        diffs: :func:`mer_utils.realmusic.crossval.differences`.
+        scores: :func:`mer_utils.realmusic.crossval.score_table`.
+        handcrafted: the label of the 386 features.
+        pretrained: labels of the pretrained embeddings on this run (musicnn; CNN14 with the PANNs checkpoint).
+        random_labels: labels of random-weight representations (CNN14 without its checkpoint).
+    """
+    lines = []
+    reps = diffs[diffs["compared"] == "representations"]
+    models = diffs[diffs["compared"] == "models"]
+    rep_decided = int((reps["better"] != "").sum())
+    model_decided = int((models["better"] != "").sum())
+    if not len(reps) or not len(models):
+        lines.append("- *The representation matters more than the model*: this run has too few representations or "
+                     "models to weigh the two.")
+    else:
+        rep_gap, model_gap = float(reps["difference"].abs().max()), float(models["difference"].abs().max())
+        rep_share, model_share = rep_decided / len(reps), model_decided / len(models)
+        if rep_share > model_share and rep_gap > model_gap:
+            verdict = "**supports it**"
+        elif model_share > rep_share and model_gap > rep_gap:
+            verdict = "**does not support it**: the model moved the scores more than the representation"
+        else:
+            verdict = "**cannot tell the two apart**"
+        lines.append(
+            f"- *The representation matters more than the model.* Changing the representation (same model and task) "
+            f"moved macro F1 by up to {rep_gap:.3f}, with {rep_decided} of {len(reps)} paired intervals excluding "
+            f"zero; changing logistic regression for the MLP (same representation) moved it by up to {model_gap:.3f}, "
+            f"with {model_decided} of {len(models)} intervals excluding zero. On real music this run {verdict}."
+        )
+    for label in pretrained:
+        pair = {label, handcrafted}
+        rows = reps[[{a, b} == pair for a, b in zip(reps["a"], reps["b"])]]
+        if not len(rows):
+            continue
+        wins = int((rows["better"] == label).sum())
+        losses = int((rows["better"] == handcrafted).sum())
+        lines.append(
+            f"- *Pretrained embeddings beat handcrafted features*: **{label}** against the {handcrafted}, over "
+            f"{len(rows)} task and model pairs: better in {wins}, worse in {losses}, undecided in "
+            f"{len(rows) - wins - losses} (paired 95% intervals)."
+            + (" On real music this run supports the lesson." if wins > losses and wins >= len(rows) / 2 else
+               " On real music this run does not support the lesson." if losses > wins else
+               " This run does not settle it.")
+        )
+    if not pretrained:
+        lines.append("- *Pretrained embeddings beat handcrafted features* cannot be tested on this run: no pretrained "
+                     "embedding ran (see the left-out representations above).")
+    for label in random_labels:
+        lines.append(f"- {label} is a random-feature baseline: where it matches the others, random convolutions of "
+                     "the spectrogram already carry what those tasks need; it is no evidence about pretraining.")
+    best = scores.loc[scores.groupby("task")["f1"].idxmax()].set_index("task")
+    if {"valence", "arousal"} <= set(best.index):
+        v, a = best.loc["valence"], best.loc["arousal"]
+        easier = "arousal" if a["f1"] > v["f1"] else "valence"
+        overlap = not (a["low"] > v["high"] or v["low"] > a["high"])
+        lines.append(
+            f"- *Arousal is easier than valence* (the report's Phase 3, and most of the literature): the best arousal "
+            f"sign reaches {_f1_text(a)}, the best valence sign {_f1_text(v)}; {easier} is the easier here"
+            + (", though the intervals overlap." if overlap else ", with intervals apart.")
+        )
+    return "What this says about the report's lessons:\n\n" + "\n".join(lines)
+
+
+def fourq_protocol_sentence(description: str, n_resamples: int) -> str:
+    """How the cross-validation ran and what its intervals cover."""
+    return (
+        f"Protocol: {description} Macro F1 is the mean over repeats of the F1 of each repeat's out-of-fold "
+        f"predictions; its 95% interval comes from {n_resamples} bootstrap resamples of *artists* (all clips of a "
+        "drawn artist together) applied to those pooled predictions, and the paired differences draw the same "
+        "artists for both settings. The spread over repeats, shown beside, is what fold assignment alone moves."
+    )
+
+
+def auc_verdict(auc: float, low: float, high: float) -> str:
+    """Words for a ROC AUC interval against chance (0.5): above chance, inverted, or indistinguishable from it."""
+    if not np.isfinite(auc):
+        return "cannot be measured"
+    if low > 0.5:
+        return "above chance"
+    if high < 0.5:
+        return "below chance: the ranking is inverted"
+    return "not distinguishable from chance"
+
+
+def transfer_findings(table: pd.DataFrame, left_out, synthetic: bool) -> str:
+    """What the book's models, trained on its own corpus and not retrained, rank correctly on the 4Q clips."""
+    lines = [f"- **{row['model']}** (trained on {row['trained_on']}): {row['question']} with ROC AUC "
+             f"{row['auc']:.3f} [{row['low']:.3f}, {row['high']:.3f}], "
+             f"{auc_verdict(row['auc'], row['low'], row['high'])}."
+             for _, row in table.iterrows()]
+    lines += [f"- {r.label} is not scored: {r.reason}." for r in left_out]
+    if not len(table):
+        return "No model of the book could be scored on 4Q on this run:\n\n" + "\n".join(lines)
+    if synthetic:
+        lines.append("- These models learnt from **SynthDEAM**, whose labels are a known function of a few musical "
+                     "cues (mode, tempo, loudness, articulation, register, brightness). An AUC above chance means "
+                     "that those cues, as the models read them from audio, carry some way to real recordings; at "
+                     "chance, that what the models learnt is specific to the synthetic songs.")
+    else:
+        lines.append("- These models learnt from **DEAM** ratings; 4Q's quadrants come from AllMusic mood tags on "
+                     "other songs, so this is a cross-dataset test, a question the literature leaves open.")
+    return "What transfers:\n\n" + "\n".join(lines)

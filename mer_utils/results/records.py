@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..cache import write_json_atomic
@@ -109,3 +110,21 @@ def flatten_records(records: list[dict]) -> pd.DataFrame:
 def save_results(results_dir, records: list[dict]) -> list[Path]:
     """Save every record of a page (see :func:`save_result`)."""
     return [save_result(results_dir, record) for record in records]
+
+
+def validation_picks(records: list[dict]) -> dict:
+    """For each target, the record with the highest validation R² (never chosen on test): ``{target: record}``."""
+    picks = {}
+    for record in records:
+        best = picks.get(record["target"])
+        if best is None or record["validation"].get("r2", -np.inf) > best["validation"].get("r2", -np.inf):
+            picks[record["target"]] = record
+    return picks
+
+
+def picked_test_predictions(picks: dict, targets) -> tuple[np.ndarray, np.ndarray]:
+    """``(y_true, y_pred)``, each ``(songs, len(targets))``, of the picks on the test songs they all predicted."""
+    frames = [test_predictions(picks[t]).set_index("song_id") for t in targets]
+    songs = sorted(set.intersection(*(set(f.index) for f in frames)))
+    return (np.column_stack([f.loc[songs, "true"] for f in frames]),
+            np.column_stack([f.loc[songs, "predicted"] for f in frames]))

@@ -25,6 +25,7 @@ SCORE_COLUMNS = ["validation_r2", "validation_rmse", "validation_mae", "test_r2"
 INTERVAL_COLUMNS = [f"test_{m}_{end}" for m in ("r2", "rmse", "mae") for end in ("low", "high")]
 REPORT_COLUMNS = ["report_r2", "report_rmse", "report_mae"]
 CEILING_COLUMNS = ["ceiling_r2", "below_ceiling"]
+FIGURE_COLUMNS = SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + ["cv_r2", "cv_r2_mean", "cv_r2_sd"]
 
 
 def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None, split=None) -> pd.DataFrame:
@@ -41,7 +42,7 @@ def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None,
     if columns is None:
         return table
     shown = list(columns) + [
-        c for c in SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS if c in table and c not in columns
+        c for c in SCORE_COLUMNS + INTERVAL_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS if c in table and c not in columns
     ]
     return table[shown]
 
@@ -122,7 +123,15 @@ def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
     shown = shown.drop(columns=[c for c in hidden if c in shown])
     if "target" in shown:
         shown["target"] = shown["target"].map(short_name)
-    styled = shown.rename(columns=COLUMN_LABELS).style.format(precision=3, na_rep="–").hide(axis="index")
+    counts = {COLUMN_LABELS.get(c, c): "{:.0f}" for c in shown if c not in FIGURE_COLUMNS
+              and pd.api.types.is_numeric_dtype(shown[c]) and (shown[c].dropna() % 1 == 0).all()}
+    styled = (shown.rename(columns=COLUMN_LABELS).style.format(precision=3, na_rep="–")
+              .format(counts, na_rep="–", subset=list(counts)).hide(axis="index"))  # epochs, songs: whole numbers
+    # the book's CSS right-aligns figures (book/_static/custom.css); words (names, settings) read from the left
+    words = [COLUMN_LABELS.get(c, c) for c in shown
+             if not str(c).startswith("test_") and not pd.api.types.is_numeric_dtype(shown[c])]
+    styled = styled.set_table_styles({w: [{"selector": "", "props": "text-align: left"}] for w in words},
+                                     overwrite=False)
     note = TABLE_NOTE.format(n=N_RESAMPLES) if not details else "RMSE and MAE on the 1..9 rating scale."
     return styled.set_caption(f"{caption} {note}".strip())
 
@@ -136,8 +145,9 @@ def data_banner(corpus, extra: str = ""):
         body = (
             f"These results come from <b>SynthDEAM</b>, a synthetic corpus of {len(corpus.songs)} generated songs "
             f"(seed {corpus.synthetic.get('seed')}). They test the pipeline and say nothing about real music. "
-            f"The best R² any model can reach here (noise ceiling) is {ceiling['valence_mean']:.3f} for valence and "
-            f"{ceiling['arousal_mean']:.3f} for arousal. Run <code>make book DATA=deam DEAM_DIR=&lt;dir&gt;</code> for real results."
+            f"The R² of the function that generated the labels, over all its songs (the expected ceiling), is "
+            f"{ceiling['valence_mean']:.3f} for valence and {ceiling['arousal_mean']:.3f} for arousal; tables set "
+            "beside each figure its value on the same songs. Run <code>make book DATA=deam DEAM_DIR=&lt;dir&gt;</code> for real results."
         )
         kind, title = "warning", "Synthetic data"
     else:

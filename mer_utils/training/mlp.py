@@ -114,6 +114,7 @@ def fit_emotion_mlp(
             lr=float(lr),
             device="cpu",
             seed=seed,
+            precision="float32",  # a small dense network: bfloat16 would change results and save little time
             target_scaler=target_scaler,
             target_names=list(target_names),
             progress=progress,

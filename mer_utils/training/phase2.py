@@ -15,14 +15,16 @@ from ..results.metrics import METRICS, regression_metrics, song_level
 from .loop import make_loader, predict
 
 
-def chunk_predictions(model, dataset, target_scaler, batch_size: int = 64, device=None) -> pd.DataFrame:
+def chunk_predictions(model, dataset, target_scaler, batch_size: int = 64, device=None,
+                      precision: str | None = None) -> pd.DataFrame:
     """One row per chunk of a :class:`~mer_utils.spectrograms.ChunkDataset`: ids, target and prediction.
 
     For one target the columns are ``song_id``, ``chunk``, ``start_s``,
     ``target`` and ``prediction`` (1..9 scale), ready for
-    :func:`mer_utils.results.metrics.song_level`.
+    :func:`mer_utils.results.metrics.song_level`.  ``precision``: as in
+    :func:`mer_utils.training.loop.predict`; pass the one the model was trained in.
     """
-    pred = predict(model, make_loader(dataset, batch_size), target_scaler, device)
+    pred = predict(model, make_loader(dataset, batch_size), target_scaler, device, precision)
     frame = dataset.frame[["song_id", "chunk", "start_s"]].copy()
     if len(dataset.targets) == 1:
         frame["target"] = dataset.frame[dataset.targets[0]].to_numpy()
@@ -152,7 +154,8 @@ def best_of_phases(results: pd.DataFrame, songs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     best1 = phase1.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
     best2 = songs.sort_values("validation_r2", ascending=False).groupby("target", as_index=False).head(1)
-    keep = ["phase", "model", "setting", "target", "validation_r2", "test_r2", "test_rmse", "test_mae"]
+    keep = ["phase", "model", "setting", "target", "validation_r2", "test_r2", "test_rmse", "test_mae",
+            *[f"test_{m}_{end}" for m in ("r2", "rmse", "mae") for end in ("low", "high")]]
     both = [best1.assign(phase="Phase 1"), best2.assign(phase="Phase 2", setting="")]
     return pd.concat([b.reindex(columns=keep) for b in both], ignore_index=True)
 
