@@ -1,4 +1,4 @@
-"""mer_utils.predict: the saved bundle and the `mer predict` command on real and generated audio."""
+"""mer_utils.phase3.predict: the saved bundle and the `mer predict` command on real and generated audio."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -108,7 +109,7 @@ def test_csv_with_segments_parses(bundle_path, songs, capsys):
     )
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == ["file", "level", "start_s", "end_s", "valence", "arousal"]
+    assert list(rows[0]) == [*predict.COLUMNS, "valence", "arousal"]
     wav = [r for r in rows if r["file"] == str(songs["wav"])]
     assert [r["level"] for r in wav] == ["song", "segment", "segment"]  # 7 s -> two 3-second segments
     assert [float(r["start_s"]) for r in wav[1:]] == [0.0, 3.0]
@@ -174,3 +175,212 @@ def test_command_line_exit_code(bundle_path, songs):
     )
     assert done.returncode == 1
     assert str(songs["flac"]) in done.stdout and str(songs["corrupt"]) in done.stderr
+
+
+# --------------------------------------------------------------------------- provenance, inputs, model choice
+
+
+@pytest.fixture(scope="module")
+def backbone_once(bundle_path):
+    """The bundle's random CNN14, built once: rebuilding it costs seconds per run and is tested above."""
+    return predict.rebuild_backbone(predict.load_bundle(bundle_path).backbone)
+
+
+@pytest.fixture
+def quick(monkeypatch, backbone_once):
+    monkeypatch.setattr(predict, "rebuild_backbone", lambda info, checkpoint=None: backbone_once)
+
+
+def test_csv_and_json_say_which_data_backbone_and_model_file_made_each_row(bundle_path, songs, quick, capsys):
+    code, out, err = run([songs["ogg"], songs["flac"], "--format", "csv", "--model", bundle_path], capsys)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 2
+    for row in rows:
+        assert (row["data"], row["backbone"]) == ("synthdeam", "random")
+        assert Path(row["model"]).resolve() == bundle_path.resolve()
+    code, out, err = run([songs["ogg"], "--format", "json", "--model", bundle_path], capsys)
+    assert code == 0, err
+    (song,) = json.loads(out)
+    assert (song["data"], song["backbone"]) == ("synthdeam", "random")
+    assert Path(song["model"]).resolve() == bundle_path.resolve()
+
+
+def test_the_caveat_names_synthetic_data_and_the_random_backbone_in_one_line(bundle_path, songs, quick, capsys):
+    code, _, err = run([songs["ogg"], "--model", bundle_path, "--quiet"], capsys)
+    assert code == 0, err
+    caveats = [line for line in err.splitlines() if line.startswith("caveat:")]
+    assert len(caveats) == 1
+    assert "SynthDEAM" in caveats[0] and "random weights" in caveats[0]
+    assert "mean nothing for real music" in caveats[0]
+
+
+def test_the_caveat_names_each_reason_alone_and_is_silent_for_a_real_pretrained_model(bundle_path):
+    bundle = predict.load_bundle(bundle_path)
+    real_data = predict.Bundle(**{**vars(bundle), "raw": {**bundle.raw, "data": "deam"}})
+    assert "random weights" in predict.caveat(real_data) and "SynthDEAM" not in predict.caveat(real_data)
+    pretrained = {**bundle.backbone, "kind": "pretrained"}
+    synthetic_only = predict.Bundle(**{**vars(bundle), "backbone": pretrained})
+    assert "SynthDEAM" in predict.caveat(synthetic_only) and "random" not in predict.caveat(synthetic_only)
+    real = predict.Bundle(**{**vars(real_data), "backbone": pretrained})
+    assert predict.caveat(real) is None
+    assert predict.provenance(real)["data"] == "deam" and predict.provenance(real)["backbone"] == "pretrained"
+
+
+@pytest.fixture
+def music_tree(tmp_path):
+    """music/a.wav, music/notes.txt, music/.hidden.wav, music/album/b.flac, music/album/deeper/c.ogg."""
+    root = tmp_path / "music"
+    sr = 8000
+    tone = (0.1 * np.sin(np.arange(sr) / 5)).astype(np.float32)
+    for name, fmt in [("a.wav", None), (".hidden.wav", None), ("album/b.flac", None), ("album/deeper/c.ogg", "OGG")]:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        sf.write(root / name, tone, sr, format=fmt)
+    (root / "notes.txt").write_text("not audio")
+    return root
+
+
+def test_folders_give_their_audio_files_and_r_descends_into_subfolders(music_tree):
+    files, problems = predict.expand_inputs([music_tree])
+    assert files == [music_tree / "a.wav"] and problems == []
+    files, problems = predict.expand_inputs([music_tree], recursive=True)
+    assert files == [music_tree / "a.wav", music_tree / "album/b.flac", music_tree / "album/deeper/c.ogg"]
+    files, problems = predict.expand_inputs([music_tree / "album" / "deeper" / "..", music_tree / "notes.txt"])
+    assert files == [music_tree / "album/deeper/../b.flac", music_tree / "notes.txt"]  # a named file is always tried
+    outer = music_tree.parent / "outer"
+    (outer / "inner").mkdir(parents=True)
+    (outer / "inner" / "d.mp3").write_bytes(b"")
+    files, problems = predict.expand_inputs([outer])
+    assert files == [] and len(problems) == 1 and str(outer) in problems[0] and "-r" in problems[0]
+    assert predict.expand_inputs([outer], recursive=True) == ([outer / "inner" / "d.mp3"], [])
+
+
+def test_glob_patterns_are_expanded_and_one_that_matches_nothing_is_reported(music_tree):
+    files, problems = predict.expand_inputs([f"{music_tree}/*", f"{music_tree}/a.*"])
+    assert files == [music_tree / "a.wav", music_tree / "album/b.flac"] and problems == []  # no repeats, no .txt
+    files, _ = predict.expand_inputs([f"{music_tree}/**/*.ogg"], recursive=True)
+    assert files == [music_tree / "album/deeper/c.ogg"]
+    files, problems = predict.expand_inputs([f"{music_tree}/*.mp3"])
+    assert files == [] and len(problems) == 1 and "*.mp3" in problems[0] and "matches" in problems[0]
+
+
+def test_a_folder_with_r_and_a_pattern_are_predicted_from_the_command_line(
+    bundle_path, songs, music_tree, quick, capsys
+):
+    (music_tree / "album" / "long.flac").write_bytes(songs["flac"].read_bytes())
+    pattern = f"{songs['wav'].parent}/st*.wav"
+    argv = ["-r", music_tree / "album", pattern, "--model", bundle_path, "-j", "3", "-q", "--format", "csv"]
+    code, out, err = run(argv, capsys)
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [Path(r["file"]).name for r in rows] == ["long.flac", "stereo.wav"]
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 1 and len(errors) == 2  # the 1-second b.flac and c.ogg are too short
+    assert all("shorter than one 3-second segment" in e for e in errors)
+
+
+def touch_bundle(root, folder, mtime):
+    path = root / folder / "models" / "emotion_mlp.pt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"bundle")
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def test_the_default_model_is_the_latest_bundle_written_and_data_picks_one(tmp_path):
+    synth = touch_bundle(tmp_path, "synthdeam", 1_000_000)
+    path, reason = predict.choose_model(results_root=tmp_path)
+    assert path == synth and "most recently written" in reason
+    deam = touch_bundle(tmp_path, "deam", 2_000_000)  # 'make book DATA=deam' ran after the synthetic book
+    assert predict.choose_model(results_root=tmp_path)[0] == deam
+    assert predict.choose_model(data="synth", results_root=tmp_path)[0] == synth
+    assert predict.choose_model(model="x.pt", data="deam", results_root=tmp_path) == (Path("x.pt"), "--model")
+    os.utime(synth, (3_000_000, 3_000_000))
+    assert predict.choose_model(results_root=tmp_path)[0] == synth
+
+
+def test_no_bundle_is_one_error_naming_the_path_looked_for_and_make_book(tmp_path, songs, monkeypatch, capsys):
+    with pytest.raises(predict.MerError, match="make book DATA=deam") as caught:
+        predict.choose_model(data="deam", results_root=tmp_path)
+    assert str(tmp_path / "deam" / "models" / "emotion_mlp.pt") in str(caught.value)
+    monkeypatch.setattr(predict, "RESULTS_ROOT", tmp_path)
+    code, out, err = run([songs["ogg"]], capsys)
+    assert code == 1 and out == ""
+    (line,) = err.splitlines()
+    assert line.startswith("error:") and "make book" in line
+    assert str(tmp_path / "*" / "models" / "emotion_mlp.pt") in line
+
+
+def test_without_model_or_data_the_command_uses_and_names_the_latest_bundle(
+    bundle_path, songs, tmp_path, quick, monkeypatch, capsys
+):
+    older = touch_bundle(tmp_path, "deam", 1_000_000)
+    latest = tmp_path / "synthdeam" / "models" / "emotion_mlp.pt"
+    latest.parent.mkdir(parents=True)
+    latest.write_bytes(bundle_path.read_bytes())
+    monkeypatch.setattr(predict, "RESULTS_ROOT", tmp_path)
+    code, out, err = run([songs["ogg"], "--format", "json"], capsys)
+    assert code == 0, err
+    assert Path(json.loads(out)[0]["model"]).resolve() == latest.resolve()
+    model_line = next(line for line in err.splitlines() if line.startswith("model:"))
+    assert "most recently written" in model_line and "--data" in model_line
+    assert older.exists()
+
+
+def test_table_csv_and_json_have_the_same_columns_in_the_same_order(bundle_path, songs, quick, capsys):
+    outputs = {}
+    for fmt in ("table", "csv", "json"):
+        code, outputs[fmt], err = run([songs["wav"], songs["ogg"], "--format", fmt, "--model", bundle_path], capsys)
+        assert code == 0, err
+    expected = [*predict.COLUMNS, "valence", "arousal"]
+    table = outputs["table"].splitlines()
+    assert table[0].replace(" (1-9)", "").split() == expected
+    assert len(table) == 3 and all(len(line.split()) == len(expected) for line in table[1:])
+    assert next(csv.reader(io.StringIO(outputs["csv"]))) == expected
+    assert [list(song) for song in json.loads(outputs["json"])] == [expected, expected]
+    csv_rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
+    for line, row, song in zip(table[1:], csv_rows, json.loads(outputs["json"])):
+        assert line.split()[:-2] == [str(row[c]).removesuffix(".0000") for c in predict.COLUMNS]
+        assert float(row["valence"]) == pytest.approx(song["valence"], abs=1e-4)
+
+
+def test_parallel_decoding_gives_the_sequential_results_in_order(bundle_path, songs, backbone_once):
+    from mer_utils.phase3.embeddings import Embedder
+
+    bundle = predict.load_bundle(bundle_path)
+    embedder = Embedder(backbone_once, n_threads=1, precision="float32")
+    files = [songs[k] for k in ("wav", "corrupt", "ogg", "short", "flac")]
+    one_at_a_time = list(predict.predict_files(bundle, embedder, files, jobs=0))
+    pooled = list(predict.predict_files(bundle, embedder, files, jobs=3))
+    assert [p for p, _, _ in pooled] == files
+    assert [e is None for _, _, e in pooled] == [True, False, True, False, True]
+    for (_, a, _), (_, b, _) in zip(one_at_a_time, pooled):
+        assert a == b
+
+
+def test_the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    assert predict.show_progress(False, Terminal())
+    assert not predict.show_progress(True, Terminal())
+    assert not predict.show_progress(False, io.StringIO())
+
+
+def test_help_has_examples_and_the_model_rule_and_bad_options_are_usage_errors(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    assert "examples:" in out and "mer predict music/ -r" in out and "most recently written" in out
+    assert "mean nothing for real music" in out
+    assert run(["x.wav", "--jobs", "-1"], capsys)[0] == 2
+    assert run(["x.wav", "--data", "4q"], capsys)[0] == 2
+    assert run(["x.wav", "--data", "deam", "--model", "m.pt"], capsys)[0] == 2
+
+
+def test_the_readme_shows_the_caveat_the_default_book_prints(bundle_path):
+    bundle = predict.load_bundle(bundle_path)
+    default_book = predict.Bundle(**{**vars(bundle), "backbone": {**bundle.backbone, "seed": 42}})
+    readme = (REPO / "README.md").read_text()
+    section = readme[readme.index("## Predicting new songs") :]
+    block = section[section.index("```text\ncaveat:") + len("```text\n") :]
+    assert " ".join(block[: block.index("```")].split()) == predict.caveat(default_book)
