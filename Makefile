@@ -5,6 +5,7 @@
 #   make test                               set-up, then the tests
 #   make data-deam DEAM_DIR=<dir>           download DEAM (needs internet)
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
+#   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
 #   make weights                            download the PANNs Cnn14 checkpoint (needs internet)
 #
 # Make drives it incrementally: a notebook re-runs only when its source, its
@@ -28,6 +29,8 @@ READY  := $(VENV)/.installed
 DATA          ?= synth
 DEAM_DIR      ?=
 FOURQ_DIR     ?=
+MUSICNN_WEIGHTS ?=
+FOURQ_REPEATS ?=
 SUBSET        ?=
 SEED          ?=
 JOBS          ?=
@@ -40,6 +43,7 @@ PANNS_CHECKPOINT ?=
 PANNS_RANDOM  ?= 0
 P2_EPOCHS     ?=
 P2_PATIENCE   ?=
+P2_PRECISION  ?=
 P3_EPOCHS     ?=
 # `key=value` for each knob that is set: $(call given,key,$(KNOB))
 given = $(if $(strip $(2)),$(1)=$(strip $(2)))
@@ -78,9 +82,14 @@ PAGES := book/data/corpus.ipynb \
          book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
          $(P2_PAGES) book/phase2/summary.ipynb \
          book/phase3/panns.ipynb book/conclusions/comparison.ipynb
-STATIC := $(wildcard book/*.md book/*/*.md) book/references.bib _config.yml _toc.yml
+# The Real music chapter (4Q) is built only when FOURQ_DIR is given; build/toc.yml lists the chapters that ran.
+ifneq ($(strip $(FOURQ_DIR)),)
+  PAGES += book/realmusic/fourq.ipynb
+endif
+STATIC := $(wildcard book/*.md book/*/*.md book/_static/*) book/references.bib _config.yml _toc.yml
+TOC    := build/toc.yml
 
-.PHONY: book test pages venv data data-deam data-4q weights clean clean-book help FORCE
+.PHONY: book test pages venv data data-deam data-4q weights clean clean-book help preflight FORCE
 
 book: _build/html/index.html ## execute every notebook and build the site
 
@@ -90,7 +99,9 @@ help: ## list the targets and knobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 	@echo; echo "Knobs (empty: the package default): DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED JOBS"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
-	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1"
+	@echo "       P2_PRECISION=auto|float32|bfloat16"
+	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
+	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5, left out of the Real music chapter when absent)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 
 # ----------------------------------------------------------------- set-up
@@ -116,6 +127,14 @@ build/deam/data.stamp: FORCE | $(READY)
 $(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/corpus/deam.py mer_utils/corpus/split.py | $(READY)
 	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --results-dir $(RESULTS) $(call given,--subset,$(SUBSET)) $(call given,--seed,$(SEED))
 
+# Preflight: `make book`, `make pages` and `make publish` first check every precondition of the run (the data
+# layout, the PANNs checkpoint or PANNS_RANDOM=1, free disk for the caches) and report all problems at once.
+# It writes nothing and is order-only, so it never makes anything out of date.
+PREFLIGHT := $(if $(filter book pages publish,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),preflight)
+$(DATA_READY): | $(PREFLIGHT)
+preflight: | $(READY) ## check the run's preconditions (make book and make pages do it first)
+	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
+
 data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
 	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
@@ -140,9 +159,11 @@ $(PARAMS)/features.json: FORCE | $(READY)
 $(PARAMS)/models.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,n_jobs,$(JOBS)) $(call given,grid,$(P1_GRID))
 $(PARAMS)/phase2_%.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean $(call given,epochs,$(P2_EPOCHS)) $(call given,patience,$(P2_PATIENCE)) $(call given,n_jobs,$(JOBS))
+	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean $(call given,epochs,$(P2_EPOCHS)) $(call given,patience,$(P2_PATIENCE)) $(call given,precision,$(P2_PRECISION)) $(call given,n_jobs,$(JOBS))
 $(PARAMS)/phase3.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,checkpoint,"$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
+	@$(PY) -m mer_utils params $@ $(COMMON) $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
+$(PARAMS)/real_music.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS))
 
 # ----------------------------------------------------------------- notebooks -> executed pages
 book/data/corpus.ipynb: notebooks/data_corpus.py $(PARAMS)/corpus.json $(NB_DEPS)
@@ -163,10 +184,22 @@ book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildc
 book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) book/phase3/panns.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
+# Real music (4Q), only with FOURQ_DIR: after Phases 1 and 3, whose models it also scores on the 4Q clips.
+# The data stamp re-runs the page when the tree changes; weights that appear re-run it too.
+build/4q/data.stamp: FORCE | $(READY)
+	@test -d "$(FOURQ_DIR)" || { echo "error: FOURQ_DIR '$(FOURQ_DIR)' is not a folder: point it at the folder MER_audio_taffc_dataset.zip was unpacked into (get it with 'make data-4q FOURQ_DIR=<dir>')"; exit 1; }
+	@$(PY) -m mer_utils data-stamp "$(FOURQ_DIR)" $@
+book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(or $(MUSICNN_WEIGHTS),weights/MSD_musicnn.h5)) book/phase1/models.ipynb book/phase3/panns.ipynb $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/real_music.json
+
 # ----------------------------------------------------------------- the site
-_build/html/index.html: $(PAGES) $(STATIC) | $(READY)
+# The toc passed to jupyter-book lists only the chapters this build executes (mer_utils/toc.py).
+$(TOC): FORCE | $(READY)
+	@$(PY) -m mer_utils toc _toc.yml $@ $(PAGES)
+
+_build/html/index.html: $(PAGES) $(STATIC) $(TOC) | $(READY)
 	rm -rf _build/.doctrees
-	$(VENV)/bin/jupyter-book build . -W --keep-going --quiet
+	$(VENV)/bin/jupyter-book build . --toc $(TOC) -W --keep-going --quiet
 	@echo "The book is at _build/html/index.html"
 
 # ----------------------------------------------------------------- tests
@@ -174,7 +207,7 @@ test: $(READY) ## set up, then run the tests (unit tests and the end-to-end buil
 	$(PY) -m pytest
 
 clean-book: ## remove executed pages and the site (keeps data and caches)
-	rm -rf _build $(PAGES) build/params build/failed
+	rm -rf _build $(PAGES) book/realmusic/*.ipynb build/params build/failed $(TOC)
 
 clean: clean-book ## remove everything generated except the virtualenv
 	rm -rf data cache results build

@@ -18,6 +18,11 @@ Phase 2: one run per page  ``phase2_train.py``              ``phase2/logmel``, `
 Phase 2: summary           ``phase2_summary.py``            ``training/phase2``, ``results/tables``
 Phase 3: embeddings, MLP   ``phase3_panns.py``              ``phase3/`` (``cnn14``, ``inference``,
                                                             ``embeddings``, ``space``), ``training/mlp``
+Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``corpus``, ``representations``,
+                                                            ``crossval``, ``transfer``, ``tables``,
+                                                            ``figures``), ``corpus/fourq``,
+                                                            ``phase3/musicnn``, ``phase3/musicnn_embeddings``,
+                                                            ``results/classification``
 Conclusions                ``conclusions.py``               ``results/`` (``records``, ``tables``,
                                                             ``published``, ``narrative``)
 Predicting new songs       (``mer predict``)                ``phase3/predict``
@@ -28,7 +33,9 @@ Shared by every part: ``page`` (what each notebook does first), ``plots``
 (``runtime``: seeds, threads, device, precision; ``defaults``; ``modelfile``:
 the one model-file format), ``results`` (``metrics``, ``records``,
 ``tables``, ``published``, ``narrative``: every sentence computed from numbers),
-``pipeline`` (parameter files, running notebooks) and ``errors``.
+``pipeline`` (parameter files, running notebooks), ``pagebuild`` (an executed
+notebook made a page: code folded, parameters in one sentence), ``toc`` (the table of
+contents of the chapters a build ran) and ``errors``.
 """
 
 __version__ = "0.2.0"

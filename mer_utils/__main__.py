@@ -4,14 +4,16 @@ Commands::
 
     synth            generate the SynthDEAM corpus (mer_utils.corpus.synth)
     defaults         print the package defaults behind the Makefile's knobs
+    preflight        check a run's preconditions before its first notebook (Makefile)
     prepare          load a corpus, report missing audio, write the shared split
     params           write a run's parameters to JSON if they changed (Makefile)
     data-stamp       fingerprint a DEAM tree (Makefile)
     run-notebook     execute a jupytext notebook with papermill (Makefile)
+    toc              write the table of contents of the pages this build executes (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
     download-weights fetch the PANNs Cnn14 checkpoint (make weights)
-    predict          predict valence and arousal of audio files (mer_utils.phase3.predict)
+    predict          valence and arousal of audio files, folders, patterns (mer predict --help; phase3.predict)
 
 User errors print one line starting with ``error:`` and exit with status 1.
 """
@@ -102,6 +104,10 @@ def main(argv=None) -> int:
             defaults()
         elif command == "prepare":
             prepare(rest)
+        elif command == "preflight":
+            from .preflight import main as preflight_main
+
+            preflight_main(rest)
         elif command == "params":
             from .pipeline import write_params
 
@@ -119,6 +125,10 @@ def main(argv=None) -> int:
             parser.add_argument("--params")
             args = parser.parse_args(rest)
             run_notebook(args.source, args.output, args.params)
+        elif command == "toc":
+            from .toc import main as toc_main
+
+            return int(toc_main(rest) or 0)
         elif command == "download-deam":
             from .corpus.download import main_deam
 

@@ -1,6 +1,6 @@
 """musicnn (Pons and Serra, 2019) in PyTorch, read from the released Keras ``.h5`` with h5py, as an embedder.
-Used by: ``benchmarks/bench_musicnn.py`` and its tests for now; the Phase 3 page and the Real music chapter (not yet written)
-will call it.
+Used by: ``notebooks/real_music.py`` (through :mod:`mer_utils.phase3.musicnn_embeddings`) and
+``benchmarks/bench_musicnn.py``; the Phase 3 page can call it the same way.
 
 Why this module.  Essentia's DEAM emotion models read the 200-dimensional
 penultimate layer of musicnn trained on the Million Song Dataset (Essentia's

@@ -495,7 +495,8 @@ def fourq_protocol_sentence(description: str, n_resamples: int) -> str:
         f"Protocol: {description} Macro F1 is the mean over repeats of the F1 of each repeat's out-of-fold "
         f"predictions; its 95% interval comes from {n_resamples} bootstrap resamples of *artists* (all clips of a "
         "drawn artist together) applied to those pooled predictions, and the paired differences draw the same "
-        "artists for both settings. The spread over repeats, shown beside, is what fold assignment alone moves."
+        "artists for both settings. The spread over repeats (in the caption of the table) is what fold assignment "
+        "alone moves."
     )
 
 

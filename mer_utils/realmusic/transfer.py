@@ -1,0 +1,198 @@
+"""What transfers: the book's valence/arousal models, trained on its own corpus, scored on the 4Q clips as they are.
+
+Used by: ``notebooks/real_music.py`` (its "What transfers" section).
+
+The book trains regressors of mean valence and arousal (1..9 scale) on SynthDEAM
+or DEAM.  4Q gives no ratings, only quadrants, but a model that has learnt
+valence should rank the clips of the positive quadrants (Q1, Q4) above those
+of the negative ones (Q2, Q3), and one that has learnt arousal the high
+quadrants (Q1, Q2) above the low ones.  The ROC AUC measures exactly that
+ranking: 0.5 is chance, 1 a perfect ranking, below 0.5 an inverted one.  It
+ignores the scale and any offset between corpora, so no recalibration is
+needed, and nothing is retrained on 4Q.  Intervals: the cluster bootstrap over
+artists of :func:`mer_utils.results.classification.auc_interval`.
+
+Models scored, each only where ``make book`` left it:
+
+* **Phase 3**: the EmotionMLP bundle (``<results_dir>/models/emotion_mlp.pt``,
+  :func:`mer_utils.phase3.predict.load_bundle`), on 4Q embeddings from the very
+  CNN14 it was trained with (its checkpoint, or the same seeded random weights)
+  at its precision, so the embeddings are those the model expects;
+* **Phase 1**: for each target, the regressor the Phase 1 page chose on
+  validation (highest validation R² among its tuned regressors, with the
+  setting its grid search found, read from the result records of the current
+  split), refitted on the training songs' cached features (seconds) and applied
+  to the 4Q clips' 386 features.
+
+On SynthDEAM this asks how far the synthetic cues carry to real music; on DEAM
+it is a cross-dataset test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import MerError
+from ..results.classification import auc_interval
+from .representations import LeftOut
+
+QUESTIONS = {
+    "arousal_mean": ("arousal_high", "predicted arousal ranks high-arousal clips (Q1+Q2) first"),
+    "valence_mean": ("valence_positive", "predicted valence ranks positive-valence clips (Q1+Q4) first"),
+}
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM"}
+
+
+@dataclass
+class TransferModel:
+    """A model of the book applied to 4Q: ``predictions`` indexed by 4Q name, one column per target (1..9).
+
+    ``target_labels`` names the model behind each target where they differ (Phase 1 picks one per target).
+    """
+
+    label: str
+    trained_on: str
+    predictions: pd.DataFrame
+    note: str
+    target_labels: dict = field(default_factory=dict)
+
+    def label_of(self, target: str) -> str:
+        return self.target_labels.get(target, self.label)
+
+
+def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_dir=None) -> dict:
+    """The book run whose models are scored: ``data``, ``data_dir``, ``subset``, ``results_dir``, ``cache_dir``."""
+    from ..page import BOOK_DEFAULTS, default_paths
+
+    data = data or BOOK_DEFAULTS["data"]
+    paths = default_paths(data)
+    return {"data": data, "data_dir": data_dir or paths["data_dir"], "subset": subset or BOOK_DEFAULTS["subset"],
+            "results_dir": Path(results_dir or paths["results_dir"]),
+            "cache_dir": Path(cache_dir or paths["cache_dir"])}
+
+
+def emotion_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | None = None, progress: bool = True):
+    """The Phase 3 EmotionMLP's predictions on the 4Q clips, or :class:`LeftOut` when ``make book`` saved none."""
+    from ..phase3.embeddings import Embedder, embed_corpus
+    from ..phase3.predict import load_bundle, rebuild_backbone
+
+    path = book["results_dir"] / "models" / "emotion_mlp.pt"
+    if not path.is_file():
+        return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", f"no saved model at {path}: run 'make book' first")
+    bundle = load_bundle(path)
+    try:
+        backbone = rebuild_backbone(bundle.backbone)
+    except MerError as exc:
+        return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", str(exc).rstrip("."))
+    embedder = Embedder(backbone, n_threads=n_threads or 2, precision=bundle.embedding.get("precision", "float32"))
+    embedded = embed_corpus(corpus, fourq_cache_dir, backbone, embedder=embedder, progress=progress)
+    predicted = bundle.predict(embedded.songs)
+    frame = corpus.by_name(pd.DataFrame(predicted, index=embedded.song_ids, columns=bundle.targets))
+    trained_on = str(bundle.raw.get("data") or "unknown")
+    what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
+    return TransferModel(f"EmotionMLP on {what} (Phase 3)", trained_on, frame,
+                         f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
+
+
+def phase1_choice(results_dir, split_sha1: str, data_name: str) -> dict:
+    """``{target: record}``: the tuned Phase 1 regressor with the highest validation R², per target, of this split."""
+    from ..phase1.regressors import GRID_SETTING
+    from ..results.records import load_records
+
+    records = [r for r in load_records(results_dir) if r.get("phase") == 1 and r.get("setting") == GRID_SETTING
+               and r.get("data") == data_name and r.get("run", {}).get("split") == split_sha1]
+    chosen = {}
+    for record in records:
+        target = record["target"]
+        if target not in chosen or record["validation"]["r2"] > chosen[target]["validation"]["r2"]:
+            chosen[target] = record
+    return chosen
+
+
+def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_jobs: int | None = None):
+    """The Phase 1 regressors chosen on validation, refitted on the training songs, applied to the 4Q features.
+
+    ``fourq_features``: the 386 features of the 4Q clips (indexed by 4Q name), computed with the same
+    settings as the book's.  Returns :class:`TransferModel` or :class:`LeftOut` (no records of this split).
+    """
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..corpus.deam import TARGETS, corpus_for
+    from ..corpus.split import read_split, split_hash
+    from ..phase1.features import extract_features
+    from ..phase1.regressors import regressor, split_arrays
+
+    label = "Phase 1 regressors"
+    split_path = book["results_dir"] / "split.csv"
+    if not split_path.is_file():
+        return LeftOut("phase1", label, f"no split at {split_path}: run 'make book' first")
+    corpus = corpus_for(book["data"], book["data_dir"], book["subset"])
+    split = read_split(split_path)
+    split = split[split["song_id"].isin(corpus.song_ids)].reset_index(drop=True)
+    chosen = phase1_choice(book["results_dir"], split_hash(split), corpus.name)
+    if set(chosen) != set(TARGETS):
+        return LeftOut("phase1", label, f"no Phase 1 records of the current split under {book['results_dir']}: "
+                                        "run 'make book' first")
+    features = extract_features(corpus, book["cache_dir"], n_jobs=n_jobs, progress=False).frame
+    labels = corpus.songs.loc[features.index]
+    columns, names = {}, {}
+    for target in TARGETS:
+        record = chosen[target]
+        train_x, train_y, *_ = split_arrays(features, labels, split, target)
+        model = Pipeline([("scale", StandardScaler()),
+                          ("model", regressor(record["model"], seed).set_params(**record.get("best_params", {})))])
+        model.fit(train_x, train_y)
+        columns[target] = model.predict(fourq_features[features.columns].to_numpy(dtype=float))
+        names[target] = f"Phase 1 {record['model']}"
+    frame = pd.DataFrame(columns, index=fourq_features.index)
+    return TransferModel(label, corpus.name, frame,
+                         f"refitted on the {int((split['part'] == 'train').sum())} training songs of "
+                         f"{CORPUS_LABELS.get(corpus.name, corpus.name)} with the settings chosen there.",
+                         target_labels=names)
+
+
+def transfer_table(models, songs: pd.DataFrame) -> pd.DataFrame:
+    """ROC AUC of each model's predicted arousal (high quadrants) and valence (positive quadrants), with intervals.
+
+    ``songs``: the 4Q clips (indexed by name, with ``arousal_high``, ``valence_positive``, ``artist_group``).
+    Columns: ``model``, ``trained_on``, ``target``, ``question``, ``auc``, ``low``, ``high``, ``songs``, ``positives``.
+    """
+    rows = []
+    for model in models:
+        shared = [s for s in model.predictions.index if s in songs.index]
+        part = songs.loc[shared]
+        for target, (column, question) in QUESTIONS.items():
+            if target not in model.predictions.columns:
+                continue
+            result = auc_interval(part[column].to_numpy(dtype=bool), model.predictions.loc[shared, target],
+                                  groups=part["artist_group"].to_numpy())
+            rows.append({"model": model.label_of(target), "trained_on": CORPUS_LABELS.get(model.trained_on, model.trained_on),
+                         "target": target, "question": question, **result})
+    return pd.DataFrame(rows, columns=["model", "trained_on", "target", "question", "auc", "low", "high", "songs",
+                                       "positives"])
+
+
+def quadrant_means(models, songs: pd.DataFrame) -> pd.DataFrame:
+    """Mean predicted valence and arousal (1..9 scale) of each quadrant's clips, one column per model and target."""
+    columns = {}
+    for model in models:
+        shared = [s for s in model.predictions.index if s in songs.index]
+        for target in model.predictions.columns:
+            grouped = model.predictions.loc[shared, target].groupby(songs.loc[shared, "quadrant"]).mean()
+            columns[(model.label_of(target), target.split("_")[0])] = grouped
+    frame = pd.DataFrame(columns)
+    frame.index.name = "quadrant"
+    return frame.round(2) if len(frame) else frame
+
+
+def available_models(book: dict, corpus, fourq_cache_dir, fourq_features: pd.DataFrame, seed: int = 42,
+                     n_threads: int | None = None, n_jobs: int | None = None, progress: bool = True):
+    """Both transfers: ``(models, left_out)``; a model ``make book`` did not leave is listed with the reason."""
+    results = [emotion_mlp_transfer(book, corpus, fourq_cache_dir, n_threads=n_threads, progress=progress),
+               phase1_transfer(book, fourq_features, seed=seed, n_jobs=n_jobs)]
+    return ([r for r in results if isinstance(r, TransferModel)], [r for r in results if isinstance(r, LeftOut)])
+

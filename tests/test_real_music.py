@@ -1,0 +1,315 @@
+"""The Real music chapter: classification intervals, cross-validation, transfer, the toc, the page at tiny scale."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO, write_tone
+
+from mer_utils.corpus.fourq import QUADRANTS
+from mer_utils.realmusic import crossval, tables, transfer
+from mer_utils.realmusic.corpus import numeric_ids
+from mer_utils.realmusic.representations import Representation, common_songs, lesson_labels
+from mer_utils.results import classification as cl
+from mer_utils.toc import filter_toc, write_toc
+
+FOURQ_SAMPLE = REPO.parent / "shared" / "4q-sample" / "MER_audio_taffc_dataset"
+MUSICNN_WEIGHTS = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_numeric_ids_are_the_digits_of_4q_names():
+    ids = numeric_ids(["MT0000040632", "MT0000004637"])
+    assert ids.to_dict() == {"MT0000004637": 4637, "MT0000040632": 40632}
+
+
+def test_numeric_ids_fall_back_to_positions_when_names_are_not_mt_digits_or_collide():
+    assert numeric_ids(["b", "a"]).to_dict() == {"a": 1, "b": 2}
+    assert numeric_ids(["MT01", "MT001"]).tolist() == [1, 2]
+
+
+# --------------------------------------------------------------------------- intervals for classification
+
+
+def test_weighted_macro_f1_with_unit_weights_equals_scikit_learn():
+    from sklearn.metrics import f1_score
+
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["Q1", "Q2", "Q3", "Q4"], 200)
+    predicted = np.where(rng.random(200) < 0.6, truth, rng.choice(["Q1", "Q2", "Q3"], 200))  # Q4 under-predicted
+    assert cl.macro_f1(truth, predicted) == pytest.approx(f1_score(truth, predicted, average="macro"))
+
+
+def test_resample_weights_draw_whole_artists():
+    groups = np.array(["a", "a", "a", "b", "c", "c"])
+    weights = cl.resample_weights(6, groups, n_resamples=50, seed=1)
+    assert weights.shape == (50, 6)
+    assert (weights[:, 0] == weights[:, 1]).all() and (weights[:, 1] == weights[:, 2]).all()
+    assert (weights[:, 4] == weights[:, 5]).all()
+    drawn = weights[:, [0, 3, 4]].sum(axis=1)  # three artists drawn per resample
+    assert (drawn == 3).all()
+    assert not (weights[:, 0] == weights[:, 3]).all(), "different artists are drawn independently"
+
+
+def test_auc_with_unit_weights_equals_scikit_learn_even_with_ties():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    positive = rng.random(120) < 0.4
+    scores = np.round(positive + rng.normal(0, 1, 120), 1)  # rounded: many ties
+    assert cl.auc_interval(positive, scores, n_resamples=10)["auc"] == pytest.approx(roc_auc_score(positive, scores))
+
+
+def test_an_inverted_ranking_has_an_auc_below_chance_with_an_interval_below_it():
+    positive = np.repeat([True, False], 50)
+    result = cl.auc_interval(positive, -np.arange(100.0)[::-1], groups=np.arange(100) // 2)
+    assert result["auc"] == 0 and result["high"] < 0.5
+
+
+def test_repeated_f1_averages_repeats_and_its_interval_contains_the_figure():
+    rng = np.random.default_rng(1)
+    truth = rng.choice(["low", "high"], 150)
+    runs = np.stack([np.where(rng.random(150) < 0.8, truth, rng.choice(["low", "high"], 150)) for _ in range(3)])
+    result = cl.repeated_f1(truth, runs, groups=np.arange(150) // 3, classes=("low", "high"))
+    per_repeat = [cl.macro_f1(truth, run) for run in runs]
+    assert result["f1"] == pytest.approx(np.mean(per_repeat))
+    assert result["sd_repeats"] == pytest.approx(np.std(per_repeat, ddof=1))
+    assert result["low"] < result["f1"] < result["high"]
+    assert result["repeats"] == 3 and result["songs"] == 150
+
+
+def test_paired_difference_is_zero_for_identical_predictions_and_favours_the_better_ones():
+    rng = np.random.default_rng(2)
+    truth = rng.choice(QUADRANTS, 200)
+    good = np.where(rng.random((2, 200)) < 0.7, truth, rng.choice(QUADRANTS, (2, 200)))
+    poor = np.where(rng.random((2, 200)) < 0.3, truth, rng.choice(QUADRANTS, (2, 200)))
+    same = cl.paired_f1_difference(truth, good, good)
+    assert same["difference"] == 0 and same["low"] == 0 and same["high"] == 0
+    ahead = cl.paired_f1_difference(truth, good, poor, groups=np.arange(200) // 2)
+    assert ahead["low"] > 0 and ahead["songs"] == 200
+
+
+# --------------------------------------------------------------------------- cross-validation
+
+
+def fake_songs(n_per_quadrant: int = 20) -> pd.DataFrame:
+    """4Q-like songs: two clips per artist, quadrants balanced."""
+    quadrant = np.repeat(QUADRANTS, n_per_quadrant)
+    names = [f"MT{i:06d}" for i in range(len(quadrant))]
+    return pd.DataFrame({"quadrant": quadrant, "artist_group": [f"artist {i // 2}" for i in range(len(quadrant))]},
+                        index=pd.Index(names, name="song_id"))
+
+
+def fake_representation(songs, key, signal, seed=0, dims=12) -> Representation:
+    rng = np.random.default_rng(seed)
+    codes = songs["quadrant"].map({q: i for i, q in enumerate(QUADRANTS)}).to_numpy()
+    x = rng.normal(size=(len(songs), dims))
+    x[np.arange(len(songs)), codes] += signal
+    return Representation(key, key.title(), "handcrafted" if key == "features" else "pretrained",
+                          pd.DataFrame(x, index=songs.index), note="")
+
+
+def test_cross_validation_gives_each_song_one_out_of_fold_prediction_per_repeat_and_setting():
+    songs = fake_songs()
+    reps = [fake_representation(songs, "features", 3.0), fake_representation(songs, "musicnn", 0.0, seed=1)]
+    cv = crossval.cross_validate(reps, songs, tasks=("quadrant", "arousal"), n_splits=4, n_repeats=2, n_jobs=1,
+                                 progress=False)
+    counts = cv.predictions.groupby(["representation", "model", "task", "repeat"]).size()
+    assert len(counts) == 2 * 2 * 2 * 2 and (counts == len(songs)).all()
+    scores = crossval.score_table(cv)
+    informative = scores[(scores["key"] == "features") & (scores["task"] == "quadrant")]
+    noise = scores[(scores["key"] == "musicnn") & (scores["task"] == "quadrant")]
+    assert (informative["low"] > 0.25).all(), "a strong signal is found by both models"
+    assert (noise["f1"] < informative["f1"].min()).all()
+    best = crossval.best_settings(scores)
+    assert list(best["task"]) == ["quadrant", "arousal"] and (best["key"] == "features").all()
+    diffs = crossval.differences(cv)
+    rep_rows = diffs[(diffs["compared"] == "representations") & (diffs["task"] == "quadrant")]
+    assert (rep_rows["better"] == "Features").all()
+    assert set(diffs["compared"]) == {"representations", "models"}
+    matrix = crossval.confusion(cv, "features", "linear")
+    assert list(matrix.index) == list(QUADRANTS) and np.allclose(matrix.sum(axis=1), 1)
+    grid = tables.score_grid(scores)
+    assert len(grid) == 4 and list(grid.columns) == ["representation", "model", "4 quadrants", "arousal sign"]
+
+
+def test_cross_validation_refuses_a_representation_missing_songs():
+    songs = fake_songs(5)
+    partial = fake_representation(songs, "features", 1.0)
+    partial.frame = partial.frame.iloc[1:]
+    with pytest.raises(Exception, match="lacks 1 of the songs"):
+        crossval.cross_validate([partial], songs, n_splits=2, n_repeats=1, n_jobs=1, progress=False)
+
+
+def test_common_songs_and_lesson_labels_follow_the_representations():
+    songs = fake_songs(3)
+    a, b = fake_representation(songs, "features", 1.0), fake_representation(songs, "cnn14", 1.0)
+    b.kind, b.frame = "random", b.frame.iloc[2:]
+    assert common_songs([a, b]) == sorted(songs.index[2:])
+    assert lesson_labels([a, b]) == {"handcrafted": "Features", "pretrained": [], "random_labels": ["Cnn14"]}
+
+
+def test_unknown_model_is_an_error_naming_the_choices():
+    with pytest.raises(Exception, match="linear, mlp"):
+        crossval.classifier("svm")
+
+
+# --------------------------------------------------------------------------- transfer
+
+
+def test_transfer_auc_is_one_for_a_perfect_ranking_and_quadrant_means_follow_the_predictions():
+    songs = fake_songs(5)
+    songs["arousal_high"] = songs["quadrant"].isin(["Q1", "Q2"])
+    songs["valence_positive"] = songs["quadrant"].isin(["Q1", "Q4"])
+    predictions = pd.DataFrame({"valence_mean": np.where(songs["valence_positive"], 7.0, 3.0),
+                                "arousal_mean": np.where(songs["arousal_high"], 3.0, 7.0)}, index=songs.index)
+    model = transfer.TransferModel("toy", "synthdeam", predictions, "")
+    table = transfer.transfer_table([model], songs)
+    assert table.set_index("target").loc["valence_mean", "auc"] == 1
+    assert table.set_index("target").loc["arousal_mean", "auc"] == 0, "arousal predicted upside down"
+    assert set(table["trained_on"]) == {"SynthDEAM"}
+    means = transfer.quadrant_means([model], songs)
+    assert means.loc["Q1", ("toy", "valence")] == 7 and means.loc["Q2", ("toy", "valence")] == 3
+
+
+def test_phase1_choice_takes_the_best_validation_r2_of_the_current_split_only(tmp_path):
+    from mer_utils.phase1.regressors import GRID_SETTING
+    from mer_utils.results.records import save_result
+
+    def record(model, target, r2, split):
+        return {"phase": 1, "model": model, "target": target, "data": "synthdeam", "setting": GRID_SETTING,
+                "validation": {"r2": r2}, "test": {"r2": 0.0}, "run": {"split": split}, "best_params": {}}
+
+    for rec in (record("Ridge", "valence_mean", 0.3, "now"), record("SVR", "valence_mean", 0.4, "now"),
+                record("XGBoost", "valence_mean", 0.9, "old split"), record("Ridge", "arousal_mean", 0.5, "now")):
+        save_result(tmp_path, rec)
+    chosen = transfer.phase1_choice(tmp_path, "now", "synthdeam")
+    assert {t: r["model"] for t, r in chosen.items()} == {"valence_mean": "SVR", "arousal_mean": "Ridge"}
+
+
+def test_transfer_leaves_out_models_make_book_did_not_save(tmp_path):
+    book = transfer.book_paths("synth", results_dir=tmp_path / "results", cache_dir=tmp_path / "cache")
+    left = transfer.emotion_mlp_transfer(book, corpus=None, fourq_cache_dir=tmp_path)
+    assert "run 'make book' first" in left.reason
+    left = transfer.phase1_transfer(book, pd.DataFrame())
+    assert "no split" in left.reason
+
+
+# --------------------------------------------------------------------------- the table of contents
+
+
+def test_the_generated_toc_drops_the_real_music_part_unless_its_page_ran(tmp_path):
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+    notebooks = [e["file"] for p in toc["parts"] for c in p["chapters"] for e in [c, *c.get("sections", [])]
+                 if not (REPO / f"{e['file']}.md").is_file()]
+    assert "book/realmusic/fourq" in notebooks, "_toc.yml keeps the full list"
+    without = filter_toc(toc, [f"{n}.ipynb" for n in notebooks if "realmusic" not in n], REPO)
+    assert "Real music" not in [p["caption"] for p in without["parts"]]
+    expected = dict(toc, parts=[p for p in toc["parts"] if p["caption"] != "Real music"])
+    assert without == expected, "without FOURQ_DIR the book lists exactly today's chapters"
+    assert filter_toc(toc, [f"{n}.ipynb" for n in notebooks], REPO) == toc
+
+
+def test_write_toc_rewrites_only_on_change(tmp_path):
+    target = tmp_path / "toc.yml"
+    assert write_toc(REPO / "_toc.yml", target, [], root=REPO)
+    assert not write_toc(REPO / "_toc.yml", target, [], root=REPO)
+    assert target.read_text().startswith("# Generated")
+
+
+def make_dry_run(*knobs) -> str:
+    run = subprocess.run(["make", "-n", "-B", "_build/html/index.html", *knobs], cwd=REPO, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+def test_make_builds_the_chapter_and_lists_it_only_with_fourq_dir(tmp_path):
+    plain = make_dry_run()
+    assert "real_music" not in plain and "--toc build/toc.yml" in plain
+    with_4q = make_dry_run(f"FOURQ_DIR={tmp_path}", "MUSICNN_WEIGHTS=/x/MSD_musicnn.h5", "FOURQ_REPEATS=2")
+    assert "notebooks/real_music.py book/realmusic/fourq.ipynb" in with_4q
+    assert "book/realmusic/fourq.ipynb" in with_4q.split("mer_utils toc", 1)[1].splitlines()[0]
+    assert 'musicnn_weights="/x/MSD_musicnn.h5"' in with_4q and "n_repeats=2" in with_4q
+
+
+# --------------------------------------------------------------------------- musicnn over a corpus
+
+
+@pytest.fixture
+def musicnn_weights():
+    if not MUSICNN_WEIGHTS.is_file():
+        pytest.skip(f"the musicnn weights are not at {MUSICNN_WEIGHTS} (they live in ../shared beside the repo)")
+    return MUSICNN_WEIGHTS
+
+
+def test_musicnn_corpus_embeddings_are_cached_and_a_too_short_clip_is_skipped(tmp_path, musicnn_weights,
+                                                                             torch_one_thread):
+    from types import SimpleNamespace
+
+    from mer_utils.phase3.musicnn_embeddings import embed_corpus_musicnn
+
+    write_tone(tmp_path / "a.wav", 7.0, 220.0, sr=16000)
+    write_tone(tmp_path / "b.wav", 2.0, 330.0, sr=16000)
+    songs = pd.DataFrame({"audio_path": [str(tmp_path / "a.wav"), str(tmp_path / "b.wav")]},
+                         index=pd.Index([1, 2], name="song_id"))
+    corpus = SimpleNamespace(name="toy", root=tmp_path, songs=songs)
+    first = embed_corpus_musicnn(corpus, tmp_path / "cache", musicnn_weights, n_threads=1, progress=False)
+    assert first.song_ids == [1] and first.songs.shape == (1, 200) and first.n_segments[1] == 2
+    assert first.skipped["kind"].tolist() == ["too short"]
+    again = embed_corpus_musicnn(corpus, tmp_path / "cache", musicnn_weights, n_threads=1, progress=False)
+    assert again.reused_songs == 2 and np.array_equal(again.songs, first.songs)
+
+
+# --------------------------------------------------------------------------- the page, at tiny scale
+
+
+def tiny_fourq(root: Path, per_quadrant: int = 3, seconds: float = 7.0) -> Path:
+    """The sample's CSVs and the first seconds of a few clips per quadrant (as MP3), under ``root``."""
+    import shutil
+
+    import soundfile as sf
+
+    from mer_utils.corpus.audio import load_audio
+
+    root.mkdir(parents=True)
+    for name in ("panda_dataset_taffc_annotations.csv", "panda_dataset_taffc_metadata.csv"):
+        shutil.copy(FOURQ_SAMPLE / name, root / name)
+    for quadrant in QUADRANTS:
+        (root / quadrant).mkdir()
+        for clip in sorted((FOURQ_SAMPLE / quadrant).glob("*.mp3"))[:per_quadrant]:
+            audio = load_audio(clip, 22050, duration=seconds)
+            sf.write(root / quadrant / clip.name, audio, 22050, format="MP3")
+    return root
+
+
+def test_the_real_music_page_runs_on_a_few_real_clips(tmp_path):
+    if not (FOURQ_SAMPLE / "panda_dataset_taffc_annotations.csv").is_file():
+        pytest.skip(f"the 4Q sample is not at {FOURQ_SAMPLE} (it lives in ../shared beside the repo)")
+    from mer_utils.pipeline import run_notebook
+
+    params = {"fourq_dir": str(tiny_fourq(tmp_path / "4q")), "fourq_results_dir": str(tmp_path / "results"),
+              "fourq_cache_dir": str(tmp_path / "cache"), "results_dir": str(tmp_path / "book"),
+              "cache_dir": str(tmp_path / "book_cache"), "n_splits": 3, "n_repeats": 2, "n_jobs": 1, "n_threads": 2}
+    if MUSICNN_WEIGHTS.is_file():
+        params["musicnn_weights"] = str(MUSICNN_WEIGHTS)
+    (tmp_path / "params.json").write_text(json.dumps(params))
+    output = tmp_path / "fourq.ipynb"
+    run_notebook(REPO / "notebooks" / "real_music.py", output, tmp_path / "params.json", failed_dir=tmp_path / "failed")
+    text = output.read_text()
+    for expected in ("real music", "4 quadrants", "valence sign", "arousal sign", "Panda et al.", "macro F1",
+                     "Paired differences", "What this says about the report", "CNN14 (random weights)",
+                     "EmotionMLP (Phase 3) is not scored"):
+        assert expected in text, expected
+    if MUSICNN_WEIGHTS.is_file():
+        assert "musicnn (MSD)" in text
+    assert json.loads(text)["cells"] and text.count("image/png") >= 2
+    predictions = pd.read_csv(tmp_path / "results" / "crossval_predictions.csv")
+    assert predictions.groupby(["representation", "model", "task", "repeat"]).size().eq(12).all()
