@@ -33,7 +33,8 @@ Shared by every part: ``page`` (what each notebook does first), ``plots``
 (``runtime``: seeds, threads, device, precision; ``defaults``; ``modelfile``:
 the one model-file format), ``results`` (``metrics``, ``records``,
 ``tables``, ``published``, ``narrative``: every sentence computed from numbers),
-``pipeline`` (parameter files, running notebooks), ``pagebuild`` (an executed
+``pipeline`` (parameter files, running notebooks), ``preflight`` (a run's
+preconditions, checked before its first notebook), ``pagebuild`` (an executed
 notebook made a page: code folded, parameters in one sentence), ``toc`` (the table of
 contents of the chapters a build ran) and ``errors``.
 """

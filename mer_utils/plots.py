@@ -11,6 +11,8 @@ notebooks call them and add nothing but the reading.
 
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -309,14 +311,15 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
             )
         for j, anchor in enumerate(a for a in (anchors or []) if a["target"] == target):
             ax.axvline(
-                anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2, label=f"{anchor['source']}: {anchor['r2']:.3f}"
+                anchor["r2"], color="grey", ls=styles[j % 2], lw=1.2,
+                label=textwrap.fill(f"{anchor['source']}: {anchor['r2']:.3f}", 44)
             )
         if ceiling and ceiling.get(target) is not None:
             ax.axvline(ceiling[target], color="C3", ls=":", lw=1.8, label=f"ceiling, test songs: {ceiling[target]:.3f}")
         ax.axvline(0, color="k", lw=0.8)
         ax.set(xlabel="R² (sklearn r2_score)", title=short_name(target), xlim=(low, 1.0))
         ax.legend(
-            fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False
+            fontsize=8.5, loc="upper center", bbox_to_anchor=(0.5, -0.6 / (0.42 * len(labels) + 1)), frameon=False
         )
     axes[0].set_yticks(positions, labels)
     axes[0].invert_yaxis()

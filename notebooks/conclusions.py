@@ -52,7 +52,7 @@ from mer_utils.page import start_page
 from mer_utils.results import lessons
 from mer_utils.results.published import PUBLISHED_ANCHORS
 from mer_utils.results.records import load_records
-from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_table
+from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_plain, style_table
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
@@ -106,8 +106,9 @@ fig = plots.va_plane(lessons.va_predictions(records, best))
 # tables above.
 
 # %%
-display(lessons.comparisons_table(records, table, best).style.format(precision=3).hide(axis="index").set_caption(
-    "Paired comparisons on the same test songs: R² of model A minus model B, with its 95% bootstrap interval"))
+display(style_plain(lessons.comparisons_table(records, table, best),
+                    "Paired comparisons on the same test songs: R² of model A minus model B, with its 95% bootstrap "
+                    "interval"))
 display(Markdown(lessons.lessons(records, table, best, corpus, split)))
 
 # %% [markdown]

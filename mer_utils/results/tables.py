@@ -127,13 +127,25 @@ def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
               and pd.api.types.is_numeric_dtype(shown[c]) and (shown[c].dropna() % 1 == 0).all()}
     styled = (shown.rename(columns=COLUMN_LABELS).style.format(precision=3, na_rep="–")
               .format(counts, na_rep="–", subset=list(counts)).hide(axis="index"))  # epochs, songs: whole numbers
-    # the book's CSS right-aligns figures (book/_static/custom.css); words (names, settings) read from the left
-    words = [COLUMN_LABELS.get(c, c) for c in shown
-             if not str(c).startswith("test_") and not pd.api.types.is_numeric_dtype(shown[c])]
-    styled = styled.set_table_styles({w: [{"selector": "", "props": "text-align: left"}] for w in words},
-                                     overwrite=False)
+    words = [c for c in shown if not str(c).startswith("test_") and not pd.api.types.is_numeric_dtype(shown[c])]
+    styled = words_left(styled, [COLUMN_LABELS.get(c, c) for c in words])
     note = TABLE_NOTE.format(n=N_RESAMPLES) if not details else "RMSE and MAE on the 1..9 rating scale."
+    caption = caption.strip()
+    if caption and caption[-1] not in ".:;!?":
+        caption += "."
     return styled.set_caption(f"{caption} {note}".strip())
+
+
+def words_left(styled, columns):
+    """Left-align the text columns of a Styler: the book's CSS right-aligns figures (book/_static/custom.css)."""
+    return styled.set_table_styles({c: [{"selector": "", "props": "text-align: left"}] for c in columns},
+                                   overwrite=False)
+
+
+def style_plain(table: pd.DataFrame, caption: str = ""):
+    """A table that is not a result table (comparisons, counts): 3 decimals, no index, words read from the left."""
+    words = [c for c in table if not pd.api.types.is_numeric_dtype(table[c])]
+    return words_left(table.style.format(precision=3, na_rep="–").hide(axis="index"), words).set_caption(caption)
 
 
 def data_banner(corpus, extra: str = ""):
