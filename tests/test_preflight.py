@@ -238,4 +238,4 @@ def test_the_check_runs_first_for_book_and_pages_only(repo_copy, tmp_path):
     assert preflight < next(i for i, line in enumerate(lines) if "data-stamp" in line)
     assert preflight < next(i for i, line in enumerate(lines) if "run-notebook" in line)
     data = subprocess.run(["make", "-n", "data", *knobs], cwd=repo_copy, capture_output=True, text=True, timeout=60)
-    assert "data-stamp" in data.stdout and "preflight" not in data.stdout
+    assert "data-stamp" in data.stdout and "mer_utils preflight" not in data.stdout

@@ -214,7 +214,8 @@ def _lesson_temporal(records, table, present) -> str:
             better = sum(d["low"] > 0 for d in diffs)
             worse = sum(d["high"] < 0 for d in diffs)
             parts.append(f"for {short_name(target)}, {better} of the {len(diffs)} models with SE blocks and temporal "
-                         f"layers are better than the plain CNN, {worse} worse, and {len(diffs) - better - worse} show "
+                         f"layers {'is' if better == 1 else 'are'} better than the plain CNN, {worse} worse, and "
+                         f"{len(diffs) - better - worse} show "
                          "no detectable difference (paired R² differences: "
                          + ", ".join(format_interval(d["difference"], (d["low"], d["high"]), 3) for d in diffs) + ")")
     return head + ("On this build, " + "; ".join(parts) + "." if parts else
