@@ -190,6 +190,31 @@ class EmbeddingSet:
         return text
 
 
+def read_cached_songs(store, songs, skipped_ids: set, dim: int, what: str):
+    """Read back each song's cached ``(segments, dim)`` array and average it: ``(ids, rows, counts, files)``.
+
+    Shared by the CNN14 and the musicnn embedding caches; songs in
+    ``skipped_ids`` are left out.  A file that cannot be read, or whose shape
+    or values are wrong, is an error naming it (``what``: which embedding).
+    """
+    ids, rows, counts, files = [], [], [], {}
+    for song_id, audio_path in songs:
+        if song_id in skipped_ids:
+            continue
+        file = store.array_path(song_id, audio_path)
+        try:
+            values = np.load(file)
+        except (OSError, ValueError) as exc:
+            raise MerError(f"cached {what} {file} cannot be read ({exc}): delete it and run again.") from None
+        if values.ndim != 2 or values.shape[1] != dim or not len(values) or not np.isfinite(values).all():
+            raise MerError(f"cached {what} {file} is malformed (shape {values.shape}): delete it and run again.")
+        ids.append(song_id)
+        rows.append(values.mean(axis=0))
+        counts.append(len(values))
+        files[song_id] = file
+    return ids, rows, counts, files
+
+
 def embed_corpus(
     corpus,
     cache_dir,
@@ -277,22 +302,7 @@ def embed_corpus(
     compute_seconds = time.perf_counter() - start if todo else 0.0
 
     skipped = store.skipped(corpus.songs)
-    skipped_ids = set(skipped["song_id"])
-    ids, rows, counts, files = [], [], [], {}
-    for song_id, path in songs:
-        if song_id in skipped_ids:
-            continue
-        file = store.array_path(song_id, path)
-        try:
-            values = np.load(file)
-        except (OSError, ValueError) as exc:
-            raise MerError(f"cached embedding {file} cannot be read ({exc}): delete it and run again.") from None
-        if values.ndim != 2 or values.shape[1] != EMBEDDING_DIM or not np.isfinite(values).all():
-            raise MerError(f"cached embedding {file} is malformed (shape {values.shape}): delete it and run again.")
-        ids.append(song_id)
-        rows.append(values.mean(axis=0))
-        counts.append(len(values))
-        files[song_id] = file
+    ids, rows, counts, files = read_cached_songs(store, songs, set(skipped["song_id"]), EMBEDDING_DIM, "embedding")
     write_csv_atomic(folder / "skipped.csv", skipped)
     if not ids:
         raise MerError(

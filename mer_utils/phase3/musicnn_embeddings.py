@@ -34,7 +34,7 @@ from ..cache import SongCache, settings_key, write_csv_atomic
 from ..corpus.audio import load_audio
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
-from .embeddings import EmbeddingSet
+from .embeddings import EmbeddingSet, read_cached_songs
 from .musicnn import EMBEDDING_DIM, HOP, PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches, load_musicnn, weights_path
 
 log = logging.getLogger(__name__)
@@ -100,24 +100,8 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     compute_seconds = time.perf_counter() - start if todo else 0.0
 
     skipped = store.skipped(corpus.songs)
-    skipped_ids = set(skipped["song_id"])
-    ids, rows, counts, files = [], [], [], {}
-    for song_id, audio_path in songs:
-        if song_id in skipped_ids:
-            continue
-        file = store.array_path(song_id, audio_path)
-        try:
-            values = np.load(file)
-        except (OSError, ValueError) as exc:
-            raise MerError(f"cached musicnn embedding {file} cannot be read ({exc}): delete it and run "
-                           "again.") from None
-        if values.ndim != 2 or values.shape[1] != EMBEDDING_DIM or not len(values) or not np.isfinite(values).all():
-            raise MerError(f"cached musicnn embedding {file} is malformed (shape {values.shape}): delete it and run "
-                           "again.")
-        ids.append(song_id)
-        rows.append(values.mean(axis=0))
-        counts.append(len(values))
-        files[song_id] = file
+    ids, rows, counts, files = read_cached_songs(store, songs, set(skipped["song_id"]), EMBEDDING_DIM,
+                                                 "musicnn embedding")
     write_csv_atomic(folder / "skipped.csv", skipped)
     if not ids:
         raise MerError(f"no song of the corpus at {corpus.root} could be embedded by musicnn ({len(skipped)} clips "
