@@ -32,22 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .intervals import BOOTSTRAP_SEED, LEVEL, N_RESAMPLES, _bounds
-
-
-def resample_weights(n: int, groups=None, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
-    """``(n_resamples, n)`` bootstrap weights: how often each item is drawn, whole groups at a time when given."""
-    rng = np.random.default_rng(seed)
-    if groups is None:
-        drawn = rng.integers(0, n, size=(n_resamples, n))
-        return np.stack([np.bincount(row, minlength=n) for row in drawn]).astype(float)
-    codes, _ = pd.factorize(np.asarray(groups))
-    if len(codes) != n:
-        raise ValueError(f"groups has {len(codes)} entries for {n} items")
-    n_groups = int(codes.max()) + 1
-    drawn = rng.integers(0, n_groups, size=(n_resamples, n_groups))
-    per_group = np.stack([np.bincount(row, minlength=n_groups) for row in drawn]).astype(float)
-    return per_group[:, codes]
+from .intervals import BOOTSTRAP_SEED, LEVEL, N_RESAMPLES, _bounds, resample_weights
 
 
 def _codes(y_true, predictions, classes=None):

@@ -48,26 +48,47 @@ def _bounds(draws: np.ndarray, level: float) -> list[float]:
     return [float(np.percentile(draws, tail)), float(np.percentile(draws, 100 - tail))]
 
 
+def resample_weights(n: int, groups=None, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> np.ndarray:
+    """``(n_resamples, n)`` bootstrap weights: how often each item is drawn, whole groups at a time when given."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        drawn = rng.integers(0, n, size=(n_resamples, n))
+        return np.stack([np.bincount(row, minlength=n) for row in drawn]).astype(float)
+    codes, _ = pd.factorize(np.asarray(groups))
+    if len(codes) != n:
+        raise ValueError(f"groups has {len(codes)} entries for {n} items")
+    n_groups = int(codes.max()) + 1
+    drawn = rng.integers(0, n_groups, size=(n_resamples, n_groups))
+    per_group = np.stack([np.bincount(row, minlength=n_groups) for row in drawn]).astype(float)
+    return per_group[:, codes]
+
+
+def _weighted_metric_draws(y_true: np.ndarray, y_pred: np.ndarray, weights: np.ndarray) -> dict:
+    """R², RMSE and MAE under each row of ``weights`` (a row counts each item as often as it was drawn)."""
+    err = y_pred - y_true
+    total = weights.sum(axis=1)
+    sse = weights @ err**2
+    mean = (weights @ y_true) / total
+    sst = weights @ y_true**2 - total * mean**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(sst > 1e-12 * total, 1 - sse / sst, np.nan)
+    return {"r2": r2, "rmse": np.sqrt(sse / total), "mae": (weights @ np.abs(err)) / total}
+
+
 def bootstrap_interval(y_true, y_pred, groups=None, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
                        level: float = LEVEL) -> dict:
     """95% bootstrap intervals over songs: ``{"r2": [low, high], "rmse": [...], "mae": [...]}``.
 
     With ``groups`` (the song of each row, for chunk-level scores) whole songs
-    are resampled with all their chunks, so chunks of one song never count as
-    independent evidence.
+    are resampled with all their chunks (:func:`resample_weights`), so chunks of
+    one song never count as independent evidence.
     """
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     if groups is None:
         draws = _metric_draws(y_true, y_pred, _resample_indices(len(y_true), n_resamples, seed))
-        return {m: _bounds(draws[m], level) for m in METRICS}
-    codes, _ = pd.factorize(np.asarray(groups))
-    members = [np.flatnonzero(codes == g) for g in range(codes.max() + 1)]
-    rows = {m: [] for m in METRICS}
-    for drawn in _resample_indices(len(members), n_resamples, seed):
-        index = np.concatenate([members[g] for g in drawn])
-        for m, value in _metric_draws(y_true, y_pred, index[None, :]).items():
-            rows[m].append(value[0])
-    return {m: _bounds(np.array(rows[m]), level) for m in METRICS}
+    else:
+        draws = _weighted_metric_draws(y_true, y_pred, resample_weights(len(y_true), groups, n_resamples, seed))
+    return {m: _bounds(draws[m], level) for m in METRICS}
 
 
 def paired_difference(y_true, pred_a, pred_b, metric: str = "r2", n_resamples: int = N_RESAMPLES,
