@@ -48,6 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
 from ..corpus.deam import short_name
 from ..errors import AudioReadError, MerError
 from ..pipeline import REPO_ROOT
@@ -55,7 +56,7 @@ from ..pipeline import REPO_ROOT
 RESULTS_ROOT = REPO_ROOT / "results"  # where 'make book' writes results/<data>/models/emotion_mlp.pt
 BUNDLE_FILE = Path("models") / "emotion_mlp.pt"
 DATA_FOLDERS = {"synth": "synthdeam", "deam": "deam"}  # --data (the Makefile's DATA) -> results/<folder>
-AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg", ".m4a")  # taken from folders and patterns
+AUDIO_SUFFIXES = (*CORPUS_AUDIO_SUFFIXES, ".m4a")  # taken from folders and patterns: the corpus formats and m4a
 DEFAULT_JOBS = 2  # decoding threads: the machines the book is built on have 2 cores
 # One row per song (and per segment with --segments), the same columns in the table, the CSV and the JSON;
 # the targets' short names (valence, arousal) follow.
