@@ -290,3 +290,45 @@ def test_mlp_learns_a_linear_mapping():
     assert r2_score(y[test][:, 0], predicted[:, 0]) > 0.8
     assert r2_score(y[test][:, 1], predicted[:, 1]) > 0.8
     assert {"epoch", "train_loss", "val_loss", "val_r2_valence_mean", "best"} <= set(result.history.columns)
+
+
+def test_decoding_runs_at_most_a_few_clips_ahead_of_a_slow_consumer():
+    """A pool's map would decode the whole corpus ahead of the network (10 GB of waveforms at DEAM scale)."""
+    import threading
+    import time
+
+    from mer_utils.corpus.audio import decoded_ahead
+
+    lock, started, consumed = threading.Lock(), [], []
+
+    def decode(item):
+        with lock:
+            started.append(item)
+        return item * 2
+
+    seen = []
+    for item, future in decoded_ahead(decode, range(20), workers=1, ahead=2):
+        time.sleep(0.01)  # the network is slower than decoding
+        with lock:
+            assert len(started) - len(consumed) <= 3, "at most `ahead` clips wait besides the one in hand"
+        consumed.append(item)
+        seen.append(future.result())
+    assert seen == [2 * k for k in range(20)], "in order, every item"
+
+
+def test_a_decoding_error_reaches_the_consumer_at_its_item():
+    from mer_utils.corpus.audio import decoded_ahead
+    from mer_utils.errors import AudioReadError
+
+    def decode(item):
+        if item == 1:
+            raise AudioReadError("clip 1 is corrupt")
+        return item
+
+    outcomes = []
+    for item, future in decoded_ahead(decode, [0, 1, 2]):
+        try:
+            outcomes.append(future.result())
+        except AudioReadError as exc:
+            outcomes.append(str(exc))
+    assert outcomes == [0, "clip 1 is corrupt", 2]

@@ -61,6 +61,37 @@ def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
+def decoded_ahead(decode, items, workers: int = 1, ahead: int = 2):
+    """Yield ``(item, future)`` in order, ``decode(item)`` running in ``workers`` threads at most ``ahead`` items ahead.
+
+    The caller takes ``future.result()`` (which re-raises what ``decode`` raised).
+    Decoding overlaps the caller's work (soundfile and soxr release the GIL), and
+    only ``ahead`` decoded clips wait in memory at any time: a pool's ``map``
+    would decode the whole corpus ahead of a slower consumer (at DEAM scale,
+    10 GB of waveforms).  Stopping early cancels what was not started.
+    Used by: the CNN14 and musicnn embedders (``notebooks/phase3_panns.py``) and ``mer predict``.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=max(1, int(workers)), thread_name_prefix="mer-decode") as pool:
+        upcoming = iter(items)
+        window = deque((item, pool.submit(decode, item)) for _, item in zip(range(max(1, int(ahead))), upcoming))
+        try:
+            while window:
+                item, future = window.popleft()
+                following = next(upcoming, _END)
+                if following is not _END:
+                    window.append((following, pool.submit(decode, following)))
+                yield item, future
+        finally:
+            for _, future in window:
+                future.cancel()
+
+
+_END = object()
+
+
 def audio_fingerprint(path) -> str:
     """A short hash of an audio file's size and modification time (``"missing"`` if it is gone).
 

@@ -42,6 +42,7 @@ import pandas as pd
 from ..cache import SKIP_COLUMNS, SongCache, settings_key, write_csv_atomic
 from ..corpus.audio import load_audio
 from ..corpus.deam import Corpus, id_list
+from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
 
@@ -141,6 +142,8 @@ def extract_features(
     store = SongCache(Path(cache_dir) / f"features-{settings_key(**settings)}", settings)
     songs = corpus.songs
     todo = store.todo(songs)
+    if todo:
+        announce_audio("Phase 1 features", "features", len(todo), clip_seconds(path for _, path in todo))
     if todo and n_jobs > 1:
         warm_up(settings)
     jobs = (delayed(_song_job)(song_id, path, str(store.folder), settings) for song_id, path in todo)

@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
 from ..corpus.deam import TARGETS, short_name
+from ..estimates import announce_grid_search
 from ..errors import MerError
 from ..results.metrics import regression_metrics
 from ..results.intervals import predictions_frame
@@ -177,6 +178,7 @@ def grid_search_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.
     from tqdm import tqdm
 
     test_ids = part_song_ids(features, split, "test")
+    announce_grid_search(len(GRIDS[grid]), len(features), grid)
     records = []
     for target in TARGETS:
         arrays = split_arrays(features, labels, split, target)

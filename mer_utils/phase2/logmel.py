@@ -55,6 +55,7 @@ import pandas as pd
 from ..cache import SongCache, atomic_path, settings_key, write_csv_atomic, write_json_atomic
 from ..corpus.audio import corpus_fingerprint, load_audio
 from ..corpus.deam import id_list
+from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
 
@@ -281,6 +282,7 @@ def _build(corpus, folder: Path, s: dict, n_jobs: int, progress: bool) -> ChunkC
     done = len(corpus.songs) - len(todo)
     if done:
         log.info("resuming chunk cache in %s: %d of %d songs already done", folder, done, len(corpus.songs))
+    announce_audio("Phase 2 log-mel chunks", "chunk cache", len(todo), clip_seconds(path for _, path in todo))
     bar = tqdm(
         total=len(corpus.songs), initial=done, desc="log-mel chunks", unit="song", disable=not progress, mininterval=1.0
     )

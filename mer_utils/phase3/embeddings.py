@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,8 +30,9 @@ import pandas as pd
 import torch
 
 from ..cache import SongCache, settings_key, write_csv_atomic
-from ..corpus.audio import load_audio
+from ..corpus.audio import decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
+from ..estimates import announce_audio, clip_seconds
 from ..training.runtime import DEFAULT_JOBS, resolve_precision, torch_threads
 from .cnn14 import Backbone
 from .inference import FastCnn14
@@ -256,6 +256,8 @@ def embed_corpus(
     reused = len(songs) - len(todo)
     if reused:
         log.info("embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
+    if todo:
+        announce_audio("CNN14 embeddings", "cnn14", len(todo), clip_seconds(path for _, path in todo))
 
     start = time.perf_counter()
     audio_seconds = 0.0
@@ -287,17 +289,17 @@ def embed_corpus(
     bar = tqdm(
         total=len(songs), initial=reused, desc="PANNs embeddings", unit="song", disable=not progress, mininterval=1.0
     )
-    with ThreadPoolExecutor(max_workers=1) as pool:  # decoding overlaps inference (soundfile and soxr release the GIL)
-        for song_id, segs, problem in pool.map(decode, todo):
-            if problem:
-                kind, reason = problem
-                store.skip(song_id, paths[song_id], kind, reason)
-            else:
-                pending.append((song_id, segs))
-                if sum(len(s) for _, s in pending) >= embedder.batch_size:
-                    flush()
-            bar.update()
-        flush()
+    for _, decoded in decoded_ahead(decode, todo):  # decoding overlaps inference, two clips ahead at most
+        song_id, segs, problem = decoded.result()
+        if problem:
+            kind, reason = problem
+            store.skip(song_id, paths[song_id], kind, reason)
+        else:
+            pending.append((song_id, segs))
+            if sum(len(s) for _, s in pending) >= embedder.batch_size:
+                flush()
+        bar.update()
+    flush()
     bar.close()
     compute_seconds = time.perf_counter() - start if todo else 0.0
 

@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..cache import SongCache, settings_key, write_csv_atomic
-from ..corpus.audio import load_audio
+from ..corpus.audio import decoded_ahead, load_audio
+from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
 from .embeddings import EmbeddingSet, read_cached_songs
@@ -77,6 +77,8 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     reused = len(songs) - len(todo)
     if reused:
         log.info("musicnn embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
+    if todo:
+        announce_audio("musicnn embeddings", "musicnn", len(todo), clip_seconds(path for _, path in todo))
 
     def decode(item):
         song_id, audio_path = item
@@ -88,14 +90,14 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     start, audio_seconds = time.perf_counter(), 0.0
     bar = tqdm(total=len(songs), initial=reused, desc="musicnn embeddings", unit="song", disable=not progress,
                mininterval=1.0)
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        for song_id, patches, problem in pool.map(decode, todo):
-            if problem:
-                store.skip(song_id, paths[song_id], *problem)
-            else:
-                store.save(song_id, paths[song_id], embedder.run_patches(patches)[0])
-                audio_seconds += len(patches) * PATCH_SECONDS
-            bar.update()
+    for _, decoded in decoded_ahead(decode, todo):  # decoding overlaps inference, two clips ahead at most
+        song_id, patches, problem = decoded.result()
+        if problem:
+            store.skip(song_id, paths[song_id], *problem)
+        else:
+            store.save(song_id, paths[song_id], embedder.run_patches(patches)[0])
+            audio_seconds += len(patches) * PATCH_SECONDS
+        bar.update()
     bar.close()
     compute_seconds = time.perf_counter() - start if todo else 0.0
 

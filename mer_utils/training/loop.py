@@ -43,6 +43,7 @@ import pandas as pd
 
 from ..errors import MerError
 from ..results.metrics import METRICS, regression_metrics
+from ..estimates import announce_training
 from .runtime import autocast, pick_device, resolve_precision, set_seeds, torch_threads
 
 log = logging.getLogger(__name__)
@@ -201,6 +202,8 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     precision = resolve_precision(precision, device)
     model = _prepare(model, device)
     log.info("training %s on %s in %s", type(model).__name__, device, precision)
+    if device.type == "cpu":
+        announce_training(type(model).__name__, len(train_loader.dataset), int(epochs), precision, patience)
     n_targets = len(target_scaler.mean_)
     target_names = list(target_names) if target_names is not None else [f"target{k}" for k in range(n_targets)]
     if val_groups is not None:
