@@ -6,7 +6,8 @@
 #   make data-deam DEAM_DIR=<dir>           download DEAM (needs internet)
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
-#   make weights                            download the PANNs Cnn14 checkpoint (needs internet)
+#   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
+#   make rehearsal                          time the book at DEAM scale on a generated stand-in (1.5 h)
 #
 # Make drives it incrementally: a notebook re-runs only when its source, its
 # parameters (build/params/*.json, rewritten only when they change), mer_utils
@@ -30,6 +31,7 @@ DATA          ?= synth
 DEAM_DIR      ?=
 FOURQ_DIR     ?=
 MUSICNN_WEIGHTS ?=
+BACKBONE      ?=
 FOURQ_REPEATS ?=
 SUBSET        ?=
 SEED          ?=
@@ -72,6 +74,20 @@ NB_DEPS  = $(PKG) $(SPLIT) | $(READY)
 COMMON   = data=$(DATA) data_dir="$(DATA_DIR)" results_dir=$(RESULTS) cache_dir=$(CACHE) $(call given,subset,$(SUBSET)) $(call given,seed,$(SEED))
 RUN_NB   = $(PY) -m mer_utils run-notebook
 
+# Phase 3 backbones (mer_utils/phase3/backbones.py): BACKBONE=cnn14|musicnn|all; unset, CNN14 and musicnn beside it
+# where its weights are present.  preflight says what to do when BACKBONE asks for musicnn and the weights are missing.
+MUSICNN_FILE := $(or $(strip $(MUSICNN_WEIGHTS)),weights/MSD_musicnn.h5)
+ifeq ($(strip $(BACKBONE)),)
+  P3_BACKBONES := cnn14 $(shell test -f "$(MUSICNN_FILE)" && echo musicnn)
+else ifeq ($(strip $(BACKBONE)),all)
+  P3_BACKBONES := cnn14 musicnn
+else ifneq ($(filter $(strip $(BACKBONE)),cnn14 musicnn),)
+  P3_BACKBONES := $(strip $(BACKBONE))
+else
+  $(error Unknown BACKBONE='$(BACKBONE)': use cnn14, musicnn or all, or leave it unset (CNN14, and musicnn where its weights are present))
+endif
+P3_PAGES := $(if $(filter cnn14,$(P3_BACKBONES)),book/phase3/panns.ipynb) $(if $(filter musicnn,$(P3_BACKBONES)),book/phase3/musicnn.ipynb)
+
 P2_MODELS  := EmotionCNN EmotionCNN_SE_Temporal EmotionCNN_GRU EmotionCNN_GRU_Attention
 P2_TARGETS := valence arousal
 P2_PAGES   := $(foreach m,$(P2_MODELS),$(foreach t,$(P2_TARGETS),book/phase2/$(m)_$(t).ipynb))
@@ -81,7 +97,7 @@ p2model     = $(patsubst %_$(call p2target,$(1)),%,$(1))
 PAGES := book/data/corpus.ipynb \
          book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
          $(P2_PAGES) book/phase2/summary.ipynb \
-         book/phase3/panns.ipynb book/conclusions/comparison.ipynb
+         $(P3_PAGES) book/conclusions/comparison.ipynb
 # The Real music chapter (4Q) is built only when FOURQ_DIR is given; build/toc.yml lists the chapters that ran.
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb
@@ -100,8 +116,8 @@ help: ## list the targets and knobs
 	@echo; echo "Knobs (empty: the package default): DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED JOBS"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
 	@echo "       P2_PRECISION=auto|float32|bfloat16"
-	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
-	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5, left out of the Real music chapter when absent)"
+	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
+	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 
 # ----------------------------------------------------------------- set-up
@@ -133,7 +149,7 @@ $(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/corpus/deam.py mer_util
 PREFLIGHT := $(if $(filter book pages publish,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),preflight)
 $(DATA_READY): | $(PREFLIGHT)
 preflight: | $(READY) ## check the run's preconditions (make book and make pages do it first)
-	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
+	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--backbone,$(BACKBONE)) $(if $(strip $(MUSICNN_WEIGHTS)),--musicnn-weights "$(MUSICNN_WEIGHTS)") $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
 
 data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
@@ -143,8 +159,8 @@ data-4q: | $(READY) ## download and unpack the 4Q emotion dataset into FOURQ_DIR
 	@test -n "$(FOURQ_DIR)" || { echo "error: pass FOURQ_DIR=<dir>, the folder to unpack 4Q into"; exit 1; }
 	$(PY) -m mer_utils download-4q --fourq-dir "$(FOURQ_DIR)"
 
-weights: | $(READY) ## download the PANNs Cnn14 checkpoint to PANNS_CHECKPOINT (needs internet)
-	$(PY) -m mer_utils download-weights $(call given,--dest,"$(PANNS_CHECKPOINT)")
+weights: | $(READY) ## download the PANNs Cnn14 checkpoint and musicnn's MSD weights (needs internet)
+	$(PY) -m mer_utils download-weights $(call given,--dest,"$(PANNS_CHECKPOINT)") $(call given,--musicnn-dest,"$(MUSICNN_WEIGHTS)")
 
 # ----------------------------------------------------------------- parameters of each run
 # Rewritten only when a value changes, so Make re-runs exactly what they feed.
@@ -162,6 +178,8 @@ $(PARAMS)/phase2_%.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) model_name=$(call p2model,$*) target=$(call p2target,$*)_mean $(call given,epochs,$(P2_EPOCHS)) $(call given,patience,$(P2_PATIENCE)) $(call given,precision,$(P2_PRECISION)) $(call given,n_jobs,$(JOBS))
 $(PARAMS)/phase3.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
+$(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights="$(MUSICNN_FILE)" $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/real_music.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS))
 
@@ -181,7 +199,9 @@ book/phase2/summary.ipynb: notebooks/phase2_summary.py $(PARAMS)/phase2_summary.
 # a checkpoint that appears (make weights) re-runs Phase 3 with it
 book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildcard $(or $(PANNS_CHECKPOINT),weights/Cnn14_*.pth)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
-book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) book/phase3/panns.ipynb $(NB_DEPS)
+book/phase3/musicnn.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3_musicnn.json $(wildcard $(MUSICNN_FILE)) $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_musicnn.json
+book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
 # Real music (4Q), only with FOURQ_DIR: after Phases 1 and 3, whose models it also scores on the 4Q clips.
@@ -189,7 +209,7 @@ book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusion
 build/4q/data.stamp: FORCE | $(READY)
 	@test -d "$(FOURQ_DIR)" || { echo "error: FOURQ_DIR '$(FOURQ_DIR)' is not a folder: point it at the folder MER_audio_taffc_dataset.zip was unpacked into (get it with 'make data-4q FOURQ_DIR=<dir>')"; exit 1; }
 	@$(PY) -m mer_utils data-stamp "$(FOURQ_DIR)" $@
-book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(or $(MUSICNN_WEIGHTS),weights/MSD_musicnn.h5)) book/phase1/models.ipynb book/phase3/panns.ipynb $(NB_DEPS)
+book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(MUSICNN_FILE)) book/phase1/models.ipynb $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/real_music.json
 
 # ----------------------------------------------------------------- the site
@@ -202,12 +222,20 @@ _build/html/index.html: $(PAGES) $(STATIC) $(TOC) | $(READY)
 	$(VENV)/bin/jupyter-book build . --toc $(TOC) -W --keep-going --quiet
 	@echo "The book is at _build/html/index.html"
 
+# ----------------------------------------------------------------- DEAM-scale rehearsal
+# The whole book on SynthDEAM at DEAM's size (1,744 songs x 45 s) with DATA=deam settings, in a copy of the tree
+# under build/rehearsal, timed page by page; Phase 2 bounded to P2_EPOCHS epochs per run (default 2) and
+# extrapolated to the report's schedule (P2_EPOCHS=report runs it all).  The table lands in build/rehearsal/rehearsal.md.
+.PHONY: rehearsal
+rehearsal: | $(READY) ## time the book at DEAM scale on a generated stand-in (about 1.5 h on 2 cores)
+	$(PY) benchmarks/rehearsal.py --fresh $(call given,--p2-epochs,$(P2_EPOCHS)) $(call given,--jobs,$(JOBS))
+
 # ----------------------------------------------------------------- tests
 test: $(READY) ## set up, then run the tests (unit tests and the end-to-end build)
 	$(PY) -m pytest
 
 clean-book: ## remove executed pages and the site (keeps data and caches)
-	rm -rf _build $(PAGES) book/realmusic/*.ipynb build/params build/failed $(TOC)
+	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb build/params build/failed $(TOC)
 
 clean: clean-book ## remove everything generated except the virtualenv
 	rm -rf data cache results build

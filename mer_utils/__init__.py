@@ -16,8 +16,10 @@ Phase 1: regressors        ``phase1_models.py``             ``phase1/regressors`
 Phase 2: one run per page  ``phase2_train.py``              ``phase2/logmel``, ``phase2/models``,
                                                             ``training/loop``, ``training/phase2``
 Phase 2: summary           ``phase2_summary.py``            ``training/phase2``, ``results/tables``
-Phase 3: embeddings, MLP   ``phase3_panns.py``              ``phase3/`` (``cnn14``, ``inference``,
-                                                            ``embeddings``, ``space``), ``training/mlp``
+Phase 3: embeddings, MLP   ``phase3_panns.py`` (one page     ``phase3/`` (``backbones``, ``cnn14``,
+                           per backbone: CNN14, musicnn)    ``inference``, ``embeddings``, ``musicnn``,
+                                                            ``musicnn_embeddings``, ``space``),
+                                                            ``training/mlp``
 Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``corpus``, ``representations``,
                                                             ``crossval``, ``transfer``, ``tables``,
                                                             ``figures``), ``corpus/fourq``,
@@ -34,7 +36,8 @@ Shared by every part: ``page`` (what each notebook does first), ``plots``
 the one model-file format), ``results`` (``metrics``, ``records``,
 ``tables``, ``published``, ``narrative``: every sentence computed from numbers),
 ``pipeline`` (parameter files, running notebooks), ``preflight`` (a run's
-preconditions, checked before its first notebook), ``pagebuild`` (an executed
+preconditions, checked before its first notebook), ``estimates`` (the log line
+before each long step: what it will do and about how long it takes), ``pagebuild`` (an executed
 notebook made a page: code folded, parameters in one sentence), ``toc`` (the table of
 contents of the chapters a build ran) and ``errors``.
 """

@@ -12,7 +12,7 @@ Commands::
     toc              write the table of contents of the pages this build executes (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
-    download-weights fetch the PANNs Cnn14 checkpoint (make weights)
+    download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; phase3.predict)
 
 User errors print one line starting with ``error:`` and exit with status 1.

@@ -19,7 +19,9 @@ the ones the pipeline itself would give:
   when a checkpoint will be loaded, a look at its first and last bytes
   (:func:`checkpoint_problem`): empty, an HTML page, a truncated zip.  Loading
   it in full needs torch and seconds, so a checkpoint whose tensors do not fit
-  CNN14 is still found by Phase 3.
+  CNN14 is still found by Phase 3.  The ``BACKBONE`` knob
+  (:func:`mer_utils.phase3.backbones.backbones_to_run`): musicnn asked for
+  without its weights file is a problem.
 * **disk space** for the caches (:func:`disk_estimate`, :func:`check_disk`).
 
 The disk estimate, per second of audio and per song, from what the caches
@@ -180,18 +182,31 @@ def checkpoint_problem(path) -> str | None:
     )
 
 
-def check_backbone(data: str, checkpoint=None, random_backbone: bool = False) -> str:
-    """The Phase 3 backbone this run will use, by the book's policy; :class:`MerError` if it cannot be had."""
+def check_backbone(data: str, checkpoint=None, random_backbone: bool = False, backbone=None,
+                   musicnn_weights=None) -> str:
+    """The Phase 3 backbones this run will use, by the book's policy; :class:`MerError` if one cannot be had.
+
+    ``backbone`` is the BACKBONE knob (:func:`mer_utils.phase3.backbones.backbones_to_run`).
+    """
+    from .phase3.backbones import backbones_to_run
     from .phase3.cnn14 import backbone_choice
 
+    wanted = backbones_to_run(backbone, musicnn_weights)
+    musicnn = ""
+    if "musicnn" in wanted:
+        from .phase3.musicnn import weights_path
+
+        musicnn = f"; musicnn from {weights_path(musicnn_weights or None)}"
+    if "cnn14" not in wanted:
+        return "Phase 3 backbone: musicnn only (BACKBONE=musicnn)" + musicnn
     choice = backbone_choice(data, checkpoint, random_backbone)
     if choice.kind == "pretrained":
         problem = checkpoint_problem(choice.checkpoint)
         if problem:
             raise MerError(problem)
-        return f"Phase 3 backbone: PANNs CNN14 from {choice.checkpoint}"
+        return f"Phase 3 backbone: PANNs CNN14 from {choice.checkpoint}" + musicnn
     why = "PANNS_RANDOM=1" if not choice.fallback else "no checkpoint, SynthDEAM"
-    return f"Phase 3 backbone: CNN14 with random weights ({why})"
+    return f"Phase 3 backbone: CNN14 with random weights ({why})" + musicnn
 
 
 # --------------------------------------------------------------------------- the disk
@@ -259,6 +274,8 @@ def check_run(
     subset: str = "1_2000",
     checkpoint=None,
     random_backbone: bool = False,
+    backbone=None,
+    musicnn_weights=None,
     synth_songs=None,
     synth_seconds=None,
     free=None,
@@ -266,7 +283,8 @@ def check_run(
     """Every precondition of a ``make book`` run with these settings; returns what was found, raises nothing.
 
     ``synth_songs`` and ``synth_seconds`` are the SYNTH_SONGS and
-    SYNTH_SECONDS knobs (empty: the generator's defaults).
+    SYNTH_SECONDS knobs (empty: the generator's defaults); ``backbone`` and
+    ``musicnn_weights`` the BACKBONE and MUSICNN_WEIGHTS knobs.
     """
     from .corpus.deam import DATA_CHOICES
 
@@ -294,7 +312,7 @@ def check_run(
                 "(empty: the generator's defaults)."
             )
     try:
-        found.notes.append(check_backbone(data, checkpoint, random_backbone))
+        found.notes.append(check_backbone(data, checkpoint, random_backbone, backbone, musicnn_weights))
     except MerError as exc:
         found.problems.append(f"Phase 3: {exc}")
     if size is not None:
@@ -328,6 +346,8 @@ def main(argv=None) -> None:
     parser.add_argument("--cache-dir", required=True, help="the run's cache folder (cache/<name>)")
     parser.add_argument("--checkpoint", default=None, help="PANNS_CHECKPOINT (empty: the default path)")
     parser.add_argument("--random-backbone", action="store_true", help="PANNS_RANDOM=1")
+    parser.add_argument("--backbone", default=None, help="BACKBONE (cnn14, musicnn or all; empty: the default)")
+    parser.add_argument("--musicnn-weights", default=None, help="MUSICNN_WEIGHTS (empty: the default path)")
     parser.add_argument("--songs", default=None, help="SYNTH_SONGS")
     parser.add_argument("--seconds", default=None, help="SYNTH_SECONDS")
     args = parser.parse_args(argv)
@@ -339,6 +359,8 @@ def main(argv=None) -> None:
             subset=args.subset,
             checkpoint=args.checkpoint or None,
             random_backbone=args.random_backbone,
+            backbone=args.backbone,
+            musicnn_weights=args.musicnn_weights or None,
             synth_songs=args.songs,
             synth_seconds=args.seconds,
         )

@@ -11,14 +11,20 @@
 # ---
 
 # %% [markdown]
-# # PANNs embeddings and a multitask MLP
+# # Pretrained embeddings and a multitask MLP
 #
-# The third phase stops learning audio features from scratch. A network trained
-# on AudioSet, CNN14 of the PANNs family, turns every 3-second segment of a song
-# into a 2048-dimensional vector; a song is the mean of its segment vectors. A
-# small multilayer perceptron (`EmotionMLP`: 2048 → 512 → 128 → 2, ReLU, dropout
-# 0.3 after the first layer) then predicts valence and arousal together, trained
-# on the sum of the two mean squared errors.
+# The third phase stops learning audio features from scratch. A network
+# pretrained on a large collection of audio turns every 3-second segment of a
+# song into a vector; a song is the mean of its segment vectors. A small
+# multilayer perceptron (`EmotionMLP`: input → 512 → 128 → 2, ReLU, dropout 0.3
+# after the first layer) then predicts valence and arousal together, trained on
+# the sum of the two mean squared errors.
+#
+# The report used one backbone, CNN14 of the PANNs family (trained on
+# AudioSet). The book runs this page once per backbone: on CNN14, and on
+# musicnn (trained to tag the Million Song Dataset) wherever its weights are
+# present; the note below names the one on this page, and the conclusions set
+# both side by side.
 #
 # The steps on this page:
 #
@@ -27,7 +33,8 @@
 # 3. train the MLP on the training songs, choosing the epoch on the validation
 #    songs (early stopping), with both scalers fit on the training songs only;
 # 4. score the held-out test songs and set the result beside the report's Table 12;
-# 5. save the trained model for `mer predict`.
+# 5. save the trained model (CNN14's for `mer predict`, musicnn's for the Real
+#    music chapter).
 #
 # R² is scikit-learn's `r2_score`; RMSE and MAE are on the original 1–9 rating scale.
 
@@ -39,14 +46,16 @@ subset = None  # DEAM annotation subset
 results_dir = None  # split.csv is read here; metrics/ and models/ are written here
 cache_dir = None  # features, log-mel chunks and embeddings are cached here
 seed = None
+backbone = None  # "cnn14" (None) or "musicnn": the BACKBONE knob runs this page once per backbone
+musicnn_weights = None  # musicnn's .h5 (MUSICNN_WEIGHTS); None: mer_utils.phase3.musicnn.DEFAULT_WEIGHTS
 checkpoint = None  # the PANNs checkpoint (make weights); None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT
 random_backbone = False  # True: a CNN14 with random weights, even on DEAM (the PANNS_RANDOM knob)
 epochs = None  # None: mer_utils.training.defaults ("EmotionMLP")
 patience = None  # epochs without a lower validation loss before stopping; None: the default
 batch_size = None
 lr = None  # Adam learning rate
-n_threads = None  # CPU threads for CNN14; None: the package default
-embed_batch = None  # segments per CNN14 forward pass; None: the package default
+n_threads = None  # CPU threads for the backbone; None: the package default
+embed_batch = None  # segments per forward pass of the backbone; None: the package default
 precision = None  # "auto" (bfloat16 where the CPU supports it), "float32" or "bfloat16"; None: "auto"
 
 # %%
@@ -55,9 +64,8 @@ from IPython.display import Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.deam import TARGETS, short_name
 from mer_utils.page import start_page
-from mer_utils.phase3.cnn14 import backbone_for
-from mer_utils.phase3.embeddings import embed_corpus
-from mer_utils.phase3.predict import save_bundle
+from mer_utils.phase3.backbones import phase3_backbone
+from mer_utils.phase3.predict import save_page_model
 from mer_utils.phase3.space import map_agreement, tsne_map
 from mer_utils.results import narrative
 from mer_utils.results.published import report_figure
@@ -68,26 +76,23 @@ from mer_utils.training.mlp import fit_emotion_mlp, mlp_cross_validation, mlp_ep
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
-backbone = backbone_for(page.data, checkpoint, random_backbone=random_backbone, seed=page.seed)
+backbone = phase3_backbone(backbone, page.data, checkpoint, random_backbone=random_backbone,
+                           musicnn_weights=musicnn_weights, seed=page.seed)
 display(backbone.banner())
-what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
+what = backbone.label
 
 # %% [markdown]
 # ## Embeddings
 #
-# Each clip is decoded to mono at 32 kHz and cut into non-overlapping 3-second
-# segments; the incomplete last segment is dropped, and a clip shorter than one
+# Each clip is decoded to mono and cut into non-overlapping segments of about
+# 3 seconds; the incomplete last segment is dropped, and a clip shorter than one
 # segment is skipped and listed below rather than padded. Every segment yields
-# CNN14's 2048-dimensional `embedding` output, and a song's embedding is the
-# mean over its segments. That output is the one the `panns-inference` package
-# names `embedding`: the last convolution block's maps, averaged over
-# frequency, max- plus mean-pooled over time, then passed through CNN14's
-# 2048-unit dense layer and a ReLU. The report calls its vectors the
-# max-pooled output of the penultimate block without more detail; we take the
-# package's definition.
+# one vector of the backbone, and a song's embedding is the mean over its
+# segments. What the vector is, for the backbone on this page:
 
 # %%
-embedded = embed_corpus(corpus, page.cache_dir, backbone, batch_size=embed_batch, n_threads=n_threads, precision=precision)
+display(Markdown(narrative.backbone_method(backbone.name)))
+embedded = backbone.embed(corpus, page.cache_dir, batch_size=embed_batch, n_threads=n_threads, precision=precision)
 display(Markdown(narrative.embedding_note(backbone, embedded)))
 if len(embedded.skipped):
     display(embedded.skipped)
@@ -113,7 +118,7 @@ for target in TARGETS:
 
 # %%
 display(Markdown(narrative.embedding_map_notes(agreement, agreement_full, perplexity, len(songs), page.seed,
-                                               backbone.is_random, corpus.is_synthetic)))
+                                               backbone.is_random, corpus.is_synthetic, embedded.songs.shape[1])))
 
 # %% [markdown]
 # ## Training the EmotionMLP
@@ -154,15 +159,14 @@ cv = mlp_cross_validation(x, y, TARGETS, epochs=best_epoch, batch_size=settings[
                           seed=page.seed)
 records, predictions = mlp_records(
     mlp, ids, x, y, corpus.name, run=page.run, cv=cv, backbone="random" if backbone.is_random else "pretrained",
-    backbone_identity=backbone.identity, precision=embedded.settings["precision"], best_epoch=best_epoch,
+    backbone_identity=backbone.identity, setting=backbone.setting, embedding=backbone.label, precision=embedded.settings["precision"], best_epoch=best_epoch,
     epochs_run=int(len(history)), max_epochs=settings["epochs"], patience=settings["patience"],
     batch_size=settings["batch_size"], lr=settings["lr"], seed=page.seed,
     **{f"{part}_songs": len(part_ids) for part, part_ids in ids.items()},
 )
 save_results(page.results_dir, records)
 table = comparison_table(records, corpus, phase=3, columns=["target", "cv_r2_mean", "cv_r2_sd"], split=split)
-display(style_table(table, f"EmotionMLP on {what} embeddings: this run (validation = best epoch {best_epoch}; "
-                           "test = held out) beside the report's Table 12 (DEAM, validation)"))
+display(style_table(table, narrative.phase3_table_caption(what, best_epoch)))
 display(Markdown(narrative.protocol_note(3)))
 
 # %%
@@ -176,15 +180,15 @@ display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corp
 # ## The saved model
 #
 # The trained network, both scalers and a description of the backbone (the
-# checkpoint's path and sha256, or the random seed and a hash of the weights)
-# are saved together, so that `mer predict song.mp3` rebuilds exactly this
-# pipeline for any new recording.
+# checkpoint's path and sha256, the random seed and a hash of the weights, or
+# musicnn's weights file and its sha256) are saved together. For CNN14 this is
+# what `mer predict song.mp3` loads to rebuild exactly this pipeline for any new
+# recording; the Real music chapter scores both models on real clips.
 
 # %%
-bundle_path = save_bundle(
-    page.results_dir / "models" / "emotion_mlp.pt", mlp, backbone.info(), embedded.settings,
+display(Markdown(save_page_model(
+    backbone, page.results_dir, mlp, embedded.settings,
     extra={"data": corpus.name, "subset": page.subset, "best_epoch": best_epoch, "seed": page.seed,
            "songs": {part: len(v) for part, v in ids.items()},
            "test": {r["target"]: r["test"] for r in records}},
-)
-display(Markdown(f"Saved to `{bundle_path}`. Predict new songs with `python -m mer_utils predict SONG.mp3 --model {bundle_path}`."))
+)))

@@ -157,8 +157,9 @@ display(Markdown(narrative.fourq_lessons(diffs, scores, **lesson_labels(reps))))
 # positive quadrants (Q1, Q4) above the negative ones? The ROC AUC answers in
 # one number: 0.5 is chance, 1 a perfect ranking. It ignores the rating scale,
 # so no recalibration is needed. Only the models that `make book` left are
-# scored: the Phase 3 EmotionMLP and the Phase 1 regressors chosen on validation
-# (refitted in seconds from the cached features).
+# scored: the Phase 3 EmotionMLPs (on CNN14, and on musicnn where Phase 3 ran
+# it) and the Phase 1 regressors chosen on validation (refitted in seconds from
+# the cached features).
 
 # %%
 book = transfer.book_paths(data, data_dir, subset, results_dir, cache_dir)

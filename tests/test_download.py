@@ -307,8 +307,23 @@ def test_fetch_panns_weights_verifies_md5(server, tmp_path, capsys):
     dest = tmp_path / "weights" / dl.PANNS_FILE
     assert dl.fetch_panns_weights(dest, record_url=record_url, progress=False) == dest
     assert dest.read_bytes() == data
-    assert dl.main_weights(["--dest", str(dest), "--record-url", record_url]) == 0
-    assert "PANNs checkpoint ready" in capsys.readouterr().out
+    musicnn = payload(5_000)
+    musicnn_url = serve(server, "MSD_musicnn.h5", musicnn)
+    with pytest.raises(MerError, match="musicnn weights: .*sha256"):  # the published digest is not this payload's
+        dl.main_weights(["--dest", str(dest), "--record-url", record_url, "--musicnn-dest",
+                         str(tmp_path / "weights" / "MSD_musicnn.h5"), "--musicnn-url", musicnn_url])
+    assert "PANNs checkpoint ready" in capsys.readouterr().out, "one failure does not stop the other download"
+
+
+def test_fetch_musicnn_weights_checks_the_sha256(server, tmp_path, capsys):
+    data = payload(20_000)
+    url = serve(server, "MSD_musicnn.h5", data)
+    dest = tmp_path / "weights" / "MSD_musicnn.h5"
+    assert dl.fetch_musicnn_weights(dest, url=url, sha256=hashlib.sha256(data).hexdigest(), progress=False) == dest
+    assert dest.read_bytes() == data
+    with pytest.raises(MerError, match="sha256"):
+        dl.fetch_musicnn_weights(tmp_path / "other.h5", url=url, progress=False)  # the published MSD digest
+    assert not (tmp_path / "other.h5").exists() and not (tmp_path / "other.h5.part").exists()
 
 
 def test_fetch_panns_weights_bad_md5_fails(server, tmp_path):

@@ -162,7 +162,49 @@ def test_the_verdict_follows_the_sign_of_the_interval():
 def test_the_lessons_say_what_cannot_be_checked_and_warn_about_a_random_backbone():
     no_phase3 = [r for r in three_phases() if r["phase"] != 3]
     assert "valence: cannot be checked, Phase 3 has no results." in lessons_text(no_phase3, synthetic=True)
-    assert "random-weight CNN14 here" in lessons_text(three_phases(backbone="random"), synthetic=True)
+    assert "the Phase 3 pick is the random-weight CNN14, so there this tests random features" in lessons_text(
+        three_phases(backbone="random"), synthetic=True)
+
+
+def with_musicnn(records, noise=0.3, val_r2=0.5, embedding="musicnn (MSD)"):
+    """``records`` plus a musicnn Phase 3 row per target (as notebooks/phase3_panns.py writes them)."""
+    extra = {"backbone": "pretrained", "setting": "musicnn", "embedding": embedding}
+    return records + records_of([(3, "EmotionMLP", t, val_r2, noise, extra) for t in ("valence_mean", "arousal_mean")],
+                                seed=0)
+
+
+def test_two_backbones_sit_side_by_side_and_are_compared_on_the_same_songs():
+    records = with_musicnn(three_phases(backbone="random"))
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    labels = set(table.loc[table["phase"] == 3, "label"])
+    assert labels == {"P3 EmotionMLP on random CNN14", "P3 EmotionMLP on musicnn (MSD)"}
+    musicnn_rows = table[table["setting"] == "musicnn"]
+    assert musicnn_rows["report_r2"].isna().all()  # the report's Table 12 is CNN14's, never musicnn's
+    assert table.loc[(table["phase"] == 3) & (table["setting"] != "musicnn"), "report_r2"].notna().all()
+    best = lessons.best_of_each_phase(table)
+    assert best[(3, "valence_mean")]["setting"] == "musicnn"  # the higher validation R² picks the phase's model
+    text = lessons.lessons(records, table, best, FakeCorpus(synthetic=False))
+    assert "Between the two backbones, each with its own MLP: valence:" in text
+    assert "the Phase 3 pick is the random-weight CNN14" not in text  # musicnn was picked
+    pairs = lessons.comparisons_table(records, table, best)
+    assert ((pairs["model A"] == "P3 EmotionMLP on musicnn (MSD)")
+            & (pairs["model B"] == "P3 EmotionMLP on random CNN14")).sum() == 2
+
+
+def test_one_backbone_gives_no_backbone_comparison():
+    records = three_phases()
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    assert lessons.phase3_backbone_rows(table, "valence_mean") is None
+    assert "Between the two backbones" not in lessons_text(records)
+
+
+def test_each_backbone_has_its_method_and_the_caption_names_the_reports_backbone():
+    from mer_utils.results import narrative
+
+    assert "2048-dimensional" in narrative.backbone_method("cnn14")
+    assert "200-dimensional" in narrative.backbone_method("musicnn")
+    caption = narrative.phase3_table_caption("musicnn (MSD)", 7)
+    assert caption.startswith("EmotionMLP on musicnn (MSD) embeddings") and "on PANNs CNN14" in caption
 
 
 def test_the_headline_is_the_validation_pick_not_the_best_test_score():
@@ -305,3 +347,9 @@ def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verd
     mlp_vs_ridge = pairs[(pairs["model A"].str.startswith("P3")) & (pairs["model B"].str.startswith("P1"))]
     assert (mlp_vs_ridge["A is"] == "better").all()
     assert pairs["R² A − B [95% CI]"].str.match(r"^-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()
+
+
+def test_the_map_notes_name_the_embeddings_own_size():
+    values = {"valence_mean": 0.5, "arousal_mean": 0.7}
+    text = narrative.embedding_map_notes(values, values, 30.0, 500, 42, False, True, dimensions=200)
+    assert "full 200-dimensional space" in text and "2048" not in text

@@ -198,6 +198,8 @@ def test_transfer_leaves_out_models_make_book_did_not_save(tmp_path):
     book = transfer.book_paths("synth", results_dir=tmp_path / "results", cache_dir=tmp_path / "cache")
     left = transfer.emotion_mlp_transfer(book, corpus=None, fourq_cache_dir=tmp_path)
     assert "run 'make book' first" in left.reason
+    left = transfer.musicnn_mlp_transfer(book, corpus=None, fourq_cache_dir=tmp_path)
+    assert "Phase 3 ran without musicnn weights" in left.reason
     left = transfer.phase1_transfer(book, pd.DataFrame())
     assert "no split" in left.reason
 

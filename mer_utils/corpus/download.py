@@ -32,6 +32,8 @@ from pathlib import Path
 from ..cache import write_json_atomic
 from ..errors import MerError
 from ..phase3.cnn14 import CHECKPOINT_NAME, DEFAULT_CHECKPOINT
+from ..phase3.musicnn import DEFAULT_WEIGHTS as DEFAULT_MUSICNN_WEIGHTS
+from ..phase3.musicnn import MSD_MUSICNN_SHA256, MSD_MUSICNN_URL
 from ..pipeline import REPO_ROOT
 from .audio import file_digest
 
@@ -340,6 +342,12 @@ def fetch_panns_weights(dest=DEFAULT_WEIGHTS, *, record_url=ZENODO_RECORD_API, p
     return download(url, dest, size=size, md5=md5, progress=progress)
 
 
+def fetch_musicnn_weights(dest=DEFAULT_MUSICNN_WEIGHTS, *, url=MSD_MUSICNN_URL, sha256=MSD_MUSICNN_SHA256,
+                          progress=True) -> Path:
+    """Download musicnn's MSD weights (``MSD_musicnn.h5``, ISC licence, 3 MB) to ``dest``, checking the sha256."""
+    return download(url, Path(dest).expanduser(), sha256=sha256, progress=progress)
+
+
 # --------------------------------------------------------------------------- command line
 
 
@@ -359,14 +367,28 @@ def main_deam(argv=None) -> int:
 
 
 def main_weights(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mer_utils weights", description=f"Download {PANNS_FILE}.")
+    parser = argparse.ArgumentParser(prog="python -m mer_utils weights", description=f"Download {PANNS_FILE} and MSD_musicnn.h5.")
     parser.add_argument(
         "--dest", default=str(DEFAULT_WEIGHTS), help=f"where to put the checkpoint (default {DEFAULT_WEIGHTS})"
     )
     parser.add_argument(
         "--record-url", default=ZENODO_RECORD_API, help=f"Zenodo records API URL (default {ZENODO_RECORD_API})"
     )
+    parser.add_argument("--musicnn-dest", default=str(DEFAULT_MUSICNN_WEIGHTS),
+                        help=f"where to put musicnn's MSD_musicnn.h5 (default {DEFAULT_MUSICNN_WEIGHTS})")
+    parser.add_argument("--musicnn-url", default=MSD_MUSICNN_URL, help=f"its address (default {MSD_MUSICNN_URL})")
     args = parser.parse_args(argv)
-    path = fetch_panns_weights(args.dest, record_url=args.record_url)
-    print(f"PANNs checkpoint ready: {path} ({path.stat().st_size:,} bytes, md5 {file_digest(path, 'md5')})")
+    problems = []  # one failure does not stop the other download; both are reported
+    try:
+        path = fetch_panns_weights(args.dest, record_url=args.record_url)
+        print(f"PANNs checkpoint ready: {path} ({path.stat().st_size:,} bytes, md5 {file_digest(path, 'md5')})")
+    except MerError as exc:
+        problems.append(f"PANNs checkpoint: {exc}")
+    try:
+        path = fetch_musicnn_weights(args.musicnn_dest, url=args.musicnn_url)
+        print(f"musicnn weights ready: {path} ({path.stat().st_size:,} bytes, sha256 {file_digest(path, 'sha256')})")
+    except MerError as exc:
+        problems.append(f"musicnn weights: {exc}")
+    if problems:
+        raise MerError("\n".join(problems))
     return 0

@@ -41,13 +41,12 @@ import json
 import os
 import sys
 import time
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..corpus.audio import decoded_ahead
 from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
 from ..corpus.deam import short_name
 from ..errors import AudioReadError, MerError
@@ -55,6 +54,7 @@ from ..pipeline import REPO_ROOT
 
 RESULTS_ROOT = REPO_ROOT / "results"  # where 'make book' writes results/<data>/models/emotion_mlp.pt
 BUNDLE_FILE = Path("models") / "emotion_mlp.pt"
+MUSICNN_BUNDLE_FILE = Path("models") / "emotion_mlp_musicnn.pt"  # the musicnn page's MLP (the Real music chapter)
 DATA_FOLDERS = {"synth": "synthdeam", "deam": "deam"}  # --data (the Makefile's DATA) -> results/<folder>
 AUDIO_SUFFIXES = (*CORPUS_AUDIO_SUFFIXES, ".m4a")  # taken from folders and patterns: the corpus formats and m4a
 DEFAULT_JOBS = 2  # decoding threads: the machines the book is built on have 2 cores
@@ -92,6 +92,21 @@ def save_bundle(path, mlp, backbone_info: dict, embedding_settings: dict, extra:
         model_kwargs={"in_features": int(mlp.settings["in_features"]), "outputs": int(mlp.settings["outputs"])},
         extra={"backbone": dict(backbone_info), "embedding": dict(embedding_settings), **(extra or {})},
     )
+
+
+def save_page_model(backbone, results_dir, mlp, embedding_settings: dict, extra: dict | None = None) -> str:
+    """Save a Phase 3 page's MLP and say where: CNN14's for ``mer predict``, musicnn's for the Real music chapter.
+
+    ``backbone`` is a :class:`mer_utils.phase3.backbones.Phase3Backbone`.  ``mer predict``
+    rebuilds CNN14 only, so musicnn's model goes to :data:`MUSICNN_BUNDLE_FILE`, which it never picks.
+    """
+    info = {**backbone.info(), "name": backbone.name}
+    if backbone.name != "cnn14":
+        path = save_bundle(Path(results_dir) / MUSICNN_BUNDLE_FILE, mlp, info, embedding_settings, extra)
+        return (f"Saved to `{path}`, where the Real music chapter finds it. `mer predict` runs the CNN14 model "
+                "(the CNN14 page), not this one.")
+    path = save_bundle(Path(results_dir) / BUNDLE_FILE, mlp, info, embedding_settings, extra)
+    return f"Saved to `{path}`. Predict new songs with `python -m mer_utils predict SONG.mp3 --model {path}`."
 
 
 @dataclass
@@ -144,6 +159,10 @@ def load_bundle(path) -> Bundle:
 def rebuild_backbone(info: dict, checkpoint=None):
     """The CNN14 a bundle was trained with: its checkpoint (checked by sha256) or its seeded random weights."""
     from .cnn14 import build_cnn14, load_checkpoint, pretrained_backbone, random_backbone
+
+    if info.get("name", "cnn14") != "cnn14":
+        raise MerError(f"this model reads {info['name']} embeddings, and `mer predict` runs CNN14 models only: pass "
+                       f"the {BUNDLE_FILE.name} that 'make book' writes under results/<data>/models/.")
 
     if info["kind"] == "random":
         backbone = random_backbone(int(info["seed"]))
@@ -376,25 +395,14 @@ def predict_files(bundle: Bundle, embedder, paths, segments: bool = False, jobs:
                 continue
             yield path, predict_segments(bundle, embedder, segs, path, curve=segments), None
         return
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="mer-decode") as pool:
-        upcoming = iter(paths)
-        window = deque((p, pool.submit(decode, p)) for _, p in zip(range(2 * jobs), upcoming))
+    for path, future in decoded_ahead(decode, paths, workers=jobs, ahead=2 * jobs):
         try:
-            while window:
-                path, future = window.popleft()
-                following = next(upcoming, None)
-                if following is not None:
-                    window.append((following, pool.submit(decode, following)))
-                try:
-                    segs = future.result()
-                except AudioReadError as exc:
-                    yield path, None, exc
-                    continue
-                yield path, predict_segments(bundle, embedder, segs, path, curve=segments), None
-                del segs
-        finally:
-            for _, future in window:  # stopped early (an interrupt): do not decode the rest
-                future.cancel()
+            segs = future.result()
+        except AudioReadError as exc:
+            yield path, None, exc
+            continue
+        yield path, predict_segments(bundle, embedder, segs, path, curve=segments), None
+        del segs
 
 
 # --------------------------------------------------------------------------- output

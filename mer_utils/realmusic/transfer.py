@@ -17,7 +17,9 @@ Models scored, each only where ``make book`` left it:
 * **Phase 3**: the EmotionMLP bundle (``<results_dir>/models/emotion_mlp.pt``,
   :func:`mer_utils.phase3.predict.load_bundle`), on 4Q embeddings from the very
   CNN14 it was trained with (its checkpoint, or the same seeded random weights)
-  at its precision, so the embeddings are those the model expects;
+  at its precision, so the embeddings are those the model expects; and the
+  musicnn page's EmotionMLP (``<results_dir>/models/emotion_mlp_musicnn.pt``)
+  on 4Q musicnn embeddings from the same weights file (checked by sha256);
 * **Phase 1**: for each target, the regressor the Phase 1 page chose on
   validation (highest validation R² among its tuned regressors, with the
   setting its grid search found, read from the result records of the current
@@ -94,6 +96,32 @@ def emotion_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | N
     trained_on = str(bundle.raw.get("data") or "unknown")
     what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
     return TransferModel(f"EmotionMLP on {what} (Phase 3)", trained_on, frame,
+                         f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
+
+
+def musicnn_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | None = None, progress: bool = True):
+    """The musicnn page's EmotionMLP on the 4Q clips, or :class:`LeftOut` when there is no such model or no weights."""
+    from ..phase3.musicnn import verify_sha256
+    from ..phase3.musicnn_embeddings import embed_corpus_musicnn
+    from ..phase3.predict import MUSICNN_BUNDLE_FILE, load_bundle
+
+    path = book["results_dir"] / MUSICNN_BUNDLE_FILE
+    name, label = "emotion_mlp_musicnn", "EmotionMLP on musicnn (Phase 3)"
+    if not path.is_file():
+        return LeftOut(name, label, f"no saved model at {path}: Phase 3 ran without musicnn weights")
+    bundle = load_bundle(path)
+    weights = Path(bundle.backbone.get("weights", ""))
+    try:
+        if verify_sha256(weights, bundle.backbone.get("sha256")) != bundle.backbone.get("sha256"):
+            raise MerError(f"{weights} is not the weights file the model was trained with")
+    except MerError as exc:
+        return LeftOut(name, label, str(exc).rstrip("."))
+    embedded = embed_corpus_musicnn(corpus, fourq_cache_dir, weights, n_threads=n_threads,
+                                    precision=bundle.embedding.get("precision", "float32"), progress=progress)
+    predicted = bundle.predict(embedded.songs)
+    frame = corpus.by_name(pd.DataFrame(predicted, index=embedded.song_ids, columns=bundle.targets))
+    trained_on = str(bundle.raw.get("data") or "unknown")
+    return TransferModel(label, trained_on, frame,
                          f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
 
 
@@ -193,6 +221,7 @@ def available_models(book: dict, corpus, fourq_cache_dir, fourq_features: pd.Dat
                      n_threads: int | None = None, n_jobs: int | None = None, progress: bool = True):
     """Both transfers: ``(models, left_out)``; a model ``make book`` did not leave is listed with the reason."""
     results = [emotion_mlp_transfer(book, corpus, fourq_cache_dir, n_threads=n_threads, progress=progress),
+               musicnn_mlp_transfer(book, corpus, fourq_cache_dir, n_threads=n_threads, progress=progress),
                phase1_transfer(book, fourq_features, seed=seed, n_jobs=n_jobs)]
     return ([r for r in results if isinstance(r, TransferModel)], [r for r in results if isinstance(r, LeftOut)])
 

@@ -23,14 +23,15 @@ from .records import flatten_records, test_predictions
 from .tables import add_ceiling
 
 PHASES = {1: "Phase 1 (handcrafted features, classical regressors)", 2: "Phase 2 (log-mel CNNs)",
-          3: "Phase 3 (CNN14 embeddings, EmotionMLP)"}
+          3: "Phase 3 (pretrained embeddings, EmotionMLP)"}
+MUSICNN_SETTING = "musicnn"  # the setting of musicnn's Phase 3 records (mer_utils.phase3.backbones.SETTINGS)
 GRID_SEARCH_MARK = "grid search"
 COLUMNS = ["phase", "label", "target", "validation_r2", "test_r2", "test_r2_low", "test_r2_high", "test_rmse",
            "test_rmse_low", "test_rmse_high", "test_mae", "test_mae_low", "test_mae_high", "report_r2"]
 
 
 def model_label(row) -> str:
-    """``"P1 Ridge (grid search)"``, ``"P2 CNN + SE + GRU"``, ``"P3 EmotionMLP on PANNs CNN14"``."""
+    """``"P1 Ridge (grid search)"``, ``"P2 CNN + SE + GRU"``, ``"P3 EmotionMLP on PANNs CNN14"``, ``"… on musicnn (MSD)"``."""
     from ..phase2.models import LABELS
 
     setting = row.get("setting") if isinstance(row.get("setting"), str) else ""
@@ -41,14 +42,21 @@ def model_label(row) -> str:
     if row["phase"] == 2:
         return f"P2 {LABELS.get(row['model'], row['model'])}"
     if row["phase"] == 3:
+        if isinstance(row.get("embedding"), str):
+            return f"P3 {row['model']} on {row['embedding']}"
         kind = row.get("backbone") if isinstance(row.get("backbone"), str) else "?"
         return f"P3 {row['model']} on {'PANNs' if kind == 'pretrained' else kind} CNN14"
     return f"P{row['phase']} {row['model']}"
 
 
 def row_report_r2(row) -> float:
-    """The report's R² for a record's setting (a Phase 1 feature set) or else its model; NaN where none."""
+    """The report's R² for a record's setting (a Phase 1 feature set) or else its model; NaN where none.
+
+    The report's Phase 3 figure is that of its MLP on PANNs CNN14: a musicnn row gets none.
+    """
     setting = row.get("setting") if isinstance(row.get("setting"), str) else ""
+    if int(row["phase"]) == 3 and setting == MUSICNN_SETTING:
+        return np.nan
     value = report_figure(int(row["phase"]), setting, row["target"]) if setting else np.nan
     return value if np.isfinite(value) else report_figure(int(row["phase"]), row["model"], row["target"])
 
@@ -80,11 +88,21 @@ def present_phases(table: pd.DataFrame) -> list[int]:
 
 
 def phase3_backbone(table: pd.DataFrame) -> str | None:
-    """``"pretrained"`` or ``"random"``: the backbone of this run's Phase 3 records, if any."""
+    """``"random"`` when a Phase 3 record of this run used a random-weight CNN14, else ``"pretrained"``; None without any."""
     if "backbone" not in table or not (table["phase"] == 3).any():
         return None
-    kinds = table.loc[table["phase"] == 3, "backbone"].dropna()
-    return kinds.iloc[0] if len(kinds) else None
+    kinds = set(table.loc[table["phase"] == 3, "backbone"].dropna())
+    return "random" if "random" in kinds else ("pretrained" if kinds else None)
+
+
+def phase3_backbone_rows(table: pd.DataFrame, target: str) -> tuple:
+    """This target's Phase 3 rows ``(musicnn, CNN14)`` when both backbones ran, else ``None``."""
+    rows = table[(table["phase"] == 3) & (table["target"] == target)]
+    if "setting" not in rows or len(rows) < 2:
+        return None
+    musicnn = rows[rows["setting"] == MUSICNN_SETTING]
+    cnn14 = rows[rows["setting"] != MUSICNN_SETTING]
+    return (musicnn.iloc[0], cnn14.iloc[0]) if len(musicnn) and len(cnn14) else None
 
 
 def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: list[str]) -> str:
@@ -164,6 +182,8 @@ def _lesson_pairs(table, best, target):
     pairs = []
     if (3, target) in best:
         pairs += [(best[(3, target)], best[(p, target)]) for p in (1, 2) if (p, target) in best]
+    if phase3_backbone_rows(table, target) is not None:
+        pairs.append(phase3_backbone_rows(table, target))
     rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
     if "EmotionCNN" in rows.index:
         pairs += [(rows.loc[m], rows.loc["EmotionCNN"]) for m in rows.index if m != "EmotionCNN"]
@@ -173,7 +193,7 @@ def _lesson_pairs(table, best, target):
 def lessons(records: list[dict], table: pd.DataFrame, best: dict, corpus, split=None) -> str:
     """The report's lessons restated and checked against this build, as a numbered Markdown list."""
     present = present_phases(table)
-    out = [_lesson_pretrained(records, best, phase3_backbone(table)), _lesson_temporal(records, table, present)]
+    out = [_lesson_pretrained(records, table, best), _lesson_temporal(records, table, present)]
     for text in (_lesson_arousal_easier(records, best, corpus, split), _lesson_validation_optimism(best)):
         if text:
             out.append(text)
@@ -181,14 +201,16 @@ def lessons(records: list[dict], table: pd.DataFrame, best: dict, corpus, split=
     return "\n\n".join(f"{k}. {text}" for k, text in enumerate(out, start=1))
 
 
-def _lesson_pretrained(records, best, backbone) -> str:
-    parts = []
+def _lesson_pretrained(records, table, best) -> str:
+    parts, random_picks = [], []
     for target in TARGETS:
         name = short_name(target)
         if (3, target) not in best:
             parts.append(f"{name}: cannot be checked, Phase 3 has no results.")
             continue
         mlp = best[(3, target)]
+        if mlp.get("backbone") == "random":
+            random_picks.append(name)
         for phase in (1, 2):
             if (phase, target) in best:
                 other = best[(phase, target)]
@@ -196,10 +218,17 @@ def _lesson_pretrained(records, best, backbone) -> str:
                              + verdict(paired(records, mlp, other), "the MLP", f"{other['label']}") + ".")
             else:
                 parts.append(f"{name}: no Phase {phase} results to compare with.")
-    caveat = (" Phase 3 ran on a random-weight CNN14 here, so this tests random features, not PANNs."
-              if backbone == "random" else "")
+    caveat = (f" For {' and '.join(random_picks)} the Phase 3 pick is the random-weight CNN14, so there this tests "
+              "random features, not pretrained ones." if random_picks else "")
+    backbones = []
+    for target in TARGETS:
+        pair = phase3_backbone_rows(table, target)
+        if pair is not None:
+            backbones.append(f"{short_name(target)}: " + verdict(paired(records, *pair), pair[0]["label"], pair[1]["label"]))
+    between = (" Between the two backbones, each with its own MLP: " + "; ".join(backbones) + "."
+               if backbones else "")
     return ("**“Pretrained embeddings and a shallow MLP beat handcrafted features and deep CNNs.”** On this build "
-            "(each phase represented by its validation pick): " + " ".join(parts) + caveat)
+            "(each phase represented by its validation pick): " + " ".join(parts) + caveat + between)
 
 
 def _lesson_temporal(records, table, present) -> str:

@@ -210,6 +210,35 @@ def phase2_runs_found(songs: pd.DataFrame, results_dir) -> str:
 # --------------------------------------------------------------------------- Phase 3
 
 
+BACKBONE_METHODS = {
+    "cnn14": (
+        "**CNN14** (PANNs; Kong et al. 2020, trained to tag AudioSet's 527 sound classes) reads mono audio at "
+        "32 kHz in 3-second segments. Its vector is the 2048-dimensional output the `panns-inference` package "
+        "names `embedding`: the last convolution block's maps, averaged over frequency, max- plus mean-pooled over "
+        "time, then passed through CNN14's 2048-unit dense layer and a ReLU. The report calls its vectors the "
+        "max-pooled output of the penultimate block without more detail; we take the package's definition."
+    ),
+    "musicnn": (
+        "**musicnn** (Pons and Serra 2019, trained to tag the Million Song Dataset with its 50 most frequent "
+        "Last.fm tags: genres, moods, eras, instruments) reads mono audio at 16 kHz as 96-band log-mel patches of "
+        "187 frames (about 3 s). Its vector is the 200-dimensional output of the penultimate dense layer before its "
+        "ReLU, the layer from which Essentia's published emotion models read musicnn. Its weights are the "
+        "authors' Keras file, run by the book's PyTorch port, checked against Essentia's own outputs to 1e-4."
+    ),
+}
+
+
+def backbone_method(name: str) -> str:
+    """What one segment's vector is, for the Phase 3 backbone ``name`` (``"cnn14"`` or ``"musicnn"``)."""
+    return BACKBONE_METHODS[name]
+
+
+def phase3_table_caption(label: str, best_epoch: int) -> str:
+    """The caption of a Phase 3 page's results table: this run beside the report's Table 12 (which used CNN14)."""
+    return (f"EmotionMLP on {label} embeddings: this run (validation = best epoch {best_epoch}; test = held out) "
+            "beside the report's Table 12 (its EmotionMLP on PANNs CNN14; DEAM, validation)")
+
+
 def embedding_note(backbone, embedded) -> str:
     """Which backbone embedded how much audio, at which precision, and what was skipped."""
     text = f"{backbone.describe()}. {embedded.describe()}. Computing precision: {embedded.settings['precision']}. "
@@ -239,6 +268,7 @@ def embedding_map_notes(
     seed: int,
     random_backbone: bool,
     synthetic: bool,
+    dimensions: int = 2048,
 ) -> str:
     """What the t-SNE maps show: each target's neighbour agreement, which is better ordered, and the caveats.
 
@@ -248,10 +278,11 @@ def embedding_map_notes(
         perplexity, n_songs, seed: the t-SNE run.
         random_backbone: the embeddings come from random weights.
         synthetic: the songs are SynthDEAM's.
+        dimensions: the embedding's size (2048 for CNN14, 200 for musicnn).
     """
     lines = [
         f"- **{short_name(t)}**: neighbour agreement r = {agreement[t]:.2f} on the map "
-        f"({agreement_full[t]:.2f} among nearest neighbours in the full 2048-dimensional space), i.e. "
+        f"({agreement_full[t]:.2f} among nearest neighbours in the full {dimensions}-dimensional space), i.e. "
         f"{neighbour_strength(agreement[t])}."
         for t in TARGETS
     ]
@@ -313,7 +344,8 @@ def mlp_findings(table: pd.DataFrame, history: pd.DataFrame, random_backbone: bo
         shown = format_interval(row["test_r2"], (row.get("test_r2_low"), row.get("test_r2_high")), 3)
         text = (
             f"- **{short_name(row['target'])}**: test R² {shown} (validation {row['validation_r2']:.3f}), "
-            f"test RMSE {row['test_rmse']:.3f} on the 1–9 scale. The report's validation R² on DEAM was "
+            f"test RMSE {row['test_rmse']:.3f} on the 1–9 scale. The report's validation R² on DEAM (its MLP on "
+            "PANNs CNN14) was "
             f"{row['report_r2']:.3f}"
         )
         if synthetic:

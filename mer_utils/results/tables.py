@@ -185,8 +185,8 @@ def label_summary(labels: pd.DataFrame) -> pd.DataFrame:
 
 
 RANDOM_PHASE3_WARNING = (
-    '<div class="admonition warning"><p class="admonition-title">Phase 3 used a random CNN14</p><p>The Phase 3 '
-    "results of this build come from a CNN14 with <b>random weights</b>, not from the pretrained PANNs "
-    "checkpoint. They are a random-feature baseline: no statement on this page about pretrained "
-    "embeddings can be checked with them.</p></div>"
+    '<div class="admonition warning"><p class="admonition-title">Phase 3 used a random CNN14</p><p>The CNN14 '
+    "results of Phase 3 in this build come from a CNN14 with <b>random weights</b>, not from the pretrained PANNs "
+    "checkpoint. They are a random-feature baseline: no statement about pretrained embeddings can be checked with "
+    "them (musicnn's rows, where they appear, are pretrained).</p></div>"
 )

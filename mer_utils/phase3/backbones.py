@@ -1,0 +1,157 @@
+"""The pretrained backbones of Phase 3, CNN14 and musicnn: which run, how each is labelled, how each embeds a corpus.
+
+Used by: ``notebooks/phase3_panns.py`` (one page per backbone: ``book/phase3/panns.ipynb``
+for CNN14, ``book/phase3/musicnn.ipynb`` for musicnn), the Makefile (``python -m mer_utils
+backbones``, which turns the ``BACKBONE`` knob into the pages to build) and
+:mod:`mer_utils.preflight`.
+
+The ``BACKBONE`` knob:
+
+* ``cnn14``: Phase 3 on CNN14 only (the pretrained PANNs checkpoint, or random
+  weights on SynthDEAM when it is missing, as :func:`mer_utils.phase3.cnn14.backbone_for` rules);
+* ``musicnn``: on musicnn only (its weights must be there);
+* ``all``: both (musicnn's weights must be there);
+* unset (the default): CNN14, and musicnn beside it wherever its weights are
+  present (``MUSICNN_WEIGHTS``, default ``weights/MSD_musicnn.h5``), so a fresh
+  offline machine without weights builds the book as before.
+
+Both backbones give an :class:`mer_utils.phase3.embeddings.EmbeddingSet`, so the
+rest of the page (t-SNE, the MLP, the records) is the same code.  Records of
+each backbone carry its name as their ``setting`` (``"CNN14"``, ``"musicnn"``), so
+both sit side by side in the results and in the conclusions.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import MerError
+
+BACKBONES = ("cnn14", "musicnn")
+CHOICES = ("cnn14", "musicnn", "all")
+PAGES = {"cnn14": "book/phase3/panns.ipynb", "musicnn": "book/phase3/musicnn.ipynb"}
+SETTINGS = {"cnn14": "CNN14", "musicnn": "musicnn"}  # the records' ``setting`` of each backbone
+
+
+def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:
+    """The backbones a ``BACKBONE`` value asks for (see the module docstring); errors name the fix."""
+    from .musicnn import HOW_TO_GET_WEIGHTS, weights_path
+
+    choice = (choice or "").strip().lower()
+    weights = weights_path(musicnn_weights or None)
+    if choice == "":
+        return ["cnn14", "musicnn"] if weights.is_file() else ["cnn14"]
+    if choice not in CHOICES:
+        raise MerError(f"BACKBONE={choice} is not a Phase 3 backbone: use {', '.join(CHOICES)} "
+                       "(or leave it unset: CNN14, and musicnn where its weights are present).")
+    wanted = list(BACKBONES) if choice == "all" else [choice]
+    if "musicnn" in wanted and not weights.is_file():
+        raise MerError(f"BACKBONE={choice} needs the musicnn weights, and {weights} is not there (MUSICNN_WEIGHTS): "
+                       f"{HOW_TO_GET_WEIGHTS}, or use BACKBONE=cnn14.")
+    return wanted
+
+
+@dataclass
+class MusicnnBackbone:
+    """musicnn (MSD or MTT) ready to embed, with where its weights came from; the musicnn side of CNN14's Backbone."""
+
+    weights: Path
+    sha256: str
+    kind: str = "pretrained"
+
+    @property
+    def is_random(self) -> bool:
+        return False
+
+    @property
+    def identity(self) -> str:
+        return f"musicnn-{self.sha256}"
+
+    @property
+    def label(self) -> str:
+        return "musicnn (MTT)" if self.weights.name.upper().startswith("MTT") else "musicnn (MSD)"
+
+    def describe(self) -> str:
+        return f"{self.label} from {self.weights} (sha256 {self.sha256[:12]}...)"
+
+    def info(self) -> dict:
+        return {"kind": self.kind, "identity": self.identity, "weights": str(self.weights), "sha256": self.sha256}
+
+    def banner(self):
+        from IPython.display import HTML
+
+        return HTML('<div class="admonition note"><p class="admonition-title">Backbone</p><p>Embeddings from the '
+                    f"pretrained {html.escape(self.label)}, weights <code>{html.escape(str(self.weights))}</code> "
+                    f"(sha256 {self.sha256[:12]}...).</p></div>")
+
+
+@dataclass
+class Phase3Backbone:
+    """One backbone of Phase 3: its name (``cnn14`` or ``musicnn``), the network, and what the page calls it."""
+
+    name: str
+    network: object  # a mer_utils.phase3.cnn14.Backbone or a MusicnnBackbone
+
+    @property
+    def is_random(self) -> bool:
+        return self.network.is_random
+
+    @property
+    def kind(self) -> str:
+        return self.network.kind
+
+    @property
+    def identity(self) -> str:
+        return self.network.identity
+
+    @property
+    def setting(self) -> str:
+        return SETTINGS[self.name]
+
+    @property
+    def label(self) -> str:
+        """``"PANNs CNN14"``, ``"random-weight CNN14"`` or ``"musicnn (MSD)"``."""
+        if self.name == "musicnn":
+            return self.network.label
+        return "random-weight CNN14" if self.is_random else "PANNs CNN14"
+
+    def describe(self) -> str:
+        return self.network.describe()
+
+    def info(self) -> dict:
+        return self.network.info()
+
+    def banner(self):
+        return self.network.banner()
+
+    def embed(self, corpus, cache_dir, batch_size=None, n_threads=None, precision=None, progress: bool = True):
+        """Song embeddings of ``corpus`` (an EmbeddingSet), cached under ``cache_dir``."""
+        if self.name == "musicnn":
+            from .musicnn_embeddings import embed_corpus_musicnn
+
+            return embed_corpus_musicnn(corpus, cache_dir, self.network.weights, batch_size=batch_size,
+                                        n_threads=n_threads, precision=precision or "auto", progress=progress)
+        from .embeddings import embed_corpus
+
+        return embed_corpus(corpus, cache_dir, self.network, batch_size=batch_size, n_threads=n_threads,
+                            precision=precision, progress=progress)
+
+
+def phase3_backbone(name: str | None, data: str, checkpoint=None, random_backbone: bool = False,
+                    musicnn_weights=None, seed: int = 42) -> Phase3Backbone:
+    """The backbone of one Phase 3 page: ``name`` ``"cnn14"`` (``None``) or ``"musicnn"``, built."""
+    name = (name or "cnn14").strip().lower()
+    if name not in BACKBONES:
+        raise MerError(f"backbone={name} is not a Phase 3 backbone: use {' or '.join(BACKBONES)}.")
+    if name == "cnn14":
+        from .cnn14 import backbone_for
+
+        return Phase3Backbone("cnn14", backbone_for(data, checkpoint, random_backbone=random_backbone, seed=seed))
+    from .musicnn import HOW_TO_GET_WEIGHTS, verify_sha256, weights_path
+
+    path = weights_path(musicnn_weights or None)
+    if not path.is_file():
+        raise MerError(f"musicnn weights {path} not found (MUSICNN_WEIGHTS): {HOW_TO_GET_WEIGHTS}.")
+    return Phase3Backbone("musicnn", MusicnnBackbone(path, verify_sha256(path)))
