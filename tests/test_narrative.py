@@ -148,9 +148,9 @@ def lessons_text(records, synthetic=False):
 
 def test_a_model_is_called_better_only_when_the_paired_interval_excludes_zero():
     clear = lessons_text(three_phases(mlp_noise=0.3))
-    assert "against Phase 1: the MLP is better than P1 Ridge (grid search)" in clear
+    assert "against Phase 1: P3 EmotionMLP on PANNs CNN14 is better than P1 Ridge (grid search)" in clear
     close = lessons_text(three_phases(mlp_noise=0.9))  # the same noise as Ridge: no real difference
-    assert "against Phase 1: no detectable difference between the MLP and P1 Ridge (grid search)" in close
+    assert "against Phase 1: no detectable difference between P3 EmotionMLP on PANNs CNN14 and P1 Ridge (grid search)" in close
 
 
 def test_the_verdict_follows_the_sign_of_the_interval():

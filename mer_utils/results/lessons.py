@@ -215,7 +215,7 @@ def _lesson_pretrained(records, table, best) -> str:
             if (phase, target) in best:
                 other = best[(phase, target)]
                 parts.append(f"{name}, against Phase {phase}: "
-                             + verdict(paired(records, mlp, other), "the MLP", f"{other['label']}") + ".")
+                             + verdict(paired(records, mlp, other), mlp["label"], other["label"]) + ".")
             else:
                 parts.append(f"{name}: no Phase {phase} results to compare with.")
     caveat = (f" For {' and '.join(random_picks)} the Phase 3 pick is the random-weight CNN14, so there this tests "
