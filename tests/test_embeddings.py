@@ -332,3 +332,12 @@ def test_a_decoding_error_reaches_the_consumer_at_its_item():
         except AudioReadError as exc:
             outcomes.append(str(exc))
     assert outcomes == [0, "clip 1 is corrupt", 2]
+
+
+def test_the_decoding_budget_holds_the_default_corpus_and_bounds_deam():
+    from mer_utils.corpus.audio import DECODE_AHEAD_BYTES, clips_ahead
+
+    assert clips_ahead(12.0, 32000) >= 500, "the default book's 500 clips of 12 s fit: decoding runs in one burst"
+    deam = clips_ahead(45.0, 32000)
+    assert deam * 45 * 32000 * 4 <= DECODE_AHEAD_BYTES and deam < 1744, "at DEAM scale, a bounded window"
+    assert clips_ahead(3600.0, 32000, budget=10) == 2, "never fewer than two"

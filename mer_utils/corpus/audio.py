@@ -61,14 +61,29 @@ def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None
     return np.ascontiguousarray(audio, dtype=np.float32)
 
 
+DECODE_AHEAD_BYTES = 1 << 30  # decoded audio an embedder may hold ahead of its network (float32 samples)
+
+
+def clips_ahead(clip_seconds: float, sr: int, budget: int = DECODE_AHEAD_BYTES) -> int:
+    """How many decoded clips of ``clip_seconds`` at ``sr`` fit in ``budget`` bytes (at least 2).
+
+    Within the budget the decoder runs ahead in one burst, as fast as it can,
+    and then leaves the cores to the network (on the default book the whole
+    corpus fits: 500 clips of 12 s at 32 kHz are 0.77 GB); at DEAM scale the
+    budget holds about 180 clips of 45 s, instead of all 1,744 (10 GB).
+    """
+    per_clip = max(float(clip_seconds), 1.0) * int(sr) * 4
+    return max(2, int(budget // per_clip))
+
+
 def decoded_ahead(decode, items, workers: int = 1, ahead: int = 2):
     """Yield ``(item, future)`` in order, ``decode(item)`` running in ``workers`` threads at most ``ahead`` items ahead.
 
     The caller takes ``future.result()`` (which re-raises what ``decode`` raised).
     Decoding overlaps the caller's work (soundfile and soxr release the GIL), and
-    only ``ahead`` decoded clips wait in memory at any time: a pool's ``map``
-    would decode the whole corpus ahead of a slower consumer (at DEAM scale,
-    10 GB of waveforms).  Stopping early cancels what was not started.
+    only ``ahead`` decoded clips wait in memory at any time (:func:`clips_ahead`
+    sizes it from a memory budget): a pool's ``map`` would decode the whole
+    corpus ahead of a slower consumer (at DEAM scale, 10 GB of waveforms).  Stopping early cancels what was not started.
     Used by: the CNN14 and musicnn embedders (``notebooks/phase3_panns.py``) and ``mer predict``.
     """
     from collections import deque

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from ..cache import SongCache, settings_key, write_csv_atomic
-from ..corpus.audio import decoded_ahead, load_audio
+from ..corpus.audio import clips_ahead, decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
 from ..estimates import announce_audio, clip_seconds
 from ..training.runtime import DEFAULT_JOBS, resolve_precision, torch_threads
@@ -256,8 +256,10 @@ def embed_corpus(
     reused = len(songs) - len(todo)
     if reused:
         log.info("embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
+    expected_seconds = clip_seconds(path for _, path in todo) if todo else 0.0
     if todo:
-        announce_audio("CNN14 embeddings", "cnn14", len(todo), clip_seconds(path for _, path in todo))
+        announce_audio("CNN14 embeddings", "cnn14", len(todo), expected_seconds)
+    ahead = clips_ahead(expected_seconds / max(len(todo), 1), SEGMENT_SETTINGS["sr"])
 
     start = time.perf_counter()
     audio_seconds = 0.0
@@ -289,7 +291,7 @@ def embed_corpus(
     bar = tqdm(
         total=len(songs), initial=reused, desc="PANNs embeddings", unit="song", disable=not progress, mininterval=1.0
     )
-    for _, decoded in decoded_ahead(decode, todo):  # decoding overlaps inference, two clips ahead at most
+    for _, decoded in decoded_ahead(decode, todo, ahead=ahead):  # decoding overlaps inference, within a budget
         song_id, segs, problem = decoded.result()
         if problem:
             kind, reason = problem

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..cache import SongCache, settings_key, write_csv_atomic
-from ..corpus.audio import decoded_ahead, load_audio
+from ..corpus.audio import clips_ahead, decoded_ahead, load_audio
 from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
@@ -77,8 +77,10 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     reused = len(songs) - len(todo)
     if reused:
         log.info("musicnn embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
+    expected_seconds = clip_seconds(path for _, path in todo) if todo else 0.0
     if todo:
-        announce_audio("musicnn embeddings", "musicnn", len(todo), clip_seconds(path for _, path in todo))
+        announce_audio("musicnn embeddings", "musicnn", len(todo), expected_seconds)
+    ahead = clips_ahead(expected_seconds / max(len(todo), 1), SR)
 
     def decode(item):
         song_id, audio_path = item
@@ -90,7 +92,7 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     start, audio_seconds = time.perf_counter(), 0.0
     bar = tqdm(total=len(songs), initial=reused, desc="musicnn embeddings", unit="song", disable=not progress,
                mininterval=1.0)
-    for _, decoded in decoded_ahead(decode, todo):  # decoding overlaps inference, two clips ahead at most
+    for _, decoded in decoded_ahead(decode, todo, ahead=ahead):  # decoding overlaps inference, within a budget
         song_id, patches, problem = decoded.result()
         if problem:
             store.skip(song_id, paths[song_id], *problem)
