@@ -1,9 +1,9 @@
 """The pretrained backbones of Phase 3, CNN14 and musicnn: which run, how each is labelled, how each embeds a corpus.
 
 Used by: ``notebooks/phase3_panns.py`` (one page per backbone: ``book/phase3/panns.ipynb``
-for CNN14, ``book/phase3/musicnn.ipynb`` for musicnn), the Makefile (``python -m mer_utils
-backbones``, which turns the ``BACKBONE`` knob into the pages to build) and
-:mod:`mer_utils.preflight`.
+for CNN14, ``book/phase3/musicnn.ipynb`` for musicnn), :mod:`mer_utils.preflight` and
+:mod:`mer_utils.results.lessons`.  The Makefile applies the same ``BACKBONE`` rule to
+choose the pages it builds (it cannot call Python before the virtualenv exists).
 
 The ``BACKBONE`` knob:
 
@@ -16,9 +16,10 @@ The ``BACKBONE`` knob:
   offline machine without weights builds the book as before.
 
 Both backbones give an :class:`mer_utils.phase3.embeddings.EmbeddingSet`, so the
-rest of the page (t-SNE, the MLP, the records) is the same code.  Records of
-each backbone carry its name as their ``setting`` (``"CNN14"``, ``"musicnn"``), so
-both sit side by side in the results and in the conclusions.
+rest of the page (t-SNE, the MLP, the records) is the same code.  musicnn's records
+carry ``setting="musicnn"`` (:data:`SETTINGS`; CNN14's keep the empty setting, so
+their file names are those of earlier builds and a rebuild replaces them), so both
+sit side by side in the results and in the conclusions.
 """
 
 from __future__ import annotations
@@ -31,8 +32,7 @@ from ..errors import MerError
 
 BACKBONES = ("cnn14", "musicnn")
 CHOICES = ("cnn14", "musicnn", "all")
-PAGES = {"cnn14": "book/phase3/panns.ipynb", "musicnn": "book/phase3/musicnn.ipynb"}
-SETTINGS = {"cnn14": "CNN14", "musicnn": "musicnn"}  # the records' ``setting`` of each backbone
+SETTINGS = {"cnn14": "", "musicnn": "musicnn"}  # the records' ``setting`` of each backbone
 
 
 def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..corpus.deam import TARGETS, short_name
+from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import PUBLISHED_ANCHORS, report_figure
 from .records import flatten_records, test_predictions
@@ -24,7 +25,7 @@ from .tables import add_ceiling
 
 PHASES = {1: "Phase 1 (handcrafted features, classical regressors)", 2: "Phase 2 (log-mel CNNs)",
           3: "Phase 3 (pretrained embeddings, EmotionMLP)"}
-MUSICNN_SETTING = "musicnn"  # the setting of musicnn's Phase 3 records (mer_utils.phase3.backbones.SETTINGS)
+MUSICNN_SETTING = BACKBONE_SETTINGS["musicnn"]  # the setting of musicnn's Phase 3 records
 GRID_SEARCH_MARK = "grid search"
 COLUMNS = ["phase", "label", "target", "validation_r2", "test_r2", "test_r2_low", "test_r2_high", "test_rmse",
            "test_rmse_low", "test_rmse_high", "test_mae", "test_mae_low", "test_mae_high", "report_r2"]
@@ -182,8 +183,9 @@ def _lesson_pairs(table, best, target):
     pairs = []
     if (3, target) in best:
         pairs += [(best[(3, target)], best[(p, target)]) for p in (1, 2) if (p, target) in best]
-    if phase3_backbone_rows(table, target) is not None:
-        pairs.append(phase3_backbone_rows(table, target))
+    backbones = phase3_backbone_rows(table, target)
+    if backbones is not None:
+        pairs.append(backbones)
     rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
     if "EmotionCNN" in rows.index:
         pairs += [(rows.loc[m], rows.loc["EmotionCNN"]) for m in rows.index if m != "EmotionCNN"]
