@@ -53,15 +53,15 @@ sys.path.insert(0, str(REPO))
 
 import psutil  # noqa: E402
 
+from mer_utils.phase2.models import PHASE2_MODELS  # noqa: E402
 from mer_utils.results.published import REPORT_EPOCHS  # noqa: E402
 from mer_utils.training.defaults import TRAINING_DEFAULTS  # noqa: E402
 
-P2_MODELS = ["EmotionCNN", "EmotionCNN_SE_Temporal", "EmotionCNN_GRU", "EmotionCNN_GRU_Attention"]
 TARGETS = ["valence", "arousal"]
 STEPS = (
     [("data chapter", "book/data/corpus.ipynb"), ("Phase 1: EDA", "book/phase1/eda.ipynb"),
      ("Phase 1: features", "book/phase1/features.ipynb"), ("Phase 1: models", "book/phase1/models.ipynb")]
-    + [(f"Phase 2: {m}, {t}", f"book/phase2/{m}_{t}.ipynb") for m in P2_MODELS for t in TARGETS]
+    + [(f"Phase 2: {m}, {t}", f"book/phase2/{m}_{t}.ipynb") for m in PHASE2_MODELS for t in TARGETS]
     + [("Phase 2: summary", "book/phase2/summary.ipynb"), ("Phase 3: CNN14 + MLP", "book/phase3/panns.ipynb"),
        ("conclusions", "book/conclusions/comparison.ipynb"), ("the site (jupyter-book)", "_build/html/index.html")]
 )

@@ -215,6 +215,20 @@ def read_cached_songs(store, songs, skipped_ids: set, dim: int, what: str):
     return ids, rows, counts, files
 
 
+def plan_embedding(step: str, rate_key: str, todo: list, n_songs: int, folder, sr: int) -> int:
+    """Before embedding the songs ``todo`` of ``n_songs``: log what the cache holds and the estimate, size the window.
+
+    Returns how many clips may be decoded ahead (:func:`mer_utils.corpus.audio.clips_ahead`).
+    Used by both embedders, CNN14's (:func:`embed_corpus`) and musicnn's.
+    """
+    if n_songs > len(todo):
+        log.info("%s: %d of %d songs found in the cache %s", step, n_songs - len(todo), n_songs, folder)
+    expected_seconds = clip_seconds(path for _, path in todo) if todo else 0.0
+    if todo:
+        announce_audio(step, rate_key, len(todo), expected_seconds)
+    return clips_ahead(expected_seconds / max(len(todo), 1), sr)
+
+
 def embed_corpus(
     corpus,
     cache_dir,
@@ -254,12 +268,7 @@ def embed_corpus(
     songs = [(int(i), str(p)) for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])]
     todo = store.todo(corpus.songs)
     reused = len(songs) - len(todo)
-    if reused:
-        log.info("embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
-    expected_seconds = clip_seconds(path for _, path in todo) if todo else 0.0
-    if todo:
-        announce_audio("CNN14 embeddings", "cnn14", len(todo), expected_seconds)
-    ahead = clips_ahead(expected_seconds / max(len(todo), 1), SEGMENT_SETTINGS["sr"])
+    ahead = plan_embedding("CNN14 embeddings", "cnn14", todo, len(songs), folder, SEGMENT_SETTINGS["sr"])
 
     start = time.perf_counter()
     audio_seconds = 0.0

@@ -30,11 +30,10 @@ import numpy as np
 import pandas as pd
 
 from ..cache import SongCache, settings_key, write_csv_atomic
-from ..corpus.audio import clips_ahead, decoded_ahead, load_audio
-from ..estimates import announce_audio, clip_seconds
+from ..corpus.audio import decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
-from .embeddings import EmbeddingSet, read_cached_songs
+from .embeddings import EmbeddingSet, plan_embedding, read_cached_songs
 from .musicnn import EMBEDDING_DIM, HOP, PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches, load_musicnn, weights_path
 
 log = logging.getLogger(__name__)
@@ -75,12 +74,7 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
     paths = dict(songs)
     todo = store.todo(corpus.songs)
     reused = len(songs) - len(todo)
-    if reused:
-        log.info("musicnn embeddings: %d of %d songs found in the cache %s", reused, len(songs), folder)
-    expected_seconds = clip_seconds(path for _, path in todo) if todo else 0.0
-    if todo:
-        announce_audio("musicnn embeddings", "musicnn", len(todo), expected_seconds)
-    ahead = clips_ahead(expected_seconds / max(len(todo), 1), SR)
+    ahead = plan_embedding("musicnn embeddings", "musicnn", todo, len(songs), folder, SR)
 
     def decode(item):
         song_id, audio_path = item
