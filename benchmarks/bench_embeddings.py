@@ -45,7 +45,8 @@ def main():
     args = parser.parse_args()
 
     import torch
-    from mer_utils.embeddings import Embedder, embed_corpus, random_backbone, segment_audio
+    from mer_utils.phase3.cnn14 import random_backbone
+    from mer_utils.phase3.embeddings import Embedder, embed_corpus, segment_audio
 
     from mer_utils.corpus.audio import load_audio
     from mer_utils.corpus.deam import AUDIO_SUFFIXES, load_corpus

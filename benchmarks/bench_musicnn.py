@@ -57,7 +57,7 @@ def clip_paths(args, workdir: Path) -> tuple[list[Path], str]:
     if args.audio_dir:
         paths = sorted(p for p in Path(args.audio_dir).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)[: args.clips]
         return paths, f"{len(paths)} files from {args.audio_dir}"
-    from mer_utils.synth import generate
+    from mer_utils.corpus.synth import generate
 
     generate(workdir / "corpus", n_songs=max(args.clips, 3), seconds=args.seconds, seed=7, sr=44100, n_jobs=2,
              progress=False)  # SynthDEAM needs 3 songs at least

@@ -50,3 +50,28 @@ def test_an_unknown_make_knob_reaches_no_notebook_silently(tmp_path):
     with pytest.raises(MerError, match="has no parameter\\(s\\) epocs; its parameters cell declares epochs, seed"):
         check_parameters("notebooks/x.py", {"epocs": 3, "seed": 1}, {"epochs": {}, "seed": {}})
     check_parameters("notebooks/x.py", {"epochs": 3}, {"epochs": {}, "seed": {}})  # known names pass
+
+
+def test_every_mer_utils_import_of_the_benchmarks_and_scripts_resolves():
+    """Benchmarks import inside main(): a renamed module would only show when someone runs them."""
+    import ast
+    import importlib
+
+    broken = []
+    for path in sorted([*(REPO / "benchmarks").glob("*.py"), *(REPO / "scripts").glob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mer_utils"):
+                module = importlib.import_module(node.module)
+                broken += [f"{path.name}: {node.module}.{a.name}" for a in node.names
+                           if not hasattr(module, a.name) and not _is_submodule(node.module, a.name)]
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    if alias.name.startswith("mer_utils"):
+                        importlib.import_module(alias.name)
+    assert not broken, f"names the benchmarks and scripts import that the package lacks: {broken}"
+
+
+def _is_submodule(package: str, name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(f"{package}.{name}") is not None
