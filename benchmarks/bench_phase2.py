@@ -18,7 +18,12 @@ Prints, from one run (so that the ratios compare like with like on a shared mach
    interval over songs, the bfloat16 figure, and whether it lies inside that
    interval; then the paired bootstrap of bfloat16 minus float32 on the test songs;
 4. with ``--full``: the whole default schedule of the book (4 models x 2
-   targets) in ``--precision``, its total wall time and the peak memory.
+   targets) in ``--precision``, its total wall time and the peak memory;
+5. with ``--compare-allocator``: the training and evaluation rates of part 2
+   with glibc's allocator as it comes (``MER_KEEP_FREED_MEMORY=0``) and with
+   :func:`mer_utils.training.runtime.keep_freed_memory` (the book's setting),
+   each in its own child process, ``--rounds`` alternating pairs, the best
+   round of each, and the ratio kept / default.
 
 The machine's load average is printed before and after each part: the
 absolute rates depend on it, the ratios much less.
@@ -28,6 +33,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache
     .venv/bin/python benchmarks/bench_phase2.py --data-dir data/synthdeam --cache-dir /tmp/bench-cache --reuse-cache
     .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache --full --precision auto
+    .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache --reuse-cache --compare-allocator
 
 ``--data-dir`` defaults to ``data/synthdeam`` when it holds a corpus; otherwise a
 small SynthDEAM (200 songs of 12 s) is generated under ``--synth-root`` first.
@@ -38,10 +44,13 @@ in ``--cache-dir``, which is emptied first).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -63,7 +72,7 @@ from mer_utils.training.defaults import training_settings  # noqa: E402
 from mer_utils.training.loop import fit, make_loader, predict  # noqa: E402
 from mer_utils.training.modelfile import build_model  # noqa: E402
 from mer_utils.training.phase2 import best_epoch_row, chunk_and_song_scores, chunk_predictions  # noqa: E402
-from mer_utils.training.runtime import resolve_precision  # noqa: E402
+from mer_utils.training.runtime import KEEP_FREED_MEMORY_ENV, resolve_precision  # noqa: E402
 
 PRECISIONS = ("float32", "bfloat16")
 SMALL_CORPUS = {"n_songs": 200, "seconds": 12.0}  # generated when no corpus is given or found
@@ -246,6 +255,33 @@ def full_schedule(cache, corpus, split, data: str, seed: int, precision: str) ->
     return pd.DataFrame(rows)
 
 
+def compare_allocator(argv: list[str], rounds: int) -> pd.DataFrame:
+    """Part 2's rates with the allocator as it comes and kept, in alternating child processes; best of ``rounds``."""
+    settings = {"default": "0", "kept": "1"}
+    best: dict[str, pd.DataFrame] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for k in range(rounds):
+            for name, value in settings.items():
+                out = Path(scratch) / f"{name}-{k}.json"
+                child = [sys.executable, __file__, *argv, "--reuse-cache", "--skip-check", "--rounds", "1",
+                         "--throughput-json", str(out)]
+                subprocess.run(child, check=True, env={**os.environ, KEEP_FREED_MEMORY_ENV: value},
+                               stdout=subprocess.DEVNULL)
+                table = pd.read_json(out).set_index("model")
+                best[name] = table if name not in best else np.maximum(best[name], table)
+    rows = []
+    for model in best["kept"].index:
+        row = {"model": model}
+        for column in ("train bf16", "train f32", "eval bf16"):
+            row[f"{column} default"] = best["default"].loc[model, column]
+            row[f"{column} kept"] = best["kept"].loc[model, column]
+            row[f"{column} ratio"] = row[f"{column} kept"] / row[f"{column} default"]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format="%.2f"))
+    return table
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="synth", choices=["synth", "deam"])
@@ -264,7 +300,18 @@ def main(argv=None) -> int:
     parser.add_argument("--skip-check", action="store_true", help="leave out the metric check")
     parser.add_argument("--full", action="store_true", help="also run the book's whole default schedule (8 trainings)")
     parser.add_argument("--precision", default="auto", help="precision of --full: auto, float32 or bfloat16")
+    parser.add_argument("--compare-allocator", action="store_true",
+                        help="only part 5: the rates with glibc's allocator as it comes and as the book sets it")
+    parser.add_argument("--throughput-json", default=None, help=argparse.SUPPRESS)  # written by the child processes
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if args.compare_allocator:
+        passed = [a for a in argv if a != "--compare-allocator"]
+        print(f"Allocator: training and evaluation chunks/s with glibc's allocator as it comes (default) and with "
+              f"freed memory kept (kept), best of {args.rounds} alternating rounds; {load_average()}", flush=True)
+        compare_allocator(passed, args.rounds)
+        print(f"{load_average()} after", flush=True)
+        return 0
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -283,7 +330,9 @@ def main(argv=None) -> int:
         batch = args.batch_size or training_settings(args.data, "EmotionCNN")["batch_size"]
         print(f"Training and evaluation chunks/s, float32 vs bfloat16 autocast (channels-last), batch {batch}, "
               f"{args.chunks} training chunks, best of {args.rounds} alternating rounds; {load_average()}")
-        throughput(cache, corpus, split, args.chunks, batch, args.rounds, args.seed)
+        table = throughput(cache, corpus, split, args.chunks, batch, args.rounds, args.seed)
+        if args.throughput_json:
+            table.to_json(args.throughput_json)
         print(f"{load_average()} after\n", flush=True)
 
     if not args.skip_check:

@@ -292,3 +292,22 @@ def test_the_emotion_mlp_stays_float32():
     result = fit_emotion_mlp(x[:20], y[:20], x[20:], y[20:], target_names=["valence_mean", "arousal_mean"], epochs=1,
                              patience=None, batch_size=8, lr=1e-3, seed=0, progress=False)
     assert result.history.attrs["precision"] == "float32"
+
+
+def _kept_in_a_fresh_process(env_value):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, runtime.KEEP_FREED_MEMORY_ENV: env_value}
+    code = "from mer_utils.training.runtime import keep_freed_memory as k; print(k(), k())"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+
+
+def test_freed_memory_is_kept_under_glibc_unless_the_environment_says_0():
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("keep_freed_memory tunes glibc's malloc; this C library is not glibc")
+    assert _kept_in_a_fresh_process("1").split() == ["True", "True"]
+    assert _kept_in_a_fresh_process("0").split() == ["False", "False"]

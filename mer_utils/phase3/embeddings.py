@@ -33,7 +33,7 @@ from ..cache import SongCache, settings_key, write_csv_atomic
 from ..corpus.audio import clips_ahead, decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
 from ..estimates import announce_audio, clip_seconds
-from ..training.runtime import DEFAULT_JOBS, resolve_precision, torch_threads
+from ..training.runtime import DEFAULT_JOBS, keep_freed_memory, resolve_precision, torch_threads
 from .cnn14 import Backbone
 from .inference import FastCnn14
 
@@ -101,6 +101,7 @@ class Embedder:
         if segments.ndim != 2 or segments.shape[0] == 0:
             raise MerError(f"expected a non-empty (n_segments, samples) array, got shape {segments.shape}.")
         out = []
+        keep_freed_memory()
         with torch_threads(self.n_threads), torch.inference_mode():
             for at in range(0, len(segments), self.batch_size):
                 batch = torch.from_numpy(segments[at : at + self.batch_size])

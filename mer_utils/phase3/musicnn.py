@@ -87,7 +87,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..corpus.audio import file_digest, load_audio
-from ..training.runtime import resolve_precision, torch_threads
+from ..training.runtime import keep_freed_memory, resolve_precision, torch_threads
 from ..errors import AudioReadError, MerError
 
 # --------------------------------------------------------------------------- constants
@@ -565,6 +565,7 @@ class MusicnnEmbedder:
         if patches.ndim != 3 or patches.shape[1:] != (PATCH_FRAMES, N_MELS) or patches.shape[0] == 0:
             raise MerError(f"expected a non-empty (n, {PATCH_FRAMES}, {N_MELS}) patch array, "
                            f"got shape {patches.shape}.")
+        keep_freed_memory()
         workers = self.n_threads or 1
         chunks = [patches[part] for part in patch_chunks(len(patches), self.batch_size, workers)]
         if self.n_threads is None:

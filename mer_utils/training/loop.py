@@ -44,7 +44,7 @@ import pandas as pd
 from ..errors import MerError
 from ..results.metrics import METRICS, regression_metrics
 from ..estimates import announce_training
-from .runtime import autocast, pick_device, resolve_precision, set_seeds, torch_threads
+from .runtime import autocast, keep_freed_memory, pick_device, resolve_precision, set_seeds, torch_threads
 
 log = logging.getLogger(__name__)
 
@@ -195,6 +195,7 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     if len(train_loader.dataset) == 0 or len(val_loader.dataset) == 0:
         raise MerError("the training or validation set is empty: check the split and the chunk cache.")
     set_seeds(seed)
+    keep_freed_memory()
     generator = getattr(train_loader, "generator", None)
     if generator is not None:
         generator.manual_seed(int(seed))  # the same shuffles on every call with this seed
@@ -282,6 +283,7 @@ def predict(model, loader, target_scaler, device=None, precision: str | None = N
     """
     device = pick_device(device)
     precision = resolve_precision(precision, device)
+    keep_freed_memory()
     model = _prepare(model, device)
     pred, _, _ = _run_eval(model, loader, device, precision)
     return target_scaler.inverse_transform(pred)
