@@ -81,3 +81,26 @@ def test_seeded_builds_are_identical():
 def test_wrong_input_shape_is_a_clear_error():
     with pytest.raises(MerError, match=r"\(B, 1, 128, 128\)"):
         build_model("EmotionCNN")(torch.randn(2, 1, 64, 128))
+
+
+def test_pooling_before_the_relu_gives_the_report_blocks_outputs_and_gradients():
+    from torch import nn
+
+    from mer_utils.phase2.models import conv_block
+
+    torch.manual_seed(0)
+    ours = conv_block(1, 16)
+    conv, norm, pool, relu = ours
+    assert isinstance(pool, nn.MaxPool2d) and isinstance(relu, nn.ReLU)
+    report = nn.Sequential(conv, norm, nn.ReLU(), nn.MaxPool2d(2))  # the report's order, the same parameters
+    x = torch.randn(4, 1, 32, 32)
+    outputs, grads = [], []
+    for block in (ours, report):
+        block.zero_grad()
+        out = block(x)
+        (out * torch.linspace(-1, 1, out.numel()).reshape(out.shape)).sum().backward()
+        outputs.append(out.detach())
+        grads.append([p.grad.clone() for p in block.parameters()])
+    assert torch.equal(outputs[0], outputs[1])
+    for ours_grad, report_grad in zip(*grads):
+        torch.testing.assert_close(ours_grad, report_grad, rtol=0, atol=1e-6)
