@@ -17,7 +17,11 @@ time, in the order ``make book`` runs them.  For each step the table gives
 * ``wall``: its wall time;
 * ``peak RSS``: the largest total resident memory of the step's processes
   (make, the notebook runner, its kernel and worker processes together),
-  sampled every 0.2 s with psutil;
+  sampled every 0.2 s with psutil.  It counts the pages of memory-mapped
+  files (the chunk array, read in place) that the kernel can drop and read
+  again, and counts them once per process that maps them;
+* ``peak anonymous``: the same sum without file-backed and shared pages
+  (psutil's ``rss - shared``): the memory the step needs for itself;
 * ``disk``: the size of the run's caches, results and pages after the step.
 
 Phase 2 at the report's schedule (8 runs, up to 50 epochs each) takes hours on
@@ -30,7 +34,11 @@ epochs of the schedule (15 for EmotionCNN, 50 for the others) instead.
 ``--p2-epochs report`` runs the whole schedule instead (no extrapolation).
 
 Writes ``rehearsal.json`` and ``rehearsal.md`` (the table) in ``--workdir``
-and prints the table.  The corpus is kept between runs (the generator resumes
+and prints the table; each row names the commit it was measured at.
+``--steps`` re-runs only the steps whose names contain one of the given
+words (e.g. ``--steps "Phase 2,Phase 3"`` after a change to training or
+embedding) in the existing copy, and replaces those rows of the previous
+``rehearsal.json``, keeping the others.  The corpus is kept between runs (the generator resumes
 and reuses clips); pass ``--fresh`` to delete the previous run's caches,
 results and pages first (the corpus is kept), which is what a timing needs.
 """
@@ -58,6 +66,7 @@ from mer_utils.results.published import REPORT_EPOCHS  # noqa: E402
 from mer_utils.training.defaults import TRAINING_DEFAULTS  # noqa: E402
 
 TARGETS = ["valence", "arousal"]
+COMMIT = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
 STEPS = (
     [("data chapter", "book/data/corpus.ipynb"), ("Phase 1: EDA", "book/phase1/eda.ipynb"),
      ("Phase 1: features", "book/phase1/features.ipynb"), ("Phase 1: models", "book/phase1/models.ipynb")]
@@ -95,8 +104,8 @@ def du(*paths: Path) -> int:
 
 
 def run_measured(command: list[str], cwd: Path, log_path: Path) -> dict:
-    """Run ``command``, logging to ``log_path``; wall seconds and the peak total RSS of its process tree."""
-    peak = 0
+    """Run ``command``, logging to ``log_path``; wall seconds, the peak total RSS and anonymous memory of its tree."""
+    peak = peak_anonymous = 0
     with open(log_path, "w") as log:
         start = time.perf_counter()
         process = subprocess.Popen(command, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
@@ -104,17 +113,19 @@ def run_measured(command: list[str], cwd: Path, log_path: Path) -> dict:
         done = threading.Event()
 
         def sample():
-            nonlocal peak
+            nonlocal peak, peak_anonymous
             while not done.wait(0.2):
                 try:
                     procs = [root] + root.children(recursive=True)
-                    total = 0
+                    total = anonymous = 0
                     for p in procs:
                         try:
-                            total += p.memory_info().rss
+                            memory = p.memory_info()
+                            total += memory.rss
+                            anonymous += memory.rss - getattr(memory, "shared", 0)
                         except psutil.Error:
                             pass
-                    peak = max(peak, total)
+                    peak, peak_anonymous = max(peak, total), max(peak_anonymous, anonymous)
                 except psutil.Error:
                     pass
 
@@ -127,7 +138,7 @@ def run_measured(command: list[str], cwd: Path, log_path: Path) -> dict:
     if code != 0:
         tail = log_path.read_text().splitlines()[-15:]
         raise SystemExit(f"error: '{' '.join(command)}' failed (exit {code}); the end of {log_path}:\n" + "\n".join(tail))
-    return {"wall_s": wall, "peak_rss_bytes": peak}
+    return {"wall_s": wall, "peak_rss_bytes": peak, "peak_anonymous_bytes": peak_anonymous, "commit": COMMIT}
 
 
 def report_epochs(model: str, target: str) -> int:
@@ -151,13 +162,19 @@ def minutes(seconds: float) -> str:
     return f"{seconds / 60:.1f}"
 
 
+def expected_s(row: dict) -> float:
+    """A step's seconds at the report's schedule: extrapolated for a bounded Phase 2 page, else as measured."""
+    return row["extrapolated"]["at_report_s"] if "extrapolated" in row else row["wall_s"]
+
+
 def table(rows: list[dict], corpus: dict) -> str:
     lines = [
         f"DEAM-scale rehearsal: SynthDEAM, {corpus['songs']} songs x {corpus['seconds']:g} s, DATA=deam settings, "
         f"random CNN14, on {corpus['machine']}.",
         "",
-        "| step | wall (min) | at the report's schedule (min) | peak RSS (GB) | disk after (GB) |",
-        "|---|---:|---:|---:|---:|",
+        "| step | wall (min) | at the report's schedule (min) | peak RSS (GB) | peak anonymous (GB) | disk after (GB) "
+        "| commit |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         if "extrapolated" in row:
@@ -166,14 +183,21 @@ def table(rows: list[dict], corpus: dict) -> str:
                         f"{minutes(e['at_max_s'])}, {e['max_epochs']})")
         else:
             schedule = minutes(row["wall_s"])
+        anonymous = f"{row['peak_anonymous_bytes'] / 1e9:.2f}" if "peak_anonymous_bytes" in row else "–"
         lines.append(f"| {row['step']} | {minutes(row['wall_s'])} | {schedule} | "
-                     f"{row['peak_rss_bytes'] / 1e9:.2f} | {row['disk_bytes'] / 1e9:.2f} |")
+                     f"{row['peak_rss_bytes'] / 1e9:.2f} | {anonymous} | {row['disk_bytes'] / 1e9:.2f} | "
+                     f"{row.get('commit', '–')} |")
     measured = sum(r["wall_s"] for r in rows)
-    expected = sum(r["extrapolated"]["at_report_s"] if "extrapolated" in r else r["wall_s"] for r in rows)
+    expected = sum(expected_s(r) for r in rows)
     upper = sum(r["extrapolated"]["at_max_s"] if "extrapolated" in r else r["wall_s"] for r in rows)
     peak = max(r["peak_rss_bytes"] for r in rows)
+    anonymous = max(r.get("peak_anonymous_bytes", 0) for r in rows)
     lines.append(f"| **total** | **{minutes(measured)}** | **{minutes(expected)}** (at most {minutes(upper)}) | "
-                 f"**{peak / 1e9:.2f}** | **{rows[-1]['disk_bytes'] / 1e9:.2f}** |")
+                 f"**{peak / 1e9:.2f}** | **{anonymous / 1e9:.2f}** | **{max(r['disk_bytes'] for r in rows) / 1e9:.2f}** "
+                 "| |")
+    book = [r for r in rows if "target" in r]
+    lines += ["", f"The book alone (without generating the corpus): {minutes(sum(r['wall_s'] for r in book))} min "
+              f"measured, {minutes(sum(expected_s(r) for r in book))} min at the report's schedule."]
     p2 = [r["extrapolated"] for r in rows if "extrapolated" in r]
     if p2:
         lines += ["", "Phase 2 training throughput (chunks per second of training, per run): "
@@ -191,6 +215,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=REPO / "build" / "rehearsal")
     parser.add_argument("--fresh", action="store_true", help="delete the previous run's caches, results and pages")
+    parser.add_argument("--steps", default=None,
+                        help="re-run only the steps whose names contain one of these comma-separated words")
     args = parser.parse_args(argv)
     if args.p2_epochs != "report" and not args.p2_epochs.isdigit():
         parser.error(f"--p2-epochs {args.p2_epochs}: pass a whole number or 'report'")
@@ -208,15 +234,35 @@ def main(argv=None) -> int:
     knobs = [k for k in knobs if k]
     bounded = args.p2_epochs != "report"
 
+    chosen = [w.strip() for w in args.steps.split(",") if w.strip()] if args.steps else None
+    previous = workdir / "rehearsal.json"
+    if chosen and args.fresh:
+        parser.error("--steps re-runs some steps of a previous rehearsal: leave out --fresh")
+    if chosen and not previous.exists():
+        parser.error(f"--steps needs a previous rehearsal in {previous}: run the whole rehearsal first")
+    old_rows = {r["step"]: r for r in json.loads(previous.read_text())["steps"]} if chosen else {}
+
+    def wanted(name: str) -> bool:
+        return chosen is None or any(word in name for word in chosen)
+
     rows = []
     print(f"rehearsal in {tree}: {args.songs} songs x {args.seconds:g} s, {' '.join(knobs)}", flush=True)
-    step = run_measured([python, "-m", "mer_utils", "synth", "--root", str(corpus_dir), "--songs", str(args.songs),
-                         "--seconds", str(args.seconds), "--jobs", str(args.jobs)], tree, workdir / "logs" / "corpus.log")
-    rows.append({"step": "SynthDEAM corpus (generated; DEAM is downloaded)", **step, "disk_bytes": du(corpus_dir)})
-    print(f"  corpus: {minutes(step['wall_s'])} min", flush=True)
+    corpus_step = "SynthDEAM corpus (generated; DEAM is downloaded)"
+    if wanted(corpus_step):
+        step = run_measured([python, "-m", "mer_utils", "synth", "--root", str(corpus_dir), "--songs",
+                             str(args.songs), "--seconds", str(args.seconds), "--jobs", str(args.jobs)],
+                            tree, workdir / "logs" / "corpus.log")
+        rows.append({"step": corpus_step, **step, "disk_bytes": du(corpus_dir)})
+        print(f"  corpus: {minutes(step['wall_s'])} min", flush=True)
+    else:
+        rows.append(old_rows[corpus_step])
     for name, target in STEPS:
+        if not wanted(name):
+            rows.append(old_rows[name])
+            continue
         log = workdir / "logs" / (Path(target).stem + ".log")
-        step = run_measured(["make", target, *knobs], tree, log)
+        kept = [arg for n, t in STEPS if not wanted(n) for arg in ("-o", t)]  # steps not re-run stay as they are
+        step = run_measured(["make", *kept, target, *knobs], tree, log)
         row = {"step": name, "target": target, **step,
                "disk_bytes": du(corpus_dir, tree / "cache", tree / "results", tree / "book", tree / "_build")}
         if bounded and target.startswith("book/phase2/") and not target.endswith("summary.ipynb"):
