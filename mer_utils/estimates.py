@@ -25,18 +25,19 @@ import logging
 log = logging.getLogger("mer_utils.estimates")
 
 # Work per second on 2 CPU cores, measured by benchmarks/rehearsal.py at DEAM scale on 2026-12-01 (see the README,
-# "What a DEAM run costs").  Audio steps: seconds of audio per second of wall time.  Training: training chunks per
-# second of an epoch (15,690 chunks), validation included, in bfloat16 (float32 is about half as fast on these CPUs).
+# "What a DEAM run costs"; Phase 2, the chunk cache and CNN14 re-measured after commit 2498fea kept freed memory).
+# Audio steps: seconds of audio per second of wall time.  Training: training chunks per second of an epoch (15,690
+# chunks), validation included, in bfloat16.
 RATES = {
     "features": 450.0,  # Phase 1 librosa features, 2 worker processes (the features page: 2.9 min for 21.8 h)
     "grid search": 9.0,  # Phase 1: songs per second of the full grid search and its CV, both targets (3.2 min)
-    "chunk cache": 1170.0,  # Phase 2 log-mel chunks, decoding included, 2 worker processes (67 s)
-    "cnn14": 79.0,  # CNN14 embeddings in bfloat16, decoding included (1.75 songs of 45 s per second)
+    "chunk cache": 1200.0,  # Phase 2 log-mel chunks, decoding included, 2 worker processes (65 s)
+    "cnn14": 78.0,  # CNN14 embeddings in bfloat16, decoding included (1.74 songs of 45 s per second)
     "musicnn": 117.0,  # musicnn embeddings in bfloat16, decoding included (the default book's musicnn page, 12 s clips)
-    "training": {"EmotionCNN": 265.0, "EmotionCNN_SE_Temporal": 235.0, "EmotionCNN_GRU": 260.0,
-                 "EmotionCNN_GRU_Attention": 295.0},  # training chunks per second of an epoch, validation included
+    "training": {"EmotionCNN": 505.0, "EmotionCNN_SE_Temporal": 395.0, "EmotionCNN_GRU": 410.0,
+                 "EmotionCNN_GRU_Attention": 400.0},  # training chunks per second of an epoch, validation included
 }
-FLOAT32_SLOWDOWN = 2.0  # Phase 2 training in float32 against bfloat16 on these CPUs (benchmarks/bench_phase2.py)
+FLOAT32_SLOWDOWN = 1.5  # Phase 2 training in float32 against bfloat16 on these CPUs (bench_phase2.py, DEAM scale)
 DEFAULT_CLIP_SECONDS = 45.0  # a DEAM clip, when a clip's length cannot be read from its header
 
 
