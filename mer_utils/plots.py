@@ -96,7 +96,7 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
     targets = ["valence_mean", "arousal_mean"]
     groups = list(dict.fromkeys(table[group]))
     width = 0.38
-    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups) + 2) + 2.2, 4))  # + room for the legend
+    fig, ax = plt.subplots(figsize=(max(6, 1.3 * len(groups) + 2), 4.4))
     for k, target in enumerate(targets):
         rows = table[table["target"] == target].set_index(group).reindex(groups)
         xs = np.arange(len(groups)) + (k - 0.5) * width
@@ -110,9 +110,10 @@ def metric_bars(table: pd.DataFrame, group: str, value: str = "test_r2", report:
                 xs, rows[report], marker="D", color="k", zorder=3, s=22, label="report (DEAM)" if k == 0 else None
             )
     ax.set_xticks(np.arange(len(groups)), groups, rotation=20, ha="right")
-    ax.set(ylabel=value.replace("_", " ").replace("r2", "R²"), title=title)
+    ax.set(ylabel=value.replace("_", " ").replace("r2", "R²"))
+    ax.set_title(title, pad=26)
     ax.axhline(0, color="k", lw=0.8)
-    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the bars, never on them
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False)  # above the bars
     fig.tight_layout()
     return fig
 
