@@ -227,7 +227,7 @@ _build/html/index.html: $(PAGES) $(STATIC) $(TOC) | $(READY)
 # under build/rehearsal, timed page by page; Phase 2 bounded to P2_EPOCHS epochs per run (default 2) and
 # extrapolated to the report's schedule (P2_EPOCHS=report runs it all).  The table lands in build/rehearsal/rehearsal.md.
 .PHONY: rehearsal
-rehearsal: | $(READY) ## time the book at DEAM scale on a generated stand-in (about 1.5 h on 2 cores)
+rehearsal: | $(READY) ## time the book at DEAM scale on a generated stand-in (about 50 min on 2 cores)
 	$(PY) benchmarks/rehearsal.py --fresh $(call given,--p2-epochs,$(P2_EPOCHS)) $(call given,--jobs,$(JOBS))
 
 # ----------------------------------------------------------------- tests
