@@ -37,7 +37,8 @@ PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_PRECISION = "auto"  # of the Phase 2 training loop (mer_utils.training.loop); None anywhere means this
 DEFAULT_JOBS = 2  # worker processes for decoding and features: the 2 cores of the machines the book is built on
 KEEP_FREED_MEMORY_ENV = "MER_KEEP_FREED_MEMORY"  # set to 0 to leave the C allocator as it is (benchmarks compare both)
-_MALLOC_LIMITS = {-3: 64 * 1024 * 1024, -1: 2**31 - 1}  # glibc mallopt: M_MMAP_THRESHOLD, M_TRIM_THRESHOLD (bytes)
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt options (malloc.h)
+_MALLOC_LIMITS = {M_MMAP_THRESHOLD: 64 * 1024 * 1024, M_TRIM_THRESHOLD: 2**31 - 1}  # bytes
 _kept = None
 
 
@@ -139,7 +140,7 @@ def keep_freed_memory() -> bool:
     and the trim threshold to 2 GB keeps the buffers in the heap for reuse;
     the arithmetic is untouched and peak memory barely moves (the same buffers
     are reused).  benchmarks/bench_phase2.py measures the speed-up side by side
-    (``--allocator``).
+    (``--compare-allocator``).
 
     Process-wide and idempotent; a no-op (returning False) where the C library
     is not glibc or when the environment variable ``MER_KEEP_FREED_MEMORY`` is
