@@ -38,6 +38,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import MerError
+from ..training.runtime import DEFAULT_JOBS
 from ..results.classification import auc_interval
 from .representations import LeftOut
 
@@ -76,12 +77,21 @@ def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_di
             "cache_dir": Path(cache_dir or paths["cache_dir"])}
 
 
+def _bundle_on_clips(bundle, path, corpus, embedded, label: str) -> TransferModel:
+    """A saved Phase 3 MLP's predictions for the 4Q clips from their ``embedded`` songs, with where it came from."""
+    predicted = bundle.predict(embedded.songs)
+    frame = corpus.by_name(pd.DataFrame(predicted, index=embedded.song_ids, columns=bundle.targets))
+    trained_on = str(bundle.raw.get("data") or "unknown")
+    return TransferModel(label, trained_on, frame,
+                         f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
+
+
 def emotion_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | None = None, progress: bool = True):
     """The Phase 3 EmotionMLP's predictions on the 4Q clips, or :class:`LeftOut` when ``make book`` saved none."""
     from ..phase3.embeddings import Embedder, embed_corpus
-    from ..phase3.predict import load_bundle, rebuild_backbone
+    from ..phase3.predict import BUNDLE_FILE, load_bundle, rebuild_backbone
 
-    path = book["results_dir"] / "models" / "emotion_mlp.pt"
+    path = book["results_dir"] / BUNDLE_FILE
     if not path.is_file():
         return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", f"no saved model at {path}: run 'make book' first")
     bundle = load_bundle(path)
@@ -89,14 +99,11 @@ def emotion_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | N
         backbone = rebuild_backbone(bundle.backbone)
     except MerError as exc:
         return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", str(exc).rstrip("."))
-    embedder = Embedder(backbone, n_threads=n_threads or 2, precision=bundle.embedding.get("precision", "float32"))
+    embedder = Embedder(backbone, n_threads=n_threads or DEFAULT_JOBS,
+                        precision=bundle.embedding.get("precision", "float32"))
     embedded = embed_corpus(corpus, fourq_cache_dir, backbone, embedder=embedder, progress=progress)
-    predicted = bundle.predict(embedded.songs)
-    frame = corpus.by_name(pd.DataFrame(predicted, index=embedded.song_ids, columns=bundle.targets))
-    trained_on = str(bundle.raw.get("data") or "unknown")
     what = "random-weight CNN14" if backbone.is_random else "PANNs CNN14"
-    return TransferModel(f"EmotionMLP on {what} (Phase 3)", trained_on, frame,
-                         f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
+    return _bundle_on_clips(bundle, path, corpus, embedded, f"EmotionMLP on {what} (Phase 3)")
 
 
 def musicnn_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | None = None, progress: bool = True):
@@ -117,11 +124,7 @@ def musicnn_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | N
         return LeftOut(name, label, str(exc).rstrip("."))
     embedded = embed_corpus_musicnn(corpus, fourq_cache_dir, weights, n_threads=n_threads,
                                     precision=bundle.embedding.get("precision", "float32"), progress=progress)
-    predicted = bundle.predict(embedded.songs)
-    frame = corpus.by_name(pd.DataFrame(predicted, index=embedded.song_ids, columns=bundle.targets))
-    trained_on = str(bundle.raw.get("data") or "unknown")
-    return TransferModel(label, trained_on, frame,
-                         f"{path}, trained on {CORPUS_LABELS.get(trained_on, trained_on)}; {embedded.describe()}.")
+    return _bundle_on_clips(bundle, path, corpus, embedded, label)
 
 
 def phase1_choice(results_dir, split_sha1: str, data_name: str) -> dict:
