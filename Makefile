@@ -7,7 +7,7 @@
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
 #   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
-#   make rehearsal                          time the book at DEAM scale on a generated stand-in (1.5 h)
+#   make rehearsal                          time the book at DEAM scale on a generated stand-in (about 50 min)
 #
 # Make drives it incrementally: a notebook re-runs only when its source, its
 # parameters (build/params/*.json, rewritten only when they change), mer_utils

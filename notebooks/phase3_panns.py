@@ -158,8 +158,8 @@ fig = plots.mlp_learning_curves(history, TARGETS, report_r2={t: report_figure(3,
 cv = mlp_cross_validation(x, y, TARGETS, epochs=best_epoch, batch_size=settings["batch_size"], lr=settings["lr"],
                           seed=page.seed)
 records, predictions = mlp_records(
-    mlp, ids, x, y, corpus.name, run=page.run, cv=cv, backbone="random" if backbone.is_random else "pretrained",
-    backbone_identity=backbone.identity, setting=backbone.setting, embedding=backbone.label, precision=embedded.settings["precision"], best_epoch=best_epoch,
+    mlp, ids, x, y, corpus.name, run=page.run, cv=cv, backbone=backbone.kind, backbone_identity=backbone.identity,
+    setting=backbone.setting, embedding=backbone.label, precision=embedded.settings["precision"], best_epoch=best_epoch,
     epochs_run=int(len(history)), max_epochs=settings["epochs"], patience=settings["patience"],
     batch_size=settings["batch_size"], lr=settings["lr"], seed=page.seed,
     **{f"{part}_songs": len(part_ids) for part, part_ids in ids.items()},
