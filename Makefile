@@ -4,6 +4,9 @@
 #   make book DATA=deam DEAM_DIR=<dir>      the same on a real DEAM tree
 #   make test                               set-up, then the tests
 #   make data-deam DEAM_DIR=<dir>           download DEAM (needs internet)
+#   make book DATA=soundtracks SOUNDTRACKS_DIR=<dir>   the same on the Soundtracks film excerpts (real ratings),
+#                                           evaluated by film-grouped 5-fold cross-validation
+#   make data-soundtracks SOUNDTRACKS_DIR=<dir>  where Soundtracks is obtained; checks an unpacked tree
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
 #   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
@@ -29,6 +32,8 @@ READY  := $(VENV)/.installed
 # (`make help` prints them); only the knobs a user sets are passed on.
 DATA          ?= synth
 DEAM_DIR      ?=
+SOUNDTRACKS_DIR ?=
+FOLDS         ?=
 FOURQ_DIR     ?=
 MUSICNN_WEIGHTS ?=
 BACKBONE      ?=
@@ -61,8 +66,15 @@ else ifeq ($(DATA),deam)
   NAME       := deam
   DATA_DIR   := $(DEAM_DIR)
   DATA_READY := build/deam/data.stamp
+else ifeq ($(DATA),soundtracks)
+  ifeq ($(strip $(SOUNDTRACKS_DIR)),)
+    $(error DATA=soundtracks needs SOUNDTRACKS_DIR=<dir>, the folder holding set1/ and the rating CSVs (see 'make data-soundtracks'))
+  endif
+  NAME       := soundtracks
+  DATA_DIR   := $(SOUNDTRACKS_DIR)
+  DATA_READY := build/soundtracks/data.stamp
 else
-  $(error Unknown DATA='$(DATA)': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>)
+  $(error Unknown DATA='$(DATA)': use DATA=synth (the default), DATA=deam DEAM_DIR=<dir> or DATA=soundtracks SOUNDTRACKS_DIR=<dir>)
 endif
 
 RESULTS := results/$(NAME)
@@ -105,7 +117,7 @@ endif
 STATIC := $(wildcard book/*.md book/*/*.md book/_static/*) book/references.bib _config.yml _toc.yml
 TOC    := build/toc.yml
 
-.PHONY: book test pages venv data data-deam data-4q weights clean clean-book help preflight FORCE
+.PHONY: book test pages venv data data-deam data-soundtracks data-4q weights clean clean-book help preflight FORCE
 
 book: _build/html/index.html ## execute every notebook and build the site
 
@@ -113,7 +125,8 @@ pages: $(PAGES) ## execute the notebooks only
 
 help: ## list the targets and knobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
-	@echo; echo "Knobs (empty: the package default): DATA=synth|deam DEAM_DIR=<dir> SUBSET=1_2000|2000_2058|all SEED JOBS"
+	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir>"
+	@echo "       SUBSET=1_2000|2000_2058|all (DEAM) SEED JOBS FOLDS (K of grouped cross-validation; Soundtracks: 5)"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
 	@echo "       P2_PRECISION=auto|float32|bfloat16"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
@@ -137,11 +150,11 @@ data: $(DATA_READY) ## generate or fingerprint the input data
 data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/corpus/synth.py | $(READY)
 	$(PY) -m mer_utils synth --root data/synthdeam $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS)) $(call given,--seed,$(SYNTH_SEED)) $(call given,--sr,$(SYNTH_SR)) $(call given,--jobs,$(JOBS))
 
-build/deam/data.stamp: FORCE | $(READY)
-	$(PY) -m mer_utils data-stamp "$(DEAM_DIR)" $@
+build/deam/data.stamp build/soundtracks/data.stamp: FORCE | $(READY)
+	$(PY) -m mer_utils data-stamp "$(DATA_DIR)" $@
 
-$(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json mer_utils/corpus/deam.py mer_utils/corpus/split.py | $(READY)
-	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --results-dir $(RESULTS) $(call given,--subset,$(SUBSET)) $(call given,--seed,$(SEED))
+$(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json $(wildcard mer_utils/corpus/*.py) | $(READY)
+	$(PY) -m mer_utils prepare --data $(DATA) --data-dir "$(DATA_DIR)" --results-dir $(RESULTS) $(call given,--subset,$(SUBSET)) $(call given,--seed,$(SEED)) $(call given,--folds,$(FOLDS))
 
 # Preflight: `make book`, `make pages` and `make publish` first check every precondition of the run (the data
 # layout, the PANNs checkpoint or PANNS_RANDOM=1, free disk for the caches) and report all problems at once.
@@ -155,6 +168,9 @@ data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
 	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
 
+data-soundtracks: | $(READY) ## say where the Soundtracks dataset is obtained and check the tree in SOUNDTRACKS_DIR
+	$(PY) -m mer_utils check-soundtracks --soundtracks-dir "$(SOUNDTRACKS_DIR)"
+
 data-4q: | $(READY) ## download and unpack the 4Q emotion dataset into FOURQ_DIR (needs internet)
 	@test -n "$(FOURQ_DIR)" || { echo "error: pass FOURQ_DIR=<dir>, the folder to unpack 4Q into"; exit 1; }
 	$(PY) -m mer_utils download-4q --fourq-dir "$(FOURQ_DIR)"
@@ -167,7 +183,7 @@ weights: | $(READY) ## download the PANNs Cnn14 checkpoint and musicnn's MSD wei
 $(PARAMS)/synth.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(call given,songs,$(SYNTH_SONGS)) $(call given,seconds,$(SYNTH_SECONDS)) $(call given,seed,$(SYNTH_SEED)) $(call given,sr,$(SYNTH_SR))
 $(PARAMS)/prepare.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON)
+	@$(PY) -m mer_utils params $@ $(COMMON) $(call given,folds,$(FOLDS))
 $(PARAMS)/corpus.json $(PARAMS)/eda.json $(PARAMS)/phase2_summary.json $(PARAMS)/conclusions.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON)
 $(PARAMS)/features.json: FORCE | $(READY)

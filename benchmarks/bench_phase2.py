@@ -62,7 +62,8 @@ import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 from torch.utils.data import Subset  # noqa: E402
 
-from mer_utils.corpus.deam import TARGETS, corpus_for  # noqa: E402
+from mer_utils.corpus.base import TARGETS  # noqa: E402
+from mer_utils.corpus.sources import corpus_for  # noqa: E402
 from mer_utils.corpus.split import DEFAULT_SEED, song_split  # noqa: E402
 from mer_utils.phase2.logmel import build_chunk_cache, split_datasets  # noqa: E402
 from mer_utils.phase2.models import PHASE2_MODELS  # noqa: E402

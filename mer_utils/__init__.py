@@ -8,7 +8,8 @@ subpackage; what every part shares (caches, training, results) sits beside them.
 =========================  ===============================  =============================================
 book part                  notebook (``notebooks/``)        module
 =========================  ===============================  =============================================
-The corpus and the split   ``data_corpus.py``               ``corpus/`` (``deam``, ``synth``, ``split``,
+The corpus and the split   ``data_corpus.py``               ``corpus/`` (``base``, ``sources``, ``deam``,
+                                                            ``synth``, ``soundtracks``, ``split``,
                                                             ``audio``, ``download``)
 Phase 1: targets           ``phase1_eda.py``                ``plots``, ``results/narrative``
 Phase 1: features          ``phase1_features.py``           ``phase1/features``, ``phase1/selection``

@@ -7,11 +7,12 @@ Commands::
     preflight        check a run's preconditions before its first notebook (Makefile)
     prepare          load a corpus, report missing audio, write the shared split
     params           write a run's parameters to JSON if they changed (Makefile)
-    data-stamp       fingerprint a DEAM tree (Makefile)
+    data-stamp       fingerprint a downloaded corpus's tree (Makefile)
     run-notebook     execute a jupytext notebook with papermill (Makefile)
     toc              write the table of contents of the pages this build executes (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
+    check-soundtracks say where Soundtracks is obtained and check an unpacked tree (make data-soundtracks)
     download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; phase3.predict)
 
@@ -32,6 +33,7 @@ def defaults() -> None:
     import inspect
 
     from .corpus.synth import generate
+    from .corpus.sources import SOURCES
     from .page import BOOK_DEFAULTS
     from .phase1.regressors import DEFAULT_GRID
     from .phase3.cnn14 import DEFAULT_CHECKPOINT
@@ -44,7 +46,7 @@ def defaults() -> None:
         if k in ("n_songs", "seconds", "seed", "sr")
     }
     print(
-        f"Package defaults: SUBSET={BOOK_DEFAULTS['subset']} SEED={BOOK_DEFAULTS['seed']} JOBS={DEFAULT_JOBS} "
+        f"Package defaults: SUBSET={SOURCES['deam'].default_subset} SEED={BOOK_DEFAULTS['seed']} JOBS={DEFAULT_JOBS} "
         f"P1_GRID={DEFAULT_GRID} PANNS_CHECKPOINT={DEFAULT_CHECKPOINT}"
     )
     print("SynthDEAM: SYNTH_SONGS={n_songs} SYNTH_SECONDS={seconds:g} SYNTH_SEED={seed} SYNTH_SR={sr}".format(**synth))
@@ -57,8 +59,8 @@ def defaults() -> None:
 
 def prepare(argv) -> None:
     from .cache import write_json_atomic
-    from .corpus.deam import corpus_for
-    from .corpus.split import load_or_create_split
+    from .corpus.sources import corpus_for, source
+    from .corpus.split import DEFAULT_FOLDS, load_or_create_split
     from .page import BOOK_DEFAULTS
 
     parser = argparse.ArgumentParser(
@@ -66,13 +68,17 @@ def prepare(argv) -> None:
     )
     parser.add_argument("--data", default=BOOK_DEFAULTS["data"])
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--subset", default=BOOK_DEFAULTS["subset"])
+    parser.add_argument("--subset", default=None, help="empty: the corpus's default")
     parser.add_argument("--results-dir", required=True)
     parser.add_argument("--seed", type=int, default=BOOK_DEFAULTS["seed"])
+    parser.add_argument("--folds", type=int, default=None,
+                        help="K of grouped cross-validation (empty: the corpus's protocol, mer_utils.corpus.sources)")
     args = parser.parse_args(argv)
     corpus = corpus_for(args.data, args.data_dir, args.subset)
     results = Path(args.results_dir)
-    split = load_or_create_split(results / "split.csv", corpus.song_ids, seed=args.seed)
+    n_folds = args.folds or (DEFAULT_FOLDS if source(args.data).protocol == "folds" else None)
+    split = load_or_create_split(results / "split.csv", corpus.song_ids, seed=args.seed, groups=corpus.groups,
+                                 n_folds=n_folds)
     summary = {
         "data": args.data,
         "name": corpus.name,
@@ -81,7 +87,7 @@ def prepare(argv) -> None:
         "songs": len(corpus.songs),
         "missing_audio": corpus.missing_audio,
         "unlabelled_audio": corpus.unlabelled_audio,
-        "split_counts": split["part"].value_counts().to_dict(),
+        "split_counts": split["part"].value_counts().to_dict() if not n_folds else {"folds": n_folds},
         "seed": args.seed,
     }
     write_json_atomic(results / "corpus.json", summary)
@@ -133,6 +139,10 @@ def main(argv=None) -> int:
             from .corpus.download import main_deam
 
             main_deam(rest)
+        elif command == "check-soundtracks":
+            from .corpus.soundtracks import main_check
+
+            main_check(rest)
         elif command == "download-4q":
             from .corpus.fourq import main_fourq
 

@@ -20,22 +20,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from .corpus.deam import Corpus, corpus_for
+from .corpus.base import Corpus
+from .corpus.sources import corpus_for, source
 from .corpus.split import DEFAULT_SEED, read_split, split_hash
 from .training.runtime import set_seeds
 
-BOOK_DEFAULTS = {"data": "synth", "subset": "1_2000", "seed": DEFAULT_SEED}
-SYNTH_DIR = "data/synthdeam"  # where `make book` generates SynthDEAM
+BOOK_DEFAULTS = {"data": "synth", "seed": DEFAULT_SEED}  # the subset's default is the corpus's own (sources.py)
 
 
 def default_paths(data: str) -> dict:
     """Where `make book` keeps the corpus (SynthDEAM only), the results and the caches of a ``DATA=`` choice."""
-    name = "synthdeam" if data == "synth" else "deam"
-    return {
-        "data_dir": SYNTH_DIR if data == "synth" else None,
-        "results_dir": f"results/{name}",
-        "cache_dir": f"cache/{name}",
-    }
+    found = source(data)
+    return {"data_dir": found.default_dir, "results_dir": f"results/{found.name}", "cache_dir": f"cache/{found.name}"}
 
 
 class PageWarnings(logging.Handler):
@@ -129,7 +125,7 @@ def start_page(
 
     data = data or BOOK_DEFAULTS["data"]
     paths = default_paths(data)
-    subset = subset or BOOK_DEFAULTS["subset"]
+    subset = subset or source(data).default_subset
     seed = BOOK_DEFAULTS["seed"] if seed is None else int(seed)
     data_dir = data_dir or paths["data_dir"]
     results_dir = Path(results_dir or paths["results_dir"])

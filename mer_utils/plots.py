@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .corpus.deam import short_name
+from .corpus.base import short_name
 
 TARGET_LABELS = {"valence_mean": "mean valence (1–9)", "arousal_mean": "mean arousal (1–9)"}
 TARGET_COLOURS = {"valence_mean": "C0", "arousal_mean": "C1"}  # the same colour for a target on every page

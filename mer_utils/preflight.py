@@ -114,14 +114,14 @@ def audio_seconds(paths) -> float:
 
 
 def check_data(data: str, data_dir, subset: str = "1_2000") -> tuple[int, float, str]:
-    """The DEAM tree's layout and annotations (``DATA=deam``): ``(songs, audio seconds, description)``.
+    """A downloaded corpus's layout and labels (``DATA=deam``, ``soundtracks``): ``(songs, audio seconds, description)``.
 
-    Uses the loader itself (:func:`mer_utils.corpus.deam.corpus_for`), quietly:
+    Uses the loader itself (:func:`mer_utils.corpus.sources.corpus_for`), quietly:
     the warnings on songs without audio are reported by ``prepare``.
     """
-    from .corpus.deam import corpus_for
+    from .corpus.sources import corpus_for
 
-    loader_log = logging.getLogger("mer_utils.corpus.deam")
+    loader_log = logging.getLogger("mer_utils.corpus")
     level = loader_log.level
     loader_log.setLevel(logging.ERROR)
     try:
@@ -130,7 +130,7 @@ def check_data(data: str, data_dir, subset: str = "1_2000") -> tuple[int, float,
         loader_log.setLevel(level)
     seconds = audio_seconds(corpus.songs["audio_path"])
     songs = len(corpus.songs)
-    return songs, seconds, f"DEAM at {corpus.root}: {songs} songs, {seconds / 60:.1f} min of audio"
+    return songs, seconds, f"{corpus.kind} at {corpus.root}: {songs} songs, {seconds / 60:.1f} min of audio"
 
 
 def synth_size(songs=None, seconds=None) -> tuple[int, float]:
@@ -286,16 +286,16 @@ def check_run(
     SYNTH_SECONDS knobs (empty: the generator's defaults); ``backbone`` and
     ``musicnn_weights`` the BACKBONE and MUSICNN_WEIGHTS knobs.
     """
-    from .corpus.deam import DATA_CHOICES
+    from .corpus.sources import source
 
     found = Preflight()
-    if data not in DATA_CHOICES:
-        found.problems.append(
-            f"data: unknown DATA value '{data}': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>."
-        )
+    try:
+        source(data)
+    except MerError as exc:
+        found.problems.append(f"data: {exc}")
         return found
     size = None
-    if data == "deam":
+    if data != "synth":
         try:
             songs, seconds, note = check_data(data, data_dir, subset)
             size = (songs, seconds)
@@ -340,9 +340,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(
         prog="mer preflight", description="Check a run's preconditions (data, PANNs checkpoint, disk) before it starts."
     )
-    parser.add_argument("--data", default=BOOK_DEFAULTS["data"], help="synth or deam (DATA)")
+    parser.add_argument("--data", default=BOOK_DEFAULTS["data"], help="synth, deam or soundtracks (DATA)")
     parser.add_argument("--data-dir", default="", help="DEAM_DIR, or where SynthDEAM is generated")
-    parser.add_argument("--subset", default=BOOK_DEFAULTS["subset"], help="SUBSET")
+    parser.add_argument("--subset", default=None, help="SUBSET (empty: the corpus's default)")
     parser.add_argument("--cache-dir", required=True, help="the run's cache folder (cache/<name>)")
     parser.add_argument("--checkpoint", default=None, help="PANNS_CHECKPOINT (empty: the default path)")
     parser.add_argument("--random-backbone", action="store_true", help="PANNS_RANDOM=1")

@@ -47,7 +47,7 @@ seed = None
 from IPython.display import HTML, Markdown, display
 
 from mer_utils import plots
-from mer_utils.corpus.deam import TARGETS, short_name
+from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.results import lessons
 from mer_utils.results.published import PUBLISHED_ANCHORS

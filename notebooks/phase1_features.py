@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from mer_utils import plots
-from mer_utils.corpus.deam import TARGETS
+from mer_utils.corpus.base import TARGETS
 from mer_utils.corpus.split import part_ids
 from mer_utils.page import start_page
 from mer_utils.phase1 import selection

@@ -42,7 +42,7 @@ grid = None  # "full" (the book) or "small" (quick checks); None: mer_utils.phas
 from IPython.display import Markdown, display
 
 from mer_utils import plots
-from mer_utils.corpus.deam import TARGETS
+from mer_utils.corpus.base import TARGETS
 from mer_utils.page import start_page
 from mer_utils.phase1.features import extract_features
 from mer_utils.phase1.regressors import DEFAULT_GRID, feature_set_records, grid_search_records

@@ -51,7 +51,7 @@ precision = None  # "auto" (bfloat16 autocast where the CPU or GPU computes it n
 from IPython.display import Markdown, display
 
 from mer_utils import plots
-from mer_utils.corpus.deam import short_name
+from mer_utils.corpus.base import short_name
 from mer_utils.corpus.split import part_ids
 from mer_utils.page import start_page
 from mer_utils.phase2 import logmel

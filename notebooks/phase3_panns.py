@@ -62,7 +62,7 @@ precision = None  # "auto" (bfloat16 where the CPU supports it), "float32" or "b
 from IPython.display import Markdown, display
 
 from mer_utils import plots
-from mer_utils.corpus.deam import TARGETS, short_name
+from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.phase3.backbones import phase3_backbone
 from mer_utils.phase3.predict import save_page_model

@@ -5,7 +5,8 @@ import pytest
 from conftest import STATIC_HEADER, make_tree
 
 from mer_utils.corpus.audio import load_audio
-from mer_utils.corpus.deam import corpus_for, find_audio, load_corpus, load_dynamic_annotations, load_static_annotations
+from mer_utils.corpus.sources import corpus_for
+from mer_utils.corpus.deam import find_audio, load_corpus, load_dynamic_annotations, load_static_annotations
 from mer_utils.errors import AudioReadError, MerError
 
 

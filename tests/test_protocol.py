@@ -7,7 +7,8 @@ import pytest
 from sklearn.metrics import r2_score
 
 from mer_utils.corpus import synth
-from mer_utils.corpus.deam import TARGETS, load_corpus
+from mer_utils.corpus.base import TARGETS
+from mer_utils.corpus.deam import load_corpus
 from mer_utils.corpus.split import PARTS, part_ids, song_split
 from mer_utils.phase1.regressors import grid_search, part_song_ids, split_arrays
 from mer_utils.phase1.selection import pearson_ranking

@@ -1,4 +1,12 @@
-"""The data: the DEAM-layout loader, SynthDEAM, audio decoding, the shared split and the downloads.
+"""The data: one corpus interface, its loaders (DEAM, SynthDEAM, Soundtracks, 4Q), the split or folds, the downloads.
 
 Used by: every notebook (through ``mer_utils.page.start_page``) and ``notebooks/data_corpus.py``.
+
+``base`` is the :class:`~mer_utils.corpus.base.Corpus` every loader returns;
+``sources`` maps each ``DATA=`` value to its loader and evaluation protocol (a
+fourth corpus is one loader module and one entry there); ``deam`` reads the DEAM
+layout (real DEAM and SynthDEAM, which ``synth`` writes in it); ``soundtracks``
+reads the Soundtracks film excerpts; ``fourq`` the 4Q clips of the Real music
+chapter; ``split`` the one split or the group-wise folds; ``audio`` decoding;
+``download`` the downloads.
 """

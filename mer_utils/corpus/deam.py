@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import logging
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import MerError
+from .base import TARGETS, Corpus, check_folder, id_list, match_audio
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,7 @@ STATIC_FILES = {
 SUBSETS = ("1_2000", "2000_2058", "all")
 DYNAMIC_FILES = {"valence": "valence.csv", "arousal": "arousal.csv"}
 LABEL_COLUMNS = ["valence_mean", "valence_std", "arousal_mean", "arousal_std"]
-TARGETS = ["valence_mean", "arousal_mean"]
-TARGET_NAMES = {"valence_mean": "valence", "arousal_mean": "arousal"}
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
-DATA_CHOICES = ("synth", "deam")
 SYNTH_META_FILE = "synthdeam.json"
 SYNTH_CUES_FILE = "synthdeam_cues.csv"
 HOW_TO_GET_DEAM = (
@@ -52,64 +49,6 @@ HOW_TO_GET_DEAM = (
 )
 
 
-@dataclass
-class Corpus:
-    """A corpus ready for the pipeline.
-
-    ``songs`` is indexed by ``song_id`` with the static labels (1..9 scale) and
-    ``audio_path``; it holds only songs that have both labels and an audio file.
-    ``missing_audio`` lists annotated songs without an audio file and
-    ``unlabelled_audio`` audio files without labels: both are reported, never
-    dropped silently.  ``synthetic`` holds the generator's record (cue weights,
-    expected ceiling) for SynthDEAM and is ``None`` for real DEAM; ``expected``
-    holds each SynthDEAM song's noise-free expected label (for :meth:`ceiling`).
-    """
-
-    name: str
-    root: Path
-    subset: str
-    songs: pd.DataFrame
-    missing_audio: list[int] = field(default_factory=list)
-    unlabelled_audio: list[int] = field(default_factory=list)
-    synthetic: dict | None = None
-    expected: pd.DataFrame | None = None
-
-    @property
-    def is_synthetic(self) -> bool:
-        return self.synthetic is not None
-
-    @property
-    def song_ids(self) -> list[int]:
-        return [int(i) for i in self.songs.index]
-
-    def noise_ceiling(self, target: str) -> float | None:
-        """The expected ceiling over the whole corpus (SynthDEAM only), else ``None``; see :meth:`ceiling`."""
-        if not self.synthetic:
-            return None
-        return float(self.synthetic["noise_ceiling_r2"][target])
-
-    def ceiling(self, target: str, song_ids) -> float | None:
-        """R² of the generating function on ``song_ids`` (SynthDEAM only), else ``None``.
-
-        The score of a model that reads every cue off the audio exactly, on
-        these songs: the ceiling to set beside a figure computed on them.  It
-        is an expected upper bound, not a hard one.
-        """
-        if self.expected is None:
-            return None
-        from .synth import ceiling_r2
-
-        return ceiling_r2(self.songs, self.expected, [int(i) for i in song_ids])[target]
-
-    def describe(self) -> str:
-        kind = "SynthDEAM (synthetic)" if self.is_synthetic else "DEAM"
-        return (
-            f"{kind} at {self.root}, subset {self.subset}: {len(self.songs)} songs with labels and audio; "
-            f"{len(self.missing_audio)} annotated songs without audio; "
-            f"{len(self.unlabelled_audio)} audio files without labels"
-        )
-
-
 # --------------------------------------------------------------------------- files
 
 
@@ -117,40 +56,33 @@ def _normalise_name(name: str) -> str:
     return re.sub(r"[\s_]+", "_", name.strip().lower())
 
 
-def _visible_files(root: Path):
+def visible_files(root: Path):
     """Files under ``root``, skipping hidden folders (a half-finished unpack lives in one)."""
     for path in root.rglob("*"):
         if path.is_file() and not any(part.startswith(".") for part in path.relative_to(root).parts):
             yield path
 
 
-def find_file(root: Path, filename: str, what: str) -> Path:
+def find_file(root: Path, filename: str, what: str, fix: str = f"Unpack the DEAM annotations there ({HOW_TO_GET_DEAM}).") -> Path:
     """Find ``filename`` anywhere under ``root`` (spaces and underscores alike).
 
-    Raises :class:`MerError` naming the file and the folder searched.
+    Raises :class:`MerError` naming the file, the folder searched and ``fix``.
     """
     wanted = _normalise_name(filename)
     hits = sorted(
-        (p for p in _visible_files(root) if _normalise_name(p.name) == wanted),
+        (p for p in visible_files(root) if _normalise_name(p.name) == wanted),
         key=lambda p: (len(p.parts), str(p)),
     )
     if not hits:
         raise MerError(
-            f"{what} not found: no file named '{filename}' under {root}. "
-            f"Unpack the DEAM annotations there ({HOW_TO_GET_DEAM})."
+            f"{what} not found: no file named '{filename}' under {root}. {fix}"
         )
     return hits[0]
 
 
 def check_root(root) -> Path:
-    if root is None or str(root).strip() == "":
-        raise MerError(f"DEAM_DIR is not set: pass DEAM_DIR=<dir> with DATA=deam; to get DEAM, {HOW_TO_GET_DEAM}.")
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise MerError(
-            f"DEAM_DIR '{root}' is not a folder: point DEAM_DIR at the folder that holds MEMD_audio/ and annotations/ ({HOW_TO_GET_DEAM})."
-        )
-    return root
+    return check_folder(root, "DEAM_DIR", "that holds MEMD_audio/ and annotations/", HOW_TO_GET_DEAM,
+                        usage="DEAM_DIR=<dir> with DATA=deam")
 
 
 def read_annotation_csv(path: Path) -> pd.DataFrame:
@@ -247,22 +179,10 @@ def find_audio(root) -> dict[int, Path]:
     """Map ``song_id`` to its audio file for every ``<digits>.mp3`` (or wav/flac/ogg) under ``root``."""
     root = check_root(root)
     found: dict[int, Path] = {}
-    for path in sorted(_visible_files(root)):
+    for path in sorted(visible_files(root)):
         if path.suffix.lower() in AUDIO_SUFFIXES and path.stem.isdigit():
             found.setdefault(int(path.stem), path)
     return found
-
-
-def short_name(target: str) -> str:
-    """``"valence_mean"`` -> ``"valence"``: the one spelling of a target in tables, figures and output."""
-    return TARGET_NAMES.get(target, target)
-
-
-def id_list(ids, limit: int = 20) -> str:
-    """``"2, 3, 5 and 40 more"``: song ids for messages and pages."""
-    ids = sorted(int(i) for i in ids)
-    text = ", ".join(str(i) for i in ids[:limit])
-    return text + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
 def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus:
@@ -276,14 +196,10 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     audio = find_audio(root)
     if not audio:
         raise MerError(f"no audio found under {root}: expected MEMD_audio/<song_id>.mp3 files ({HOW_TO_GET_DEAM}).")
-    have = labels.index.isin(list(audio))
-    missing = [int(i) for i in labels.index[~have]]
-    unlabelled = sorted(set(audio) - set(int(i) for i in labels.index))
+    songs, missing, unlabelled = match_audio(labels, audio)
     if subset != "all":  # audio of the other subset is expected, not unlabelled
         other = {"1_2000": range(2001, 2059), "2000_2058": range(1, 2001)}[subset]
         unlabelled = [i for i in unlabelled if i not in other]
-    songs = labels[have].copy()
-    songs["audio_path"] = [str(audio[int(i)]) for i in songs.index]
     if songs.empty:
         raise MerError(
             f"none of the {len(labels)} annotated songs in {root} has an audio file: check that MEMD_audio/ is unpacked there."
@@ -312,13 +228,6 @@ def load_corpus(root, subset: str = "1_2000", name: str | None = None) -> Corpus
     if unlabelled:
         log.warning("%d audio files have no labels and are skipped: %s", len(unlabelled), id_list(unlabelled))
     return corpus
-
-
-def corpus_for(data: str, data_dir, subset: str = "1_2000") -> Corpus:
-    """Load the corpus a ``DATA=`` choice names: ``synth`` or ``deam``."""
-    if data not in DATA_CHOICES:
-        raise MerError(f"unknown DATA value '{data}': use DATA=synth (the default) or DATA=deam DEAM_DIR=<dir>.")
-    return load_corpus(data_dir, subset=subset, name="synthdeam" if data == "synth" else "deam")
 
 
 def dynamic_annotations(root) -> dict | None:

@@ -154,13 +154,9 @@ def ids_text(ids, limit: int = 20) -> str:
 
 def check_fourq_dir(root) -> Path:
     """``root`` as a folder, or :class:`MerError` saying how to point ``FOURQ_DIR`` at 4Q."""
-    if root is None or str(root).strip() == "":
-        raise MerError(f"FOURQ_DIR is not set: pass FOURQ_DIR=<dir>; to get 4Q, {HOW_TO_GET_4Q}.")
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise MerError(f"FOURQ_DIR '{root}' is not a folder: point FOURQ_DIR at the folder MER_audio_taffc_dataset.zip "
-                       f"was unpacked into ({HOW_TO_GET_4Q}).")
-    return root
+    from .base import check_folder
+
+    return check_folder(root, "FOURQ_DIR", "MER_audio_taffc_dataset.zip was unpacked into", HOW_TO_GET_4Q)
 
 
 def _scan(root: Path) -> tuple[dict[str, list[Path]], list[Path], dict[str, list[Path]]]:

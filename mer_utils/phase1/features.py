@@ -41,7 +41,7 @@ import pandas as pd
 
 from ..cache import SKIP_COLUMNS, SongCache, settings_key, write_csv_atomic
 from ..corpus.audio import load_audio
-from ..corpus.deam import Corpus, id_list
+from ..corpus.base import Corpus, id_list
 from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS

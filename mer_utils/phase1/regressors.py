@@ -25,7 +25,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
 
-from ..corpus.deam import TARGETS, short_name
+from ..corpus.base import TARGETS, short_name
 from ..estimates import announce_grid_search
 from ..errors import MerError
 from ..results.metrics import regression_metrics

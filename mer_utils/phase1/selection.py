@@ -154,7 +154,7 @@ def load_selection(results_dir) -> dict:
 
 def pca_table(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, seed: int) -> pd.DataFrame:
     """:func:`pca_experiment` for both targets in one table (a ``target`` column first)."""
-    from ..corpus.deam import TARGETS, short_name
+    from ..corpus.base import TARGETS, short_name
     from .regressors import split_arrays
 
     tables = []
@@ -172,7 +172,7 @@ def choose_feature_sets(features: pd.DataFrame, rankings: dict, top_k: int) -> t
     ``rankings`` is ``{target: (pearson_ranking, shap_ranking)}``.  Returns
     ``(sets, agreement)`` with ``sets[target][set name]`` a list of features.
     """
-    from ..corpus.deam import short_name
+    from ..corpus.base import short_name
 
     sets, rows = {}, []
     for target, (pearson, shap_rank) in rankings.items():

@@ -54,7 +54,7 @@ import pandas as pd
 
 from ..cache import SongCache, atomic_path, settings_key, write_csv_atomic, write_json_atomic
 from ..corpus.audio import corpus_fingerprint, load_audio
-from ..corpus.deam import id_list
+from ..corpus.base import id_list
 from ..estimates import announce_audio, clip_seconds
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS

@@ -318,15 +318,18 @@ def load_backbone(checkpoint_path, allow_random: bool = False, seed: int = 42, f
 
 
 def backbone_choice(data: str, checkpoint_path=None, random_backbone: bool = False) -> BackboneChoice:
-    """The backbone policy of the book: a missing checkpoint falls back to random weights on SynthDEAM only.
+    """The backbone policy of the book: a missing checkpoint falls back to random weights where the corpus allows it.
 
-    ``checkpoint_path`` ``None`` means :data:`DEFAULT_CHECKPOINT`.  With
-    ``data="deam"`` a missing checkpoint raises :class:`MerError` unless
+    ``checkpoint_path`` ``None`` means :data:`DEFAULT_CHECKPOINT`.  SynthDEAM and
+    Soundtracks (whose book runs where the checkpoint cannot be downloaded) fall
+    back to the random backbone (:attr:`mer_utils.corpus.sources.Source.random_cnn14_ok`);
+    with ``data="deam"`` a missing checkpoint raises :class:`MerError` unless
     ``random_backbone`` is true, which selects the random backbone explicitly.
     """
-    return choose_backbone(
-        checkpoint_path or DEFAULT_CHECKPOINT, allow_random=(data == "synth"), force_random=bool(random_backbone)
-    )
+    from ..corpus.sources import source
+
+    return choose_backbone(checkpoint_path or DEFAULT_CHECKPOINT, allow_random=source(data).random_cnn14_ok,
+                           force_random=bool(random_backbone))
 
 
 def backbone_for(data: str, checkpoint_path=None, random_backbone: bool = False, seed: int = 42) -> Backbone:

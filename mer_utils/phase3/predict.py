@@ -48,7 +48,7 @@ import numpy as np
 
 from ..corpus.audio import decoded_ahead
 from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
-from ..corpus.deam import short_name
+from ..corpus.base import short_name
 from ..errors import AudioReadError, MerError
 from ..pipeline import REPO_ROOT
 

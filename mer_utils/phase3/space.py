@@ -64,7 +64,7 @@ def map_agreement(coords: np.ndarray, embeddings: np.ndarray, labels, targets=No
     is lowered to a quarter of the songs on a small corpus.  Returns
     ``(on_map, in_space)``, each ``{target: r}``.
     """
-    from ..corpus.deam import TARGETS
+    from ..corpus.base import TARGETS
 
     targets = list(targets or TARGETS)
     k = int(max(1, min(k, len(labels) // 4)))

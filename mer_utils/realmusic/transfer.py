@@ -68,11 +68,12 @@ class TransferModel:
 
 def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_dir=None) -> dict:
     """The book run whose models are scored: ``data``, ``data_dir``, ``subset``, ``results_dir``, ``cache_dir``."""
+    from ..corpus.sources import source
     from ..page import BOOK_DEFAULTS, default_paths
 
     data = data or BOOK_DEFAULTS["data"]
     paths = default_paths(data)
-    return {"data": data, "data_dir": data_dir or paths["data_dir"], "subset": subset or BOOK_DEFAULTS["subset"],
+    return {"data": data, "data_dir": data_dir or paths["data_dir"], "subset": subset or source(data).default_subset,
             "results_dir": Path(results_dir or paths["results_dir"]),
             "cache_dir": Path(cache_dir or paths["cache_dir"])}
 
@@ -151,7 +152,8 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ..corpus.deam import TARGETS, corpus_for
+    from ..corpus.base import TARGETS
+    from ..corpus.sources import corpus_for
     from ..corpus.split import read_split, split_hash
     from ..phase1.features import extract_features
     from ..phase1.regressors import regressor, split_arrays

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..corpus.deam import TARGETS, short_name
+from ..corpus.base import TARGETS, short_name
 from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import PUBLISHED_ANCHORS, report_figure

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..corpus.deam import TARGETS, id_list, short_name
+from ..corpus.base import TARGETS, id_list, short_name
 
 SYMMETRIC_SKEW = 0.2  # |skewness| below it: "close to symmetric"
 CLEAR_GRADIENT_R = 0.6  # neighbour agreement at or above it: a clear gradient

@@ -16,7 +16,7 @@ import html
 
 import pandas as pd
 
-from ..corpus.deam import short_name
+from ..corpus.base import short_name
 from .metrics import METRICS
 from .published import report_figure
 from .records import flatten_records

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..corpus.deam import short_name
+from ..corpus.base import short_name
 from ..errors import MerError
 from .runtime import torch_threads
 

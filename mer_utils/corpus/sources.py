@@ -1,0 +1,67 @@
+"""The corpora a book can run on, one entry per ``DATA=`` value, and the one function that loads them.
+
+Used by: every notebook (through ``mer_utils.page.start_page``), ``python -m mer_utils
+prepare`` and ``preflight``.  A fourth corpus is a loader module that returns a
+:class:`mer_utils.corpus.base.Corpus` and one :class:`Source` here.
+
+Each source says where `make book` finds it, under which folder name its results
+and caches live, and how it is evaluated: ``"split"`` is the one song-grouped
+train / validation / test split of the report (DEAM, SynthDEAM); ``"folds"`` is
+group-wise K-fold cross-validation for a corpus too small for a test part that can
+rank models (Soundtracks: 240 excerpts from 27 films), see :mod:`mer_utils.corpus.split`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from ..errors import MerError
+from .base import Corpus
+
+
+@dataclass(frozen=True)
+class Source:
+    """One ``DATA=`` choice: its loader (``"module:function"`` under ``mer_utils.corpus``) and its conventions."""
+
+    data: str
+    name: str
+    label: str
+    loader: str
+    dir_knob: str
+    default_dir: str | None = None
+    protocol: str = "split"
+    default_subset: str = ""
+    random_cnn14_ok: bool = False  # a missing CNN14 checkpoint falls back to random weights (else PANNS_RANDOM=1)
+
+    def load(self, data_dir, subset: str | None = None) -> Corpus:
+        module, function = self.loader.split(":")
+        load = getattr(importlib.import_module(f"mer_utils.corpus.{module}"), function)
+        return load(data_dir, subset=subset or self.default_subset, name=self.name)
+
+
+SOURCES = {
+    "synth": Source("synth", "synthdeam", "SynthDEAM (generated here)", "deam:load_corpus", "SYNTH_DIR",
+                    default_dir="data/synthdeam", default_subset="1_2000", random_cnn14_ok=True),
+    "deam": Source("deam", "deam", "DEAM", "deam:load_corpus", "DEAM_DIR", default_subset="1_2000"),
+    "soundtracks": Source("soundtracks", "soundtracks", "Soundtracks (Eerola and Vuoskoski 2011)",
+                          "soundtracks:load_soundtracks", "SOUNDTRACKS_DIR", protocol="folds",
+                          default_subset="set1", random_cnn14_ok=True),
+}
+DATA_CHOICES = tuple(SOURCES)
+
+
+def source(data: str) -> Source:
+    """The :class:`Source` of a ``DATA=`` value; an unknown value is a :class:`MerError` listing the choices."""
+    if data not in SOURCES:
+        choices = ", ".join(f"DATA={key}" for key in SOURCES)
+        raise MerError(f"unknown DATA value '{data}': use one of {choices} (synth, the default, needs no download).")
+    return SOURCES[data]
+
+
+def corpus_for(data: str, data_dir, subset: str | None = None) -> Corpus:
+    """Load the corpus a ``DATA=`` choice names, from ``data_dir`` (its knob, e.g. ``SOUNDTRACKS_DIR``)."""
+    found = source(data)
+    if data_dir is None or str(data_dir).strip() == "":
+        data_dir = found.default_dir
+    return found.load(data_dir, subset)  # each loader says what to do when its folder is missing
