@@ -22,7 +22,7 @@ import pandas as pd
 
 from .corpus.base import Corpus
 from .corpus.sources import corpus_for, source
-from .corpus.split import DEFAULT_SEED, read_split, split_hash
+from .corpus.split import DEFAULT_SEED, fold_splits, is_cross_validated, read_split, split_hash
 from .training.runtime import set_seeds
 
 BOOK_DEFAULTS = {"data": "synth", "seed": DEFAULT_SEED}  # the subset's default is the corpus's own (sources.py)
@@ -82,7 +82,7 @@ def configure_logging() -> None:
 
 @dataclass
 class Page:
-    """A page's resolved settings, its corpus and the shared split (``song_id``, ``part``)."""
+    """A page's resolved settings, its corpus and the shared split (``song_id``, ``part``; ``fold`` under folds)."""
 
     data: str
     data_dir: str
@@ -92,6 +92,26 @@ class Page:
     seed: int
     corpus: Corpus
     split: pd.DataFrame
+
+    @property
+    def cross_validated(self) -> bool:
+        """True when the corpus is evaluated by grouped folds (:func:`mer_utils.corpus.split.grouped_folds`)."""
+        return is_cross_validated(self.split)
+
+    @property
+    def folds(self) -> dict[int, pd.DataFrame]:
+        """Each fold's split by number (:func:`mer_utils.corpus.split.fold_splits`); one split is one entry."""
+        return fold_splits(self.split)
+
+    @property
+    def first_split(self) -> pd.DataFrame:
+        """The split a figure of one split shows: the split itself, or fold 1's under folds."""
+        return next(iter(self.folds.values()))
+
+    @property
+    def groups(self) -> pd.Series | None:
+        """Each song's group for bootstraps under folds (its film); ``None`` with one split (songs are the unit)."""
+        return self.corpus.groups if self.cross_validated else None
 
     @property
     def run(self) -> dict:

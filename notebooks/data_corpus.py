@@ -19,7 +19,7 @@
 
 # %% tags=["parameters"]
 # None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
-data = None  # "synth" (SynthDEAM, the default) or "deam"
+data = None  # "synth" (SynthDEAM, the default), "deam" or "soundtracks"
 data_dir = None  # the corpus root, DEAM layout
 subset = None  # DEAM annotation subset
 results_dir = None  # split.csv is read here; metrics/ and models/ are written here

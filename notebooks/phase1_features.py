@@ -19,11 +19,13 @@
 # count of 386 is reached). We then ask which of them matter, three ways: an
 # unsupervised PCA, the label-aware Pearson correlation, and SHAP values of an
 # XGBoost model. Every ranking on this page uses the **training songs only**, so
-# the validation and test songs play no part in choosing features.
+# the validation and test songs play no part in choosing features. On a corpus
+# evaluated by cross-validation (Soundtracks) the figures show the first fold's
+# training songs, and every fold chooses its own feature sets on its own.
 
 # %% tags=["parameters"]
 # None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
-data = None  # "synth" (SynthDEAM, the default) or "deam"
+data = None  # "synth" (SynthDEAM, the default), "deam" or "soundtracks"
 data_dir = None  # the corpus root, DEAM layout
 subset = None  # DEAM annotation subset
 results_dir = None  # split.csv is read here; metrics/ and models/ are written here
@@ -47,7 +49,7 @@ from mer_utils.phase1.features import extract_features, family_counts
 from mer_utils.results import narrative
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
-corpus, split = page.corpus, page.split
+corpus, split = page.corpus, page.first_split
 top_k = top_k or selection.TOP_K
 
 # %% [markdown]
@@ -117,4 +119,5 @@ for target in TARGETS:
 rankings = {t: (pearson[t], selection.shap_ranking(explanations[t])) for t in TARGETS}
 sets, agreement = selection.choose_feature_sets(features, rankings, top_k)
 display(agreement.style.hide(axis="index").set_caption(f"Top-{top_k} lists (first five shown)"))
-selection.save_selection(page.results_dir, sets, top_k, table.folder, table.skipped)
+fold_sets = selection.fold_selections(features, labels, page.folds, top_k, page.seed, first=sets)
+selection.save_selection(page.results_dir, fold_sets, top_k, table.folder, table.skipped)

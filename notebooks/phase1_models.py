@@ -29,7 +29,7 @@
 
 # %% tags=["parameters"]
 # None means the package default (mer_utils.page.BOOK_DEFAULTS); `make book` passes the knobs a user set.
-data = None  # "synth" (SynthDEAM, the default) or "deam"
+data = None  # "synth" (SynthDEAM, the default), "deam" or "soundtracks"
 data_dir = None  # the corpus root, DEAM layout
 subset = None  # DEAM annotation subset
 results_dir = None  # split.csv is read here; metrics/ and models/ are written here
@@ -48,13 +48,14 @@ from mer_utils.phase1.features import extract_features
 from mer_utils.phase1.regressors import DEFAULT_GRID, feature_set_records, grid_search_records
 from mer_utils.phase1.selection import load_selection
 from mer_utils.results import narrative
+from mer_utils.results.crossfit import over_folds
 from mer_utils.results.records import picked_test_predictions, save_results, validation_picks
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training.runtime import DEFAULT_JOBS
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
-sets = load_selection(page.results_dir)
+fold_sets = load_selection(page.results_dir)
 table = extract_features(corpus, page.cache_dir, n_jobs=n_jobs, progress=False)  # from the cache
 features, labels = table.frame, corpus.songs.loc[table.frame.index]
 display(Markdown(narrative.undecodable_songs_note(table.skipped)))
@@ -63,7 +64,8 @@ display(Markdown(narrative.undecodable_songs_note(table.skipped)))
 # ## Feature sets (XGBoost)
 
 # %%
-set_records = feature_set_records(features, labels, split, sets, corpus.name, seed=page.seed, run=page.run)
+set_records = over_folds(feature_set_records, page.folds, page.groups, per_fold={"sets": fold_sets}, run=page.run,
+                         features=features, labels=labels, data=corpus.name, seed=page.seed)
 save_results(page.results_dir, set_records)
 sets_table = comparison_table(set_records, corpus, phase=1, key="setting", columns=["setting", "target", "features"],
                               split=split)
@@ -81,8 +83,8 @@ fig = plots.metric_bars(sets_table, "setting", title="Test R² by feature set; d
 # ## Six regressors, tuned by 5-fold grid search
 
 # %%
-model_records = grid_search_records(features, labels, split, corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed,
-                                    n_jobs=n_jobs or DEFAULT_JOBS, run=page.run)
+model_records = over_folds(grid_search_records, page.folds, page.groups, run=page.run, features=features, labels=labels,
+                           data=corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed, n_jobs=n_jobs or DEFAULT_JOBS)
 save_results(page.results_dir, model_records)
 models_table = comparison_table(model_records, corpus, phase=1, split=split,
                                 columns=["model", "target", "best_params", "cv_r2_mean", "cv_r2_sd"])

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 from conftest import REPO, write_tone
 
-from mer_utils.corpus.soundtracks import film_key, human_reference, load_soundtracks, main_check
+from mer_utils.corpus.base import human_reference
+from mer_utils.corpus.soundtracks import film_key, load_soundtracks, main_check
 from mer_utils.corpus.sources import corpus_for
 from mer_utils.corpus.split import fold_splits, grouped_folds, load_or_create_split, read_split
 from mer_utils.errors import MerError

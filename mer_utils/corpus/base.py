@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import MerError
@@ -57,6 +58,39 @@ def match_audio(labels: pd.DataFrame, audio: dict) -> tuple[pd.DataFrame, list, 
     songs = labels[have].copy()
     songs["audio_path"] = [str(audio[int(i)]) for i in songs.index]
     return songs, missing, unlabelled
+
+
+def human_reference(reference: pd.DataFrame, song_ids=None, targets=(*TARGETS, "tension_mean")) -> pd.DataFrame:
+    """How well a second panel's means agree with the first's: Pearson r per target, on the checked links.
+
+    ``reference`` is :attr:`Corpus.reference` (one row per second-panel rating:
+    ``song_id`` and ``<target>_set1`` / ``<target>_set2``); with ``song_ids``, only
+    links to those songs count (the songs a model predicted).  Panels use a scale
+    differently, so they are compared by correlation, never by raw differences.
+    Returns one row per target present: ``pearson_r`` and ``excerpts``.
+    """
+    if song_ids is not None:
+        reference = reference[reference["song_id"].isin([int(i) for i in song_ids])]
+    rows = [{"target": t, "excerpts": int(len(reference)),
+             "pearson_r": float(np.corrcoef(reference[f"{t}_set2"], reference[f"{t}_set1"])[0, 1])
+             if len(reference) > 2 else float("nan")}
+            for t in targets if f"{t}_set1" in reference.columns]
+    return pd.DataFrame(rows).set_index("target")
+
+
+def agreement_beside_panel(reference: pd.DataFrame, predictions: pd.DataFrame, target: str) -> dict:
+    """A model's Pearson r with the first panel and the second panel's, on the same linked songs.
+
+    ``predictions`` has ``song_id`` and ``predicted`` (a record's test predictions).
+    A Set 1 song rated twice by the second panel counts twice in both, so the two
+    figures are computed on exactly the same pairs.
+    """
+    linked = reference.merge(predictions[["song_id", "predicted"]], on="song_id")
+    if len(linked) < 3:
+        return {"model_r": float("nan"), "human_r": float("nan"), "linked": int(len(linked))}
+    return {"model_r": float(np.corrcoef(linked["predicted"], linked[f"{target}_set1"])[0, 1]),
+            "human_r": float(np.corrcoef(linked[f"{target}_set2"], linked[f"{target}_set1"])[0, 1]),
+            "linked": int(len(linked))}
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 Used by: every notebook with ``DATA=soundtracks`` (through :func:`load_soundtracks`,
 which :data:`mer_utils.corpus.sources.SOURCES` names), ``make data-soundtracks``
-(:func:`main_check`) and the data chapter (:func:`human_reference`).
+(:func:`main_check`) and the data chapter (:func:`mer_utils.corpus.base.human_reference`).
 
 The stimuli of "A comparison of the discrete and dimensional models of emotion in
 music", Psychology of Music 39(1), 18-49: excerpts of 10 to 37 s from 46 film
@@ -33,7 +33,7 @@ Traps this loader handles, each tested:
 Targets: ``valence_mean`` (valence), ``arousal_mean`` (the dataset's "energy") and,
 where a page can take it, ``tension_mean``.  Set 1 is the authors' pilot, rated by a
 few listeners per excerpt; Set 2's larger panel re-rated 110 of the excerpts, and
-how well its means agree with Set 1's (:func:`human_reference`) is the measured
+how well its means agree with Set 1's (:func:`mer_utils.corpus.base.human_reference`) is the measured
 human reference the book puts beside its models.  No label function is known for
 real music, so there is no ceiling.
 """
@@ -176,22 +176,6 @@ def panel_links(root: Path, songs: pd.DataFrame) -> tuple[pd.DataFrame, list[dic
             values[f"{target}_set2"] = float(row[column])
         rows.append({"set2": int(number), "song_id": link, **values})
     return pd.DataFrame(rows), disagreeing
-
-
-def human_reference(links: pd.DataFrame, song_ids=None, targets=tuple(RATING_COLUMNS.values())) -> pd.DataFrame:
-    """How well the second panel's means agree with Set 1's on the checked links: Pearson r per target.
-
-    ``links`` is :func:`panel_links`' first value (``Corpus.reference``); with
-    ``song_ids``, only links to those Set 1 excerpts count (the excerpts a model
-    predicted).  The panels used the scale differently, so they are compared by
-    correlation, never by raw differences.  Returns one row per target:
-    ``pearson_r`` and ``excerpts`` (Set 2 rows; two of them may rate one Set 1 excerpt).
-    """
-    if song_ids is not None:
-        links = links[links["song_id"].isin([int(i) for i in song_ids])]
-    rows = [{"target": t, "pearson_r": float(np.corrcoef(links[f"{t}_set2"], links[f"{t}_set1"])[0, 1])
-             if len(links) > 2 else float("nan"), "excerpts": int(len(links))} for t in targets]
-    return pd.DataFrame(rows).set_index("target")
 
 
 def load_soundtracks(root, subset: str = "set1", name: str = "soundtracks") -> Corpus:

@@ -5,9 +5,11 @@ saved selection) and ``notebooks/phase1_models.py`` (the feature-set table,
 from :func:`load_selection`).
 
 Every ranking is computed on the training songs only, so the validation and
-test songs never influence which features are chosen.  The chosen sets travel
-from one page to the next in ``<results_dir>/phase1_selection.json``, written
-by :func:`save_selection` and read by :func:`load_selection`, the only two
+test songs never influence which features are chosen.  Under cross-validation
+(:mod:`mer_utils.corpus.split`) each fold chooses its own sets on its own
+training songs (:func:`fold_selections`).  The chosen sets travel from one page
+to the next in ``<results_dir>/phase1_selection.json``, written by
+:func:`save_selection` and read by :func:`load_selection`, the only two
 functions that know its schema.
 """
 
@@ -123,33 +125,62 @@ def pca_experiment(train_x, train_y, valid_x, valid_y, components=(5, 10, 20, 50
     return pd.DataFrame(rows)
 
 
-def save_selection(results_dir, sets: dict, top_k: int, feature_cache, skipped: pd.DataFrame) -> Path:
-    """Write the chosen feature sets of each target (``{target: {set name: [features]}}``) for the models page."""
+def fold_selections(features: pd.DataFrame, labels: pd.DataFrame, folds: dict, top_k: int, seed: int,
+                    first: dict) -> dict[int, dict]:
+    """The sets of every fold (``{fold: sets}``), each chosen on that fold's training songs by Pearson and SHAP.
+
+    ``folds`` is :attr:`mer_utils.page.Page.folds`; ``first`` the sets the page
+    already chose on the first fold's training songs (the figures it shows), reused.
+    """
+    from ..corpus.base import TARGETS
+    from ..corpus.split import part_ids
+
+    chosen = {}
+    for fold, split in folds.items():
+        if not chosen:
+            chosen[fold] = first
+            continue
+        train = features.loc[[i for i in part_ids(split, "train") if i in features.index]]
+        rankings = {t: (pearson_ranking(train, labels[t]), shap_ranking(shap_values(train, labels[t], seed=seed)))
+                    for t in TARGETS}
+        chosen[fold] = choose_feature_sets(features, rankings, top_k)[0]
+    return chosen
+
+
+def save_selection(results_dir, fold_sets: dict, top_k: int, feature_cache, skipped: pd.DataFrame) -> Path:
+    """Write each fold's chosen sets (``{fold: {target: {set name: [features]}}}``, :func:`fold_selections`)."""
+    from ..corpus.split import ONE_SPLIT
+
     path = Path(results_dir) / SELECTION_FILE
+    one = list(fold_sets) == [ONE_SPLIT]
     write_json_atomic(
         path,
         {
             "top_k": int(top_k),
             "feature_cache": str(feature_cache),
             "skipped": {str(k): v for k, v in zip(skipped["song_id"], skipped["reason"])},
-            "sets": sets,
+            **({"sets": fold_sets[ONE_SPLIT]} if one else {"folds": {str(k): v for k, v in fold_sets.items()}}),
         },
     )
     return path
 
 
-def load_selection(results_dir) -> dict:
-    """The feature sets saved by :func:`save_selection`: ``{target: {set name: [features]}}``."""
+def load_selection(results_dir) -> dict[int, dict]:
+    """The feature sets saved by :func:`save_selection`: ``{fold: {target: {set name: [features]}}}``."""
+    from ..corpus.split import ONE_SPLIT
+
     path = Path(results_dir) / SELECTION_FILE
     if not path.exists():
         raise MerError(
             f"{path} not found: run the feature-selection page first (make book runs it before the models page)."
         )
     saved = json.loads(path.read_text())
-    missing = [name for sets in saved["sets"].values() for name in FEATURE_SETS if name not in sets]
+    fold_sets = {ONE_SPLIT: saved["sets"]} if "sets" in saved else {int(k): v for k, v in saved["folds"].items()}
+    missing = [name for sets in fold_sets.values() for per_target in sets.values() for name in FEATURE_SETS
+               if name not in per_target]
     if missing:
         raise MerError(f"{path} lacks the feature set(s) {sorted(set(missing))}: delete it and run make book again.")
-    return saved["sets"]
+    return fold_sets
 
 
 def pca_table(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, seed: int) -> pd.DataFrame:

@@ -92,19 +92,25 @@ def bootstrap_interval(y_true, y_pred, groups=None, n_resamples: int = N_RESAMPL
 
 
 def paired_difference(y_true, pred_a, pred_b, metric: str = "r2", n_resamples: int = N_RESAMPLES,
-                      seed: int = BOOTSTRAP_SEED, level: float = LEVEL, y_true_b=None) -> dict:
+                      seed: int = BOOTSTRAP_SEED, level: float = LEVEL, y_true_b=None, groups=None) -> dict:
     """Model A minus model B on the same songs: the observed difference and its paired bootstrap interval.
 
     Returns ``{"difference", "low", "high", "songs"}``; for R² a positive
     difference favours A, for RMSE and MAE a negative one does.  ``y_true_b``:
     B's own labels when the two models predict different targets of the same
-    songs (arousal against valence); by default both are scored against ``y_true``.
+    songs (arousal against valence); by default both are scored against ``y_true``.  ``groups``: the group
+    of each song (its film) where songs are not independent; whole groups are then drawn together.
     """
     y_true = np.asarray(y_true, dtype=float)
     y_true_b = y_true if y_true_b is None else np.asarray(y_true_b, dtype=float)
     pred_a, pred_b = np.asarray(pred_a, dtype=float), np.asarray(pred_b, dtype=float)
-    index = _resample_indices(len(y_true), n_resamples, seed)
-    draws = _metric_draws(y_true, pred_a, index)[metric] - _metric_draws(y_true_b, pred_b, index)[metric]
+    if groups is None:
+        index = _resample_indices(len(y_true), n_resamples, seed)
+        draws = _metric_draws(y_true, pred_a, index)[metric] - _metric_draws(y_true_b, pred_b, index)[metric]
+    else:
+        weights = resample_weights(len(y_true), groups, n_resamples, seed)
+        draws = (_weighted_metric_draws(y_true, pred_a, weights)[metric]
+                 - _weighted_metric_draws(y_true_b, pred_b, weights)[metric])
     observed = regression_metrics(y_true, pred_a)[metric] - regression_metrics(y_true_b, pred_b)[metric]
     low, high = _bounds(draws, level)
     return {"difference": float(observed), "low": low, "high": high, "songs": int(len(y_true))}
@@ -124,11 +130,13 @@ def predictions_frame(song_ids, y_true, y_pred) -> pd.DataFrame:
 def compare_on_shared_songs(a: pd.DataFrame, b: pd.DataFrame, metric: str = "r2") -> dict:
     """:func:`paired_difference` of two per-song prediction frames, on the songs both predicted.
 
-    Each frame is scored against its own ``true`` column, so the two may predict different targets.
+    Each frame is scored against its own ``true`` column, so the two may predict different targets.  Frames
+    with a ``group`` column (cross-validated records) are resampled by group.
     """
     both = a.merge(b, on="song_id", suffixes=("_a", "_b"))
+    groups = both["group_a"] if "group_a" in both.columns else None
     return paired_difference(both["true_a"], both["predicted_a"], both["predicted_b"], metric=metric,
-                             y_true_b=both["true_b"])
+                             y_true_b=both["true_b"], groups=groups)
 
 
 def format_interval(value: float, bounds, digits: int = 2) -> str:

@@ -22,11 +22,11 @@ import pandas as pd
 from ..cache import write_json_atomic
 
 PARTS_SCORED = ("validation", "test")
-NOT_FLAT = (*PARTS_SCORED, "test_interval", "test_predictions", "run")
+NOT_FLAT = (*PARTS_SCORED, "test_interval", "test_predictions", "run", "folds")
 
 
 def make_record(phase: int, model: str, target: str, data: str, validation: dict, test: dict, *,
-                test_predictions: pd.DataFrame | None = None, run: dict | None = None, **details) -> dict:
+                test_predictions: pd.DataFrame | None = None, run: dict | None = None, groups=None, **details) -> dict:
     """A result record: the keys every record needs, the test interval, the run it belongs to, then ``details``.
 
     Args:
@@ -37,6 +37,9 @@ def make_record(phase: int, model: str, target: str, data: str, validation: dict
             a song has several items, i.e. chunks) and the per-song predictions (the mean over a song's items),
             which the conclusions use for paired comparisons.
         run: the run's identity (:attr:`mer_utils.page.Page.run`): split hash, data root, subset, seed.
+        groups: each song id's group (a film; :attr:`mer_utils.corpus.base.Corpus.groups`) where songs are not
+            independent: the interval then resamples whole groups, and the per-song predictions carry the group
+            so that paired comparisons do too.
         details: further plain values describing the run.
     """
     record = {"phase": phase, "model": model, "target": target, "data": data, "validation": dict(validation),
@@ -48,12 +51,16 @@ def make_record(phase: int, model: str, target: str, data: str, validation: dict
 
         frame = pd.DataFrame(test_predictions)
         chunked = frame["song_id"].duplicated().any()
-        record["test_interval"] = bootstrap_interval(frame["true"], frame["predicted"],
-                                                     groups=frame["song_id"] if chunked else None)
+        resampled = None if groups is None else pd.Series(groups).loc[frame["song_id"]].to_numpy()
+        if resampled is None and chunked:
+            resampled = frame["song_id"]
+        record["test_interval"] = bootstrap_interval(frame["true"], frame["predicted"], groups=resampled)
         songs = frame.groupby("song_id", sort=True)[["true", "predicted"]].mean().reset_index()
         record["test_predictions"] = {"song_id": [int(i) for i in songs["song_id"]],
                                       "true": [float(v) for v in songs["true"]],
                                       "predicted": [float(v) for v in songs["predicted"]]}
+        if groups is not None:
+            record["test_predictions"]["group"] = [str(g) for g in pd.Series(groups).loc[songs["song_id"]]]
     return record
 
 

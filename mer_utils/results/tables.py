@@ -25,7 +25,8 @@ SCORE_COLUMNS = ["validation_r2", "validation_rmse", "validation_mae", "test_r2"
 INTERVAL_COLUMNS = [f"test_{m}_{end}" for m in ("r2", "rmse", "mae") for end in ("low", "high")]
 REPORT_COLUMNS = ["report_r2", "report_rmse", "report_mae"]
 CEILING_COLUMNS = ["ceiling_r2", "below_ceiling"]
-FIGURE_COLUMNS = SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + ["cv_r2", "cv_r2_mean", "cv_r2_sd"]
+REFERENCE_COLUMNS = ["model_r", "human_r"]
+FIGURE_COLUMNS = SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + REFERENCE_COLUMNS + ["cv_r2", "cv_r2_mean", "cv_r2_sd"]
 
 
 def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None, split=None) -> pd.DataFrame:
@@ -35,16 +36,39 @@ def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None,
     names the column matched against the report's figures (the model or the
     feature-set name); ``columns`` picks the leading columns to keep (the
     score, interval, report and ceiling columns follow).  ``None`` keeps every
-    column.  With ``split``, the ceiling is computed on its test songs.
+    column.  With ``split``, the ceiling is computed on its test songs.  On a
+    corpus with a second listener panel (Soundtracks), records also get the
+    human reference (:func:`add_human_reference`) instead of a ceiling.
     """
     table = flatten_records(rows) if isinstance(rows, list) else rows
     table = add_ceiling(with_report_figures(table, phase=phase, key=key), corpus, split)
+    if isinstance(rows, list):
+        table = add_human_reference(table, rows, corpus)
     if columns is None:
         return table
-    shown = list(columns) + [
-        c for c in SCORE_COLUMNS + INTERVAL_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS if c in table and c not in columns
-    ]
+    extra = SCORE_COLUMNS + INTERVAL_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + REFERENCE_COLUMNS + ["cross_validated"]
+    shown = list(columns) + [c for c in extra if c in table and c not in columns]
     return table[shown]
+
+
+def add_human_reference(table: pd.DataFrame, records: list[dict], corpus) -> pd.DataFrame:
+    """Where the corpus has a second panel: each model's Pearson r with the first panel beside the second panel's.
+
+    Both on the same linked songs (those the record predicted): the human
+    reference, how far two listener panels agree, is not a ceiling, but a model
+    that agrees with the first panel as well as the second panel does has
+    reached human agreement on those excerpts.
+    """
+    from ..corpus.base import agreement_beside_panel
+    from .records import test_predictions
+
+    if getattr(corpus, "reference", None) is None:
+        return table
+    table = table.copy()
+    found = [agreement_beside_panel(corpus.reference, test_predictions(r), r["target"]) for r in records]
+    table["model_r"] = [f["model_r"] for f in found]
+    table["human_r"] = [f["human_r"] for f in found]
+    return table
 
 
 def with_report_figures(table: pd.DataFrame, phase: int, key: str = "model") -> pd.DataFrame:
@@ -94,10 +118,18 @@ COLUMN_LABELS = {
     "cv_r2": "grid-search CV R²",
     "cv_r2_mean": "CV R² (mean)",
     "cv_r2_sd": "CV R² (sd)",
+    "model_r": "model r (linked)",
+    "human_r": "panel 2 r (linked)",
 }
 TABLE_NOTE = ("RMSE and MAE on the 1..9 rating scale. Intervals: 95% bootstrap over the test songs "
               "({n} resamples). Ceiling: the R² of SynthDEAM's generating function on the same test songs, "
               "an expected upper bound, not a hard one; chunk-level rows are set beside this song-level ceiling.")
+CROSS_VALIDATED_NOTE = ("Test: the pooled out-of-fold predictions of {k}-fold cross-validation grouped by film "
+                        "(every excerpt predicted once, by a model that never saw its film); val: the mean over the "
+                        "folds of each fold's validation part. RMSE and MAE on the authors' 1..9 scale. Intervals: 95% "
+                        "bootstrap over films ({n} resamples). Linked: Pearson r with the first panel on the excerpts "
+                        "the second panel re-rated, beside the second panel's own r there (a human reference, not a "
+                        "ceiling).")
 
 
 def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
@@ -120,7 +152,7 @@ def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
         shown = shown.drop(columns=[c for c in (low, high) if c in shown])
     hidden = (["test_r2", "test_rmse", "test_mae", "below_ceiling", "ceiling_r2"] if details
               else ["validation_rmse", "validation_mae", "report_rmse", "report_mae"])
-    shown = shown.drop(columns=[c for c in hidden if c in shown])
+    shown = shown.drop(columns=[c for c in [*hidden, "cross_validated"] if c in shown])
     if "target" in shown:
         shown["target"] = shown["target"].map(short_name)
     counts = {COLUMN_LABELS.get(c, c): "{:.0f}" for c in shown if c not in FIGURE_COLUMNS
@@ -129,7 +161,10 @@ def style_table(table: pd.DataFrame, caption: str = "", details: bool = False):
               .format(counts, na_rep="–", subset=list(counts)).hide(axis="index"))  # epochs, songs: whole numbers
     words = [c for c in shown if not str(c).startswith("test_") and not pd.api.types.is_numeric_dtype(shown[c])]
     styled = words_left(styled, [COLUMN_LABELS.get(c, c) for c in words])
-    note = TABLE_NOTE.format(n=N_RESAMPLES) if not details else "RMSE and MAE on the 1..9 rating scale."
+    folds = table["cross_validated"].dropna() if "cross_validated" in table else pd.Series(dtype=float)
+    note = (CROSS_VALIDATED_NOTE.format(k=int(folds.iloc[0]), n=N_RESAMPLES) if len(folds)
+            else TABLE_NOTE.format(n=N_RESAMPLES))
+    note = note if not details else "RMSE and MAE on the 1..9 rating scale."
     caption = caption.strip()
     if caption and caption[-1] not in ".:;!?":
         caption += "."
@@ -162,6 +197,15 @@ def data_banner(corpus, extra: str = ""):
             "beside each figure its value on the same songs. Run <code>make book DATA=deam DEAM_DIR=&lt;dir&gt;</code> for real results."
         )
         kind, title = "warning", "Synthetic data"
+    elif corpus.kind == "Soundtracks":
+        body = (
+            f"Real music: <b>Soundtracks</b> (film excerpts, one listener panel), {len(corpus.songs)} excerpts of "
+            f"{corpus.groups.nunique()} films at <code>{html.escape(str(corpus.root))}</code>"
+            + (f"; {len(corpus.missing_audio)} rated excerpts without audio skipped" if corpus.missing_audio else "")
+            + ". Arousal is the dataset's <i>energy</i>; ratings are means on the authors' 1..9 scale. Figures come "
+            "from film-grouped cross-validation; the report's figures beside them are DEAM validation figures."
+        )
+        kind, title = "note", "Real music"
     else:
         body = (
             f"These results come from <b>DEAM</b> at <code>{html.escape(str(corpus.root))}</code> "
@@ -176,10 +220,14 @@ def data_banner(corpus, extra: str = ""):
 
 
 def label_summary(labels: pd.DataFrame) -> pd.DataFrame:
-    """Count, mean, spread, quartiles and skewness of the song-level labels (1..9 scale), one row per column."""
+    """Count, mean, spread, quartiles and skewness of the song-level labels (1..9 scale), one row per column.
+
+    The rated dimensions the corpus has (Soundtracks adds tension) and, where it has them, the raters' spreads.
+    """
     from scipy import stats
 
-    summary = labels[["valence_mean", "arousal_mean", "valence_std", "arousal_std"]].describe().T
+    columns = [c for c in ("valence_mean", "arousal_mean", "tension_mean", "valence_std", "arousal_std") if c in labels]
+    summary = labels[columns].describe().T
     summary["skewness"] = [stats.skew(labels[c]) for c in summary.index]
     return summary
 
