@@ -22,7 +22,8 @@ import pandas as pd
 
 from .corpus.base import Corpus
 from .corpus.sources import corpus_for, source
-from .corpus.split import DEFAULT_SEED, fold_splits, is_cross_validated, read_split, split_hash
+from .corpus.split import DEFAULT_SEED, fold_splits, is_cross_validated, read_split
+from .results.runs import run_identity
 from .training.runtime import set_seeds
 
 BOOK_DEFAULTS = {"data": "synth", "seed": DEFAULT_SEED}  # the subset's default is the corpus's own (sources.py)
@@ -115,12 +116,12 @@ class Page:
 
     @property
     def run(self) -> dict:
-        """What makes this run's results comparable: the split's hash, the data root, the subset and the seed.
+        """What makes this run's results comparable (:func:`mer_utils.results.runs.run_identity`): what the data is,
+        the split's hash and the seed, never where the data sits.
 
         Every result record carries it, and the summary pages read only records with the same value.
         """
-        return {"split": split_hash(self.split), "data_root": str(Path(self.corpus.root).resolve()),
-                "subset": self.subset, "seed": self.seed}
+        return run_identity(self.corpus, self.split, self.subset, self.seed)
 
 
 def start_page(

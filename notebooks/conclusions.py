@@ -51,12 +51,12 @@ from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.results import lessons
 from mer_utils.results.published import PUBLISHED_ANCHORS
-from mer_utils.results.records import load_records
+from mer_utils.results.runs import records_of_run
 from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_plain, style_table
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
-records, other_data = lessons.this_run(load_records(page.results_dir, page.run), corpus)
+records, other_data = lessons.this_run(records_of_run(page.results_dir, page.run), corpus)
 table = lessons.comparison_rows(records, corpus, split)
 n_test = int((split["part"] == "test").sum())
 display(Markdown(lessons.found_sentence(table, page.results_dir, n_test, other_data)))

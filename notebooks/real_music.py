@@ -162,7 +162,7 @@ display(Markdown(narrative.fourq_lessons(diffs, scores, **lesson_labels(reps))))
 # the cached features).
 
 # %%
-book = transfer.book_paths(data, data_dir, subset, results_dir, cache_dir)
+book = transfer.book_paths(data, data_dir, subset, results_dir, cache_dir, seed)
 models, not_scored = transfer.available_models(book, page.corpus, page.cache_dir, frame_of(reps, "features"),
                                                seed=page.seed, n_threads=n_threads, n_jobs=n_jobs)
 auc = transfer.transfer_table(models, page.songs)

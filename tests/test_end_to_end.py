@@ -2,15 +2,18 @@
 
 Builds SynthDEAM (24 songs x 8 s), executes every notebook with quick settings,
 builds the site with warnings as errors, and checks the HTML; then checks that a
-second `make book` does no notebook work and that a re-run gives identical
-tables.  A second test does the same on the real-format DEAM sample in
-../shared when it is there.  Minutes, not seconds: these are the slow tests.
+second `make book` does no notebook work, that a re-run gives identical
+tables, and that the checkout moved elsewhere keeps its book (its summary pages,
+re-run there, find every record and give the same tables).  A second test does
+the same on the real-format DEAM sample in ../shared when it is there.
+Minutes, not seconds: these are the slow tests.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -26,7 +29,8 @@ def copy_repo(target: Path) -> Path:
     """Copy the working tree (not its generated outputs) and share the virtualenv."""
 
     def ignore(folder, names):
-        skip = {n for n in names if n in GENERATED or n == "__pycache__" or n.endswith(".egg-info")}
+        top = Path(folder).resolve() == REPO  # mer_utils/results/ is source, results/ is generated
+        skip = {n for n in names if (top and n in GENERATED) or n == "__pycache__" or n.endswith(".egg-info")}
         if Path(folder).resolve().is_relative_to(REPO / "book"):
             skip |= {n for n in names if n.endswith(".ipynb")}
         return skip
@@ -44,6 +48,18 @@ def make(repo: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProc
 
 def html(repo: Path, page: str) -> str:
     return (repo / "_build" / "html" / page).read_text()
+
+
+def notebooks_run(run: subprocess.CompletedProcess) -> set[str]:
+    """The notebooks a `make` run executed."""
+    return set(re.findall(r"run-notebook (\S+)", run.stdout))
+
+
+def page_tables(page: Path) -> list[str]:
+    """The HTML tables an executed notebook shows, without the random ids pandas gives a styled table."""
+    outputs = [o for cell in json.loads(page.read_text())["cells"] for o in cell.get("outputs", [])]
+    tables = ["".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})]
+    return [re.sub(r"T_[0-9a-f]{5}", "T_", t) for t in tables if "<table" in t]
 
 
 @pytest.mark.slow
@@ -105,6 +121,19 @@ def test_tiny_synthetic_book(tmp_path):
     assert "phase1_eda.py" not in rerun.stdout, "an unchanged page was re-run"
     after = {p.name: json.loads(p.read_text()) for p in metrics.glob("1-*.json")}
     assert after == before
+
+    # A moved checkout keeps its book: the summary pages re-run there read every record and give the same tables.
+    summaries = [Path("book/phase2/summary.ipynb"), Path("book/conclusions/comparison.ipynb")]
+    tables = {page: page_tables(repo / page) for page in summaries}
+    assert all(tables.values())
+    (tmp_path / "moved").mkdir()
+    moved = repo.rename(tmp_path / "moved" / "repo")  # a move keeps the files' times, as `mv` does
+    assert (moved / ".venv" / "bin" / "python").exists(), "the virtualenv link still resolves"
+    for page in summaries:
+        (moved / page).unlink()
+    there = make(moved, "book", *QUICK)
+    assert notebooks_run(there) == {"notebooks/phase2_summary.py", "notebooks/conclusions.py"}, there.stdout[-2000:]
+    assert {page: page_tables(moved / page) for page in summaries} == tables
 
 
 @pytest.mark.slow

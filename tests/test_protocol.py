@@ -1,19 +1,27 @@
 """The evaluation protocol holds: no leakage from validation or test labels, a ceiling on the right songs, runs kept apart."""
 from __future__ import annotations
 
+import logging
+import os
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_tree
 from sklearn.metrics import r2_score
 
 from mer_utils.corpus import synth
 from mer_utils.corpus.base import TARGETS
 from mer_utils.corpus.deam import load_corpus
 from mer_utils.corpus.split import PARTS, part_ids, song_split
+from mer_utils.errors import MerError
 from mer_utils.phase1.regressors import grid_search, part_song_ids, split_arrays
 from mer_utils.phase1.selection import pearson_ranking
 from mer_utils.results.metrics import regression_metrics
 from mer_utils.results.records import load_records, make_record, save_result
+from mer_utils.results.runs import REBUILD, records_of_run, run_identity
+from mer_utils.training.phase2 import saved_runs
 from mer_utils.training.loop import fit_target_scaler
 from mer_utils.training.mlp import fit_emotion_mlp, song_arrays
 
@@ -88,6 +96,72 @@ def test_summary_pages_read_only_records_of_their_own_run(tmp_path):
                                           test_predictions=frame))
     assert [r["model"] for r in load_records(tmp_path, mine)] == ["A"]
     assert len(load_records(tmp_path)) == 2
+
+
+def run_of(root) -> dict:
+    """The run identity of the tiny tree at ``root``, with the book's split of its songs."""
+    corpus = load_corpus(root)
+    return run_identity(corpus, song_split(corpus.song_ids, seed=42), corpus.subset, 42)
+
+
+def test_a_corpus_reached_through_a_symlink_is_the_same_run(tmp_path):
+    tree = make_tree(tmp_path / "deam")
+    os.symlink(tree, tmp_path / "link")
+    assert run_of(tmp_path / "link") == run_of(tree)
+    assert not any(str(tmp_path) in str(value) for value in run_of(tree).values()), "a run names no path"
+
+
+def test_a_moved_corpus_folder_is_the_same_run(tmp_path):
+    tree = make_tree(tmp_path / "deam")
+    before = run_of(tree)
+    assert run_of(shutil.move(tree, tmp_path / "elsewhere" / "deam")) == before
+
+
+def test_changed_labels_give_another_run(tmp_path):
+    tree = make_tree(tmp_path / "deam")
+    before = run_of(tree)
+    labels = next(tree.glob("annotations/**/*.csv"))
+    lines = labels.read_text().splitlines()
+    song, valence, *rest = lines[1].split(",")
+    lines[1] = ",".join([song, f"{float(valence) + 0.5:.1f}", *rest])
+    labels.write_text("\n".join(lines) + "\n")
+    assert run_of(tree)["split"] == before["split"] and run_of(tree) != before
+
+
+def record_of(tmp_path, run: dict, model: str = "A", phase: int = 1) -> None:
+    save_result(tmp_path, make_record(phase, model, "valence_mean", "synthdeam", {"r2": 0.1}, {"r2": 0.2}, run=run))
+
+
+def test_a_summary_page_without_records_of_its_run_names_the_run_it_looked_for_and_those_it_found(tmp_path):
+    mine = {"corpus": "synthdeam-aaaaaaaaaaaa", "split": "111111111111", "seed": 42}
+    other = {"corpus": "synthdeam-bbbbbbbbbbbb", "split": "111111111111", "seed": 42}
+    with pytest.raises(MerError, match="no records"):
+        records_of_run(tmp_path, mine)
+    record_of(tmp_path, other)
+    with pytest.raises(MerError) as error:
+        records_of_run(tmp_path, mine)
+    message = str(error.value)
+    assert "Looked for corpus synthdeam-aaaaaaaaaaaa, split 111111111111, seed 42" in message
+    assert "1 records of corpus synthdeam-bbbbbbbbbbbb" in message and REBUILD in message
+    record_of(tmp_path, mine)  # a Phase 1 record of this run, but the Phase 2 summary needs Phase 2
+    with pytest.raises(MerError, match="no Phase 2 record of this run.*notebooks/phase2_train.py"):
+        saved_runs(tmp_path, mine)
+    assert [r["model"] for r in records_of_run(tmp_path, mine, needed=(1,))] == ["A"]
+
+
+def test_records_written_before_run_identities_are_reported_once_as_stale(tmp_path, caplog):
+    mine = {"corpus": "synthdeam-aaaaaaaaaaaa", "split": "111111111111", "seed": 42}
+    old = {"split": "111111111111", "data_root": "/old/checkout/data/synthdeam", "subset": "1_2000", "seed": 42}
+    for model in ("Old1", "Old2"):
+        record_of(tmp_path, old, model)
+    with pytest.raises(MerError, match="2 records of an old-format run .data root /old/checkout/data/synthdeam"):
+        records_of_run(tmp_path, mine)
+    record_of(tmp_path, mine)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="mer_utils.results.runs"):
+        assert [r["model"] for r in records_of_run(tmp_path, mine)] == ["A"]
+    assert len(caplog.records) == 1, "one report for all stale records"
+    assert "2 records" in caplog.text and "data root" in caplog.text and REBUILD in caplog.text
 
 
 def test_records_carry_intervals_and_per_song_predictions():

@@ -179,18 +179,19 @@ def test_transfer_auc_is_one_for_a_perfect_ranking_and_quadrant_means_follow_the
     assert means.loc["Q1", ("toy", "valence")] == 7 and means.loc["Q2", ("toy", "valence")] == 3
 
 
-def test_phase1_choice_takes_the_best_validation_r2_of_the_current_split_only(tmp_path):
+def test_phase1_choice_takes_the_best_validation_r2_of_the_book_run_only(tmp_path):
     from mer_utils.phase1.regressors import GRID_SETTING
     from mer_utils.results.records import save_result
 
     def record(model, target, r2, split):
+        run = {"corpus": "synthdeam-aaaaaaaaaaaa", "split": split, "seed": 42}
         return {"phase": 1, "model": model, "target": target, "data": "synthdeam", "setting": GRID_SETTING,
-                "validation": {"r2": r2}, "test": {"r2": 0.0}, "run": {"split": split}, "best_params": {}}
+                "validation": {"r2": r2}, "test": {"r2": 0.0}, "run": run, "best_params": {}}
 
     for rec in (record("Ridge", "valence_mean", 0.3, "now"), record("SVR", "valence_mean", 0.4, "now"),
                 record("XGBoost", "valence_mean", 0.9, "old split"), record("Ridge", "arousal_mean", 0.5, "now")):
         save_result(tmp_path, rec)
-    chosen = transfer.phase1_choice(tmp_path, "now", "synthdeam")
+    chosen = transfer.phase1_choice(tmp_path, record("", "", 0, "now")["run"])
     assert {t: r["model"] for t, r in chosen.items()} == {"valence_mean": "SVR", "arousal_mean": "Ridge"}
 
 

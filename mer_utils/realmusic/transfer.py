@@ -22,8 +22,8 @@ Models scored, each only where ``make book`` left it:
   on 4Q musicnn embeddings from the same weights file (checked by sha256);
 * **Phase 1**: for each target, the regressor the Phase 1 page chose on
   validation (highest validation R² among its tuned regressors, with the
-  setting its grid search found, read from the result records of the current
-  split), refitted on the training songs' cached features (seconds) and applied
+  setting its grid search found, read from the result records of the book's
+  run, :func:`mer_utils.results.runs.records_of_run`), refitted on the training songs' cached features (seconds) and applied
   to the 4Q clips' 386 features.
 
 On SynthDEAM this asks how far the synthetic cues carry to real music; on DEAM
@@ -66,8 +66,8 @@ class TransferModel:
         return self.target_labels.get(target, self.label)
 
 
-def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_dir=None) -> dict:
-    """The book run whose models are scored: ``data``, ``data_dir``, ``subset``, ``results_dir``, ``cache_dir``."""
+def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_dir=None, seed=None) -> dict:
+    """The book run whose models are scored: ``data``, ``data_dir``, ``subset``, ``results_dir``, ``cache_dir``, ``seed``."""
     from ..corpus.sources import source
     from ..page import BOOK_DEFAULTS, default_paths
 
@@ -75,7 +75,8 @@ def book_paths(data=None, data_dir=None, subset=None, results_dir=None, cache_di
     paths = default_paths(data)
     return {"data": data, "data_dir": data_dir or paths["data_dir"], "subset": subset or source(data).default_subset,
             "results_dir": Path(results_dir or paths["results_dir"]),
-            "cache_dir": Path(cache_dir or paths["cache_dir"])}
+            "cache_dir": Path(cache_dir or paths["cache_dir"]),
+            "seed": BOOK_DEFAULTS["seed"] if seed is None else int(seed)}
 
 
 def _bundle_on_clips(bundle, path, corpus, embedded, label: str) -> TransferModel:
@@ -128,13 +129,17 @@ def musicnn_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | N
     return _bundle_on_clips(bundle, path, corpus, embedded, label)
 
 
-def phase1_choice(results_dir, split_sha1: str, data_name: str) -> dict:
-    """``{target: record}``: the tuned Phase 1 regressor with the highest validation R², per target, of this split."""
-    from ..phase1.regressors import GRID_SETTING
-    from ..results.records import load_records
+def phase1_choice(results_dir, run: dict) -> dict:
+    """``{target: record}``: the tuned Phase 1 regressor with the highest validation R², per target, of ``run``.
 
-    records = [r for r in load_records(results_dir) if r.get("phase") == 1 and r.get("setting") == GRID_SETTING
-               and r.get("data") == data_name and r.get("run", {}).get("split") == split_sha1]
+    Raises :class:`MerError` when there is no Phase 1 record of ``run``
+    (:func:`mer_utils.results.runs.records_of_run`).
+    """
+    from ..phase1.regressors import GRID_SETTING
+    from ..results.runs import records_of_run
+
+    records = [r for r in records_of_run(results_dir, run, needed=(1,))
+               if r.get("phase") == 1 and r.get("setting") == GRID_SETTING]
     chosen = {}
     for record in records:
         target = record["target"]
@@ -147,16 +152,18 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     """The Phase 1 regressors chosen on validation, refitted on the training songs, applied to the 4Q features.
 
     ``fourq_features``: the 386 features of the 4Q clips (indexed by 4Q name), computed with the same
-    settings as the book's.  Returns :class:`TransferModel` or :class:`LeftOut` (no records of this split).
+    settings as the book's.  Returns :class:`TransferModel` or :class:`LeftOut` (no records of the book's run,
+    with the reason :func:`phase1_choice` gives).
     """
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
 
     from ..corpus.base import TARGETS
     from ..corpus.sources import corpus_for
-    from ..corpus.split import read_split, split_hash
+    from ..corpus.split import read_split
     from ..phase1.features import extract_features
     from ..phase1.regressors import regressor, split_arrays
+    from ..results.runs import run_identity
 
     label = "Phase 1 regressors"
     split_path = book["results_dir"] / "split.csv"
@@ -165,10 +172,13 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     corpus = corpus_for(book["data"], book["data_dir"], book["subset"])
     split = read_split(split_path)
     split = split[split["song_id"].isin(corpus.song_ids)].reset_index(drop=True)
-    chosen = phase1_choice(book["results_dir"], split_hash(split), corpus.name)
+    try:
+        chosen = phase1_choice(book["results_dir"], run_identity(corpus, split, book["subset"], book["seed"]))
+    except MerError as exc:
+        return LeftOut("phase1", label, str(exc).rstrip("."))
     if set(chosen) != set(TARGETS):
-        return LeftOut("phase1", label, f"no Phase 1 records of the current split under {book['results_dir']}: "
-                                        "run 'make book' first")
+        return LeftOut("phase1", label, f"no tuned Phase 1 regressor of each target among the book's records under "
+                                        f"{book['results_dir']}: run 'make book' first")
     features = extract_features(corpus, book["cache_dir"], n_jobs=n_jobs, progress=False).frame
     labels = corpus.songs.loc[features.index]
     columns, names = {}, {}

@@ -36,7 +36,7 @@ def make_record(phase: int, model: str, target: str, data: str, validation: dict
             carries the 95% bootstrap interval of each test metric over songs (whole songs are resampled when
             a song has several items, i.e. chunks) and the per-song predictions (the mean over a song's items),
             which the conclusions use for paired comparisons.
-        run: the run's identity (:attr:`mer_utils.page.Page.run`): split hash, data root, subset, seed.
+        run: the run's identity (:attr:`mer_utils.page.Page.run`): corpus digest, split hash, seed.
         groups: each song id's group (a film; :attr:`mer_utils.corpus.base.Corpus.groups`) where songs are not
             independent: the interval then resamples whole groups, and the per-song predictions carry the group
             so that paired comparisons do too.
@@ -82,7 +82,11 @@ def save_result(results_dir, record: dict) -> Path:
 
 
 def load_records(results_dir, run: dict | None = None) -> list[dict]:
-    """The saved records; with ``run``, only those of that run (same split hash, data root, subset and seed)."""
+    """The saved records; with ``run``, only those of that run (:func:`mer_utils.results.runs.run_identity`).
+
+    The summary pages read them through :func:`mer_utils.results.runs.records_of_run`, which also says what
+    to re-run when there are none.
+    """
     paths = sorted((Path(results_dir) / "metrics").glob("*.json"))
     records = [json.loads(path.read_text()) for path in paths]
     return [r for r in records if run is None or r.get("run") == run]

@@ -121,14 +121,16 @@ def best_runs(results: pd.DataFrame, phase: int = 2, level: str | None = "song")
     return table.sort_values(["_model", "_target", "model"]).drop(columns=["_model", "_target"]).reset_index(drop=True)
 
 
-def saved_runs(results_dir, run: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def saved_runs(results_dir, run: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """All saved records of ``run``, and the best Phase 2 run of each model and target at song and at chunk level.
 
-    Raises :class:`MerError` when no Phase 2 run has been saved yet.
+    Raises :class:`MerError` when no Phase 2 record of this run has been saved
+    (:func:`mer_utils.results.runs.records_of_run` names the runs it found and what to re-run).
     """
-    from ..results.records import load_results
+    from ..results.records import flatten_records
+    from ..results.runs import records_of_run
 
-    results = load_results(results_dir, run)
+    results = flatten_records(records_of_run(results_dir, run, needed=(2,)))
     songs, chunks = best_runs(results, level="song"), best_runs(results, level="chunk")
     if songs.empty:
         raise MerError(
