@@ -31,10 +31,11 @@ from IPython.display import Markdown, display
 
 from mer_utils import plots
 from mer_utils.corpus.deam import dynamic_annotations
-from mer_utils.corpus.split import part_overview
+from mer_utils.corpus.split import fold_overview, part_overview
 from mer_utils.corpus.synth import cue_weight_table
 from mer_utils.page import start_page
 from mer_utils.results import narrative
+from mer_utils.results.tables import style_plain
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.split
@@ -54,9 +55,21 @@ display(Markdown(narrative.corpus_findings(corpus)))
 # Model selection (grid search, epochs, early stopping) sees the training and
 # validation songs only; the test songs are scored once per model.
 
+#
+# A small corpus (Soundtracks) is evaluated by cross-validation instead, grouped
+# by film: the films are dealt into folds of about equal size; in fold k the
+# films of fold k are the test part, those of fold k + 1 the validation part and
+# the rest the training part. Every excerpt is tested once, by a model that never
+# saw its film, and every figure pools those out-of-fold predictions.
+
 # %%
-display(part_overview(split, corpus.songs).style.format({"share": "{:.0%}", "valence_mean": "{:.2f}", "arousal_mean": "{:.2f}"})
-        .set_caption(f"Songs per part (seed {page.seed}); mean labels on the 1..9 scale"))
+if page.cross_validated:
+    display(style_plain(fold_overview(split, corpus.groups), f"Excerpts (songs) and films (groups) in each part of "
+                        f"each fold (seed {page.seed})"))
+else:
+    display(part_overview(split, corpus.songs).style.format({"share": "{:.0%}", "valence_mean": "{:.2f}",
+                                                             "arousal_mean": "{:.2f}"})
+            .set_caption(f"Songs per part (seed {page.seed}); mean labels on the 1..9 scale"))
 
 # %% [markdown]
 # ## Dynamic annotations

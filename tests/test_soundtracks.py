@@ -132,3 +132,33 @@ def test_make_data_soundtracks_explains_and_checks_a_tree(sample, capsys):
     assert main_check(["--soundtracks-dir", str(sample)]) == 0
     out = capsys.readouterr().out
     assert "no direct download address" in out and "240 songs" in out and "make book DATA=soundtracks" in out
+
+
+def test_over_folds_pools_out_of_fold_predictions_and_bootstraps_over_films():
+    from mer_utils.results.crossfit import over_folds
+    from mer_utils.results.intervals import compare_on_shared_songs, predictions_frame
+    from mer_utils.results.metrics import regression_metrics
+    from mer_utils.results.records import make_record, test_predictions
+
+    films = pd.Series({i: f"film {i % 6}" for i in range(1, 61)})
+    truth = pd.Series({i: 1 + (i * 7 % 9) for i in films.index}, dtype=float)
+    folds = fold_splits(grouped_folds(films.index, films, n_folds=3, seed=1))
+
+    def score(split, run, offset):  # a "model" that predicts the truth plus a fold-dependent offset
+        test = split.loc[split["part"] == "test", "song_id"]
+        predicted = truth.loc[test] + offset * (1 + len(test) % 2)
+        return [make_record(1, "m", "valence_mean", "st", {"r2": 0.5, "rmse": 1.0, "mae": 1.0},
+                            regression_metrics(truth.loc[test], predicted), run=run,
+                            test_predictions=predictions_frame(test, truth.loc[test], predicted), setting="s")]
+
+    pooled = over_folds(score, folds, films, run={"id": 1}, offset=0.5)
+    assert len(pooled) == 1 and pooled[0]["cross_validated"] == 3 and len(pooled[0]["folds"]) == 3
+    frame = test_predictions(pooled[0])
+    assert sorted(frame["song_id"]) == list(range(1, 61)), "every song predicted once, out of fold"
+    assert pooled[0]["test"] == regression_metrics(frame["true"], frame["predicted"])
+    assert set(frame["group"]) == set(films), "the film travels with each prediction"
+    worse = over_folds(score, folds, films, run={"id": 1}, offset=1.5)
+    diff = compare_on_shared_songs(frame, test_predictions(worse[0]))
+    assert diff["low"] > 0, "the closer model wins on the same films"
+    one = over_folds(score, {0: folds[1]}, None, run={"id": 1}, offset=0.5)
+    assert "cross_validated" not in one[0], "one split: the scoring function's own records"

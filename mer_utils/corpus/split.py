@@ -182,6 +182,15 @@ def part_ids(split: pd.DataFrame, part: str) -> list[int]:
     return [int(i) for i in split.loc[split["part"] == part, "song_id"]]
 
 
+def fold_overview(split: pd.DataFrame, groups: pd.Series) -> pd.DataFrame:
+    """Songs and groups (films) in each part of each fold, for the corpus page of a cross-validated corpus."""
+    rows = split.assign(group=groups.loc[split["song_id"]].to_numpy())
+    table = rows.groupby(["fold", "part"]).agg(songs=("song_id", "size"), groups=("group", "nunique")).unstack("part")
+    table.columns = [f"{part} {what}" for what, part in table.columns]
+    order = [f"{part} {what}" for part in PARTS for what in ("songs", "groups")]
+    return table[order].reset_index()
+
+
 def part_overview(split: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Songs, share and mean labels of each part (train, validation, test), for the corpus page."""
     parts = split.merge(labels[["valence_mean", "arousal_mean"]], left_on="song_id", right_index=True)
