@@ -331,9 +331,11 @@ def embedding_map_notes(
     return "What the maps show on this run:\n\n" + "\n".join(lines) + "\n\n" + " ".join(caveats)
 
 
-def mlp_training_sentence(ids: dict, settings: dict, seed: int) -> str:
-    """How many songs train, validate and test the MLP, and its schedule."""
-    return (
+def mlp_training_sentence(ids: dict, settings: dict, seed: int, folds: int = 1) -> str:
+    """How many songs train, validate and test the MLP, and its schedule (per fold, the first shown, under folds)."""
+    per_fold = (f"The MLP is trained once per fold of the {folds}-fold cross-validation; the table and curves "
+                "below show the first fold. " if folds > 1 else "")
+    return per_fold + (
         f"Songs: {len(ids['train'])} for training, {len(ids['validation'])} for validation, {len(ids['test'])} held "
         f"out for the test. At most {settings['epochs']} epochs, patience {settings['patience']}, batch size "
         f"{settings['batch_size']}, Adam learning rate {settings['lr']:g}, seed {seed}."

@@ -47,7 +47,7 @@ def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None,
     if columns is None:
         return table
     extra = SCORE_COLUMNS + INTERVAL_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + REFERENCE_COLUMNS + ["cross_validated"]
-    shown = list(columns) + [c for c in extra if c in table and c not in columns]
+    shown = [c for c in columns if c in table] + [c for c in extra if c in table and c not in columns]
     return table[shown]
 
 

@@ -233,3 +233,61 @@ def mlp_cross_validation(x: dict, y: dict, target_names, *, epochs: int, batch_s
             scores[target].append(regression_metrics(pool_y[held_rows][:, j], predicted[:, j])["r2"])
     return {t: {"cv_r2_mean": float(np.mean(v)), "cv_r2_sd": float(np.std(v, ddof=1)), "cv_folds": len(v)}
             for t, v in scores.items()}
+
+
+@dataclass
+class MlpRun:
+    """One split's EmotionMLP: the arrays it saw (:func:`song_arrays`), the trained model, its records and predictions."""
+
+    ids: dict
+    x: dict
+    y: dict
+    mlp: MlpResult
+    records: list[dict]
+    predictions: dict
+
+    @property
+    def best_epoch(self) -> int:
+        return int(self.mlp.history.attrs["best_epoch"])
+
+
+def train_mlp_on_split(split: pd.DataFrame, run: dict | None, *, song_ids, embeddings, labels: pd.DataFrame, data: str,
+                       targets, settings: dict, seed: int, repeated_cv: bool = True, **details) -> MlpRun:
+    """Phase 3 on one split: train with early stopping on its validation songs, score its test songs.
+
+    ``settings`` is :func:`mer_utils.training.defaults.training_settings` for
+    ``"EmotionMLP"``.  With ``repeated_cv``, each record also carries the chosen
+    epoch's R² in repeated k-fold CV over the training and validation songs
+    (:func:`mlp_cross_validation`); a cross-validated corpus leaves it out (its
+    folds are the evaluation).  ``details`` are added to every record.
+    """
+    ids, x, y = song_arrays(song_ids, embeddings, labels, split, targets)
+    mlp = fit_emotion_mlp(x["train"], y["train"], x["validation"], y["validation"], target_names=targets,
+                          epochs=settings["epochs"], patience=settings["patience"], batch_size=settings["batch_size"],
+                          lr=settings["lr"], seed=seed)
+    best_epoch = int(mlp.history.attrs["best_epoch"])
+    cv = None
+    if repeated_cv:
+        cv = mlp_cross_validation(x, y, targets, epochs=best_epoch, batch_size=settings["batch_size"], lr=settings["lr"],
+                                  seed=seed)
+    records, predictions = mlp_records(
+        mlp, ids, x, y, data, run=run, cv=cv, best_epoch=best_epoch, epochs_run=int(len(mlp.history)),
+        max_epochs=settings["epochs"], patience=settings["patience"], batch_size=settings["batch_size"],
+        lr=settings["lr"], seed=seed, **details, **{f"{part}_songs": len(part_ids) for part, part_ids in ids.items()})
+    return MlpRun(ids, x, y, mlp, records, predictions)
+
+
+def train_mlp_per_fold(folds: dict, groups, run: dict | None, **kwargs) -> tuple[dict, list[dict]]:
+    """:func:`train_mlp_on_split` on every fold (:attr:`mer_utils.page.Page.folds`): ``({fold: MlpRun}, records)``.
+
+    With one split the records are its own; under folds they are pooled out of fold
+    (:func:`mer_utils.results.crossfit.pool_records`) and the repeated inner CV is left out.
+    """
+    from ..corpus.split import ONE_SPLIT
+    from ..results.crossfit import pool_records
+
+    one = list(folds) == [ONE_SPLIT]
+    runs = {fold: train_mlp_on_split(split, run, repeated_cv=one, **kwargs) for fold, split in folds.items()}
+    if one:
+        return runs, runs[ONE_SPLIT].records
+    return runs, pool_records({fold: r.records for fold, r in runs.items()}, groups, run)
