@@ -59,12 +59,12 @@ corpus, split = page.corpus, page.split
 records, other_data = lessons.this_run(records_of_run(page.results_dir, page.run), corpus)
 table = lessons.comparison_rows(records, corpus, split)
 n_test = int((split["part"] == "test").sum())
-display(Markdown(lessons.found_sentence(table, page.results_dir, n_test, other_data)))
+display(Markdown(lessons.found_sentence(table, page.results_dir, n_test, other_data, groups=page.groups)))
 if lessons.phase3_backbone(table) == "random":
     display(HTML(RANDOM_PHASE3_WARNING))
 
 # %%
-columns = [c for c in lessons.COLUMNS if c != "phase"] + [c for c in ("ceiling_r2", "below_ceiling") if c in table]
+columns = lessons.shown_columns(table)
 for target in TARGETS:
     display(style_table(table.loc[table["target"] == target, columns].rename(columns={"label": "model"}),
                         f"{short_name(target).capitalize()}: every model on the {n_test} test songs "

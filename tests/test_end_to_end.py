@@ -5,8 +5,9 @@ builds the site with warnings as errors, and checks the HTML; then checks that a
 second `make book` does no notebook work, that a re-run gives identical
 tables, and that the checkout moved elsewhere keeps its book (its summary pages,
 re-run there, find every record and give the same tables).  A second test does
-the same on the real-format DEAM sample in ../shared when it is there.
-Minutes, not seconds: these are the slow tests.
+the same on the real-format DEAM sample in ../shared when it is there, and a
+third builds a tiny Soundtracks book (four films of the shared sample) under
+film-grouped cross-validation.  Minutes, not seconds: these are the slow tests.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from conftest import DEAM_SAMPLE, REPO
 
@@ -157,3 +159,45 @@ def test_real_format_deam_sample_book(tmp_path):
     assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
     page = (repo / "book" / "data" / "corpus.ipynb").read_text()
     assert "1734" in page and "Synthetic data" not in page
+
+
+@pytest.mark.slow
+def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
+    sample = REPO.parent / "shared" / "soundtracks-sample"
+    weights = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
+    if not (sample / "set1").is_dir() or not weights.is_file():
+        pytest.skip(f"the Soundtracks sample or musicnn's weights are not in {REPO.parent / 'shared'}")
+    from mer_utils.corpus.soundtracks import film_key
+
+    # A few whole films of the shared sample (28 excerpts): all rating files, four films' audio (linked, not copied).
+    tracks = pd.read_csv(sample / "set1_tracklist.csv", dtype={"Nro": str})
+    have = {p.stem for p in (sample / "set1" / "mp3").glob("*.mp3")}
+    tracks = tracks[tracks["Nro"].isin(have)]
+    films = tracks.groupby(tracks["Album name"].str.strip()).size().sort_values(kind="stable").index[5:9]
+    tree = tmp_path / "soundtracks"
+    (tree / "set1" / "mp3").mkdir(parents=True)
+    for name in ("mean_ratings_set1.csv", "set1_tracklist.csv", "mean_ratings_set2.csv", "set2_tracklist.csv"):
+        os.symlink(sample / name, tree / name)
+    for number in tracks.loc[tracks["Album name"].str.strip().isin(films), "Nro"]:
+        os.symlink(sample / "set1" / "mp3" / f"{number}.mp3", tree / "set1" / "mp3" / f"{number}.mp3")
+    repo = copy_repo(tmp_path / "repo")
+    run = make(repo, "book", "DATA=soundtracks", f"SOUNDTRACKS_DIR={tree}", "FOLDS=3", "P1_GRID=small",
+               "P3_EPOCHS=3", f"MUSICNN_WEIGHTS={weights}")
+    assert "phase2_train.py" not in run.stdout, "Phase 2 does not yet run fold by fold: left out of this book"
+
+    split = pd.read_csv(repo / "results" / "soundtracks" / "split.csv")
+    assert sorted(split["fold"].unique()) == [1, 2, 3]
+    assert (split[split["part"] == "test"]["song_id"].value_counts() == 1).all(), "every excerpt tested once"
+    corpus = html(repo, "book/data/corpus.html")
+    assert "Real music" in corpus and "human reference" in corpus and "rated excerpts without audio" in corpus
+    for page in ("book/phase1/models.html", "book/phase3/musicnn.html", "book/conclusions/comparison.html"):
+        text = html(repo, page)
+        assert "Soundtracks" in text and "energy" in text, page
+        assert "bootstrap over films" in text, page
+    assert "panel 2 r (linked)" in html(repo, "book/phase3/musicnn.html")
+    conclusions = html(repo, "book/conclusions/comparison.html")
+    assert "predicted once, out of fold" in conclusions and "P3 EmotionMLP on musicnn (MSD)" in conclusions
+    record = json.loads(next((repo / "results" / "soundtracks" / "metrics").glob("3-EmotionMLP-musicnn-valence*"))
+                        .read_text())
+    assert record["cross_validated"] == 3 and len(record["folds"]) == 3
+    assert set(record["test_predictions"]["group"]) == {film_key(f) for f in films}

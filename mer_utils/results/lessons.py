@@ -21,7 +21,7 @@ from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import PUBLISHED_ANCHORS, report_figure
 from .records import flatten_records, test_predictions
-from .tables import add_ceiling
+from .tables import REFERENCE_COLUMNS, add_ceiling, add_human_reference
 
 PHASES = {1: "Phase 1 (handcrafted features, classical regressors)", 2: "Phase 2 (log-mel CNNs)",
           3: "Phase 3 (pretrained embeddings, EmotionMLP)"}
@@ -80,8 +80,16 @@ def comparison_rows(records: list[dict], corpus, split=None) -> pd.DataFrame:
     table["record"] = range(len(records))
     table["label"] = [model_label(row) for _, row in table.iterrows()]
     table["report_r2"] = [row_report_r2(row) for _, row in table.iterrows()]
+    table = add_human_reference(table, records, corpus)
     table = table.sort_values(["target", "phase", "validation_r2"], ascending=[False, True, False]).reset_index(drop=True)
     return add_ceiling(table, corpus, split)
+
+
+def shown_columns(table: pd.DataFrame) -> list[str]:
+    """The columns of the page's per-target tables: :data:`COLUMNS` less the phase, then the ceiling or the human
+    reference and the protocol where this run has them."""
+    extra = ["ceiling_r2", "below_ceiling", *REFERENCE_COLUMNS, "cross_validated"]
+    return [c for c in COLUMNS if c != "phase"] + [c for c in extra if c in table]
 
 
 def present_phases(table: pd.DataFrame) -> list[int]:
@@ -106,8 +114,11 @@ def phase3_backbone_rows(table: pd.DataFrame, target: str) -> tuple:
     return (musicnn.iloc[0], cnn14.iloc[0]) if len(musicnn) and len(cnn14) else None
 
 
-def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: list[str]) -> str:
-    """Which phases have results, which do not, and how the comparisons below are made."""
+def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: list[str], groups=None) -> str:
+    """Which phases have results, which do not, and how the comparisons below are made.
+
+    ``groups``: each song's group (film) under cross-validation (:attr:`mer_utils.page.Page.groups`).
+    """
     present = present_phases(table)
     missing = [p for p in PHASES if p not in present]
     text = (f"Records of other data ({', '.join(other_data)}) in `{results_dir}/metrics` are left out. "
@@ -116,9 +127,14 @@ def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: li
         f"Results found for {', '.join(PHASES[p] for p in present) or 'no phase'}. "
         + (f"**No results for {', '.join(PHASES[p] for p in missing)}** in `{results_dir}/metrics`: "
            "run `make book` (a failed notebook of that phase leaves no records)." if missing else "")
-        + f" The test set has **{n_test} songs**. Every test figure carries a 95% bootstrap interval over these songs "
-        f"({N_RESAMPLES} resamples), and every comparison below is a paired bootstrap of the difference on the same "
-        "songs: a model is called better only when that interval excludes zero."
+        + (f" The test set has **{n_test} songs**. Every test figure carries a 95% bootstrap interval over these songs "
+           f"({N_RESAMPLES} resamples), and every comparison below is a paired bootstrap of the difference on the same "
+           "songs: a model is called better only when that interval excludes zero." if groups is None else
+           f" Every one of the **{n_test} excerpts** is predicted once, out of fold, by a model that never saw its "
+           f"film. Every figure carries a 95% bootstrap interval over the **{groups.nunique()} films** "
+           f"({N_RESAMPLES} resamples; excerpts of one film are drawn together), and every comparison below is a "
+           "paired bootstrap of the difference over the same films: a model is called better only when that "
+           "interval excludes zero.")
     )
 
 
@@ -141,8 +157,9 @@ def headline(best: dict, target: str):
 
 def best_table(best: dict, corpus, split=None) -> pd.DataFrame:
     """The rows of :func:`best_of_each_phase` as a table (test figures with their intervals)."""
-    keep = ["phase", "target", "label", "validation_r2", *[c for c in COLUMNS if c.startswith("test_")], "report_r2"]
-    rows = pd.DataFrame([{k: r.get(k) for k in keep} for r in best.values()]).rename(columns={"label": "model"})
+    keep = ["phase", "target", "label", "validation_r2", *[c for c in COLUMNS if c.startswith("test_")], "report_r2",
+            *REFERENCE_COLUMNS, "cross_validated"]
+    rows = pd.DataFrame([{k: r.get(k) for k in keep if k in r} for r in best.values()]).rename(columns={"label": "model"})
     return add_ceiling(rows.sort_values(["target", "phase"], ascending=[False, True]), corpus, split)
 
 
