@@ -110,14 +110,6 @@ PAGES := book/data/corpus.ipynb \
          book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
          $(P2_PAGES) book/phase2/summary.ipynb \
          $(P3_PAGES) book/conclusions/comparison.ipynb
-# Soundtracks is evaluated by film-grouped cross-validation (mer_utils/results/crossfit.py); so far the data
-# chapter, Phase 1, Phase 3 and the conclusions run under it.  Phase 2 scores one split and is left out of its
-# book until it runs fold by fold too.
-ifeq ($(DATA),soundtracks)
-  P2_PAGES :=
-  PAGES := book/data/corpus.ipynb book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
-           $(P3_PAGES) book/conclusions/comparison.ipynb
-endif
 # The Real music chapter (4Q) is built only when FOURQ_DIR is given; build/toc.yml lists the chapters that ran.
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb

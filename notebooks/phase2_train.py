@@ -25,6 +25,10 @@
 # 3. score the held-out test songs twice: chunk by chunk, and song by song after
 #    averaging each song's chunk predictions.
 #
+# On a corpus evaluated by film-grouped cross-validation (Soundtracks) the run
+# is repeated on every fold; the tables and curves of one run show the first
+# fold, and the test figures pool every fold's held-out excerpts.
+#
 # RMSE and MAE are on the original 1–9 rating scale throughout; R² is
 # scikit-learn's `r2_score`.
 
@@ -62,7 +66,6 @@ from mer_utils.results.records import save_results
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training import phase2
 from mer_utils.training.defaults import training_settings
-from mer_utils.training.loop import fit, make_loader
 from mer_utils.training.modelfile import build_model, save_model
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
@@ -87,8 +90,11 @@ if len(cache.skipped):
     display(cache.skipped)
 
 # %%
-datasets, target_scaler, input_stats = logmel.split_datasets(cache, corpus, split, target, seed=page.seed,
-                                                            max_train_chunks=max_train_chunks)
+runs, records, test_frame = phase2.train_per_fold(
+    page.folds, page.groups, page.run, cache=cache, corpus=corpus, model_name=model_name, target=target,
+    settings=settings, seed=page.seed, threads=threads, precision=precision, max_train_chunks=max_train_chunks)
+first = next(iter(runs.values()))
+datasets, history, model = first.datasets, first.history, first.model
 display(phase2.part_counts(datasets).style.hide(axis="index"))
 fig = plots.extreme_chunks(cache, datasets["train"].frame, target)
 
@@ -98,9 +104,9 @@ fig = plots.extreme_chunks(cache, datasets["train"].frame, target)
 # The table lists the parts of the network and their trainable parameters.
 
 # %% tags=["show-input"]
-model = build_model(model_name, seed=page.seed)
-display(summary(model))
-print(f"{count_parameters(model):,} trainable parameters")
+untrained = build_model(model_name, seed=page.seed)
+display(summary(untrained))
+print(f"{count_parameters(untrained):,} trainable parameters")
 
 # %% [markdown]
 # ## Training
@@ -111,13 +117,6 @@ print(f"{count_parameters(model):,} trainable parameters")
 # 1–9 scale, per chunk; the last columns give the time per epoch.
 
 # %%
-model, history = fit(
-    model, make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=page.seed),
-    make_loader(datasets["validation"], 64),
-    epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=page.seed,
-    target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
-    threads=threads, precision=precision,
-)
 display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index").set_caption(
     "This run, one row per epoch (validation; RMSE and MAE on the 1..9 scale)"))
 display(report_epoch_table(model_name, target).style.format(precision=4).hide(axis="index").set_caption(
@@ -127,7 +126,7 @@ display(Markdown(narrative.best_epoch_note(history)))
 
 # %%
 plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)}",
-                      report_r2=report_figure(2, model_name, target), ceiling_r2=corpus.ceiling(target, part_ids(split, "validation")))
+                      report_r2=report_figure(2, model_name, target), ceiling_r2=corpus.ceiling(target, part_ids(page.first_split, "validation")))
 
 # %% [markdown]
 # ## Held-out test songs
@@ -141,14 +140,6 @@ plots.learning_curves(history, title=f"{LABELS[model_name]}, {short_name(target)
 # the chunk row too) and the distance to it.
 
 # %%
-test_frame = phase2.chunk_predictions(model, datasets["test"], target_scaler, precision=history.attrs["precision"])
-records = phase2.result_records(
-    model_name, target, corpus, history, test_frame, run=page.run,
-    extra={"max_epochs": settings["epochs"], "patience": settings["patience"], "batch_size": settings["batch_size"],
-           "lr": settings["lr"], "seed": page.seed, "train_chunks": len(datasets["train"]),
-           "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique()),
-           "precision": history.attrs["precision"]},
-)
 style_table(comparison_table(records, corpus, phase=2, columns=["level"], split=split),
             caption=f"{model_name}, {short_name(target)}: validation-best and test")
 
@@ -166,7 +157,8 @@ plots.predicted_vs_true(test_frame, target, title=f"{LABELS[model_name]}: test s
 model_path = save_model(
     page.results_dir, f"phase2-{model_name}-{target}", model,
     {"model": model_name, "target": target, "data": corpus.name, "seed": page.seed, **settings,
-     "spectrogram": cache.settings, "input_mean": input_stats[0], "input_std": input_stats[1]},
-    target_scaler, [target],
+     "spectrogram": cache.settings, "input_mean": first.input_stats[0], "input_std": first.input_stats[1],
+     "folds": len(runs)},
+    first.target_scaler, [target],
 )
 saved = save_results(page.results_dir, records)

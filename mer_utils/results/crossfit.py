@@ -60,8 +60,15 @@ def _key(record: dict) -> tuple:
     return tuple(record.get(k, "song" if k == "level" else "") for k in RECORD_KEY)
 
 
-def pool_records(records_by_fold: dict[int, list[dict]], groups: pd.Series | None, run: dict | None = None) -> list[dict]:
-    """One record per model, setting, target and level from each fold's records (see the module docstring)."""
+def pool_records(records_by_fold: dict[int, list[dict]], groups: pd.Series | None, run: dict | None = None,
+                 items: dict | None = None) -> list[dict]:
+    """One record per model, setting, target and level from each fold's records (see the module docstring).
+
+    ``items`` maps a record's level to the pooled predictions of the items it
+    scores where those are not songs (Phase 2's chunks: ``song_id``, ``true``,
+    ``predicted``, every chunk of every fold's test songs); the test figures and
+    the interval (over groups) are then computed on them.
+    """
     by_key: dict[tuple, dict[int, dict]] = {}
     for fold, records in records_by_fold.items():
         for record in records:
@@ -72,7 +79,7 @@ def pool_records(records_by_fold: dict[int, list[dict]], groups: pd.Series | Non
         if len(folds) != n_folds:
             missing = sorted(set(records_by_fold) - set(folds))
             raise ValueError(f"record {key} is missing from fold(s) {missing}: every fold must score every model")
-        pooled.append(_pool(folds, groups, run))
+        pooled.append(_pool(folds, groups, run, (items or {}).get(key[-1])))
     return pooled
 
 
@@ -89,14 +96,14 @@ def summarise_detail(values: list):
     return f"{common} ({texts.count(common)} of {len(texts)} folds)"
 
 
-def _pool(folds: dict[int, dict], groups: pd.Series | None, run: dict | None) -> dict:
+def _pool(folds: dict[int, dict], groups: pd.Series | None, run: dict | None, items=None) -> dict:
     first = next(iter(folds.values()))
     details = {k: v for k, v in first.items() if k not in POOLED and k not in ("phase", "model", "target", "data")}
     varying = sorted(k for k in details if any(r.get(k) != details[k] for r in folds.values()))
     predictions = pd.concat([pd.DataFrame(r["test_predictions"]).assign(fold=fold) for fold, r in folds.items()])
     if predictions["song_id"].duplicated().any():
         raise ValueError("a song is tested in two folds: the folds do not partition the songs")
-    predictions = predictions.sort_values("song_id")
+    predictions = predictions.sort_values("song_id") if items is None else items
     validation = {m: float(np.mean([r["validation"][m] for r in folds.values()])) for m in METRICS}
     test = regression_metrics(predictions["true"], predictions["predicted"])
     per_fold = [{"fold": int(fold), "validation": r["validation"], "test": r["test"],

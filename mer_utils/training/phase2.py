@@ -1,11 +1,13 @@
 """Phase 2 runs: test predictions per chunk and per song, their records, and the per-epoch tables.
 
-Used by: ``notebooks/phase2_train.py`` (one run: scores, records, the epoch
-table) and ``notebooks/phase2_summary.py`` (:func:`best_runs` over the saved
+Used by: ``notebooks/phase2_train.py`` (one run per split or per fold,
+:func:`train_per_fold`: scores, records, the epoch table) and ``notebooks/phase2_summary.py`` (:func:`best_runs` over the saved
 records).  Training itself is :func:`mer_utils.training.loop.fit`.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -182,3 +184,67 @@ def timing_table(songs: pd.DataFrame) -> pd.DataFrame:
             "relative_time_per_epoch": "time per epoch vs CNN baseline",
         }
     )
+
+
+@dataclass
+class Phase2Run:
+    """One split's Phase 2 run: its chunk datasets, the trained model, the history, test chunks and records."""
+
+    datasets: dict
+    target_scaler: object
+    input_stats: tuple
+    model: object
+    history: pd.DataFrame
+    test_frame: pd.DataFrame
+    records: list[dict]
+
+
+def train_on_split(split: pd.DataFrame, run: dict | None, *, cache, corpus, model_name: str, target: str,
+                   settings: dict, seed: int, threads=None, precision=None, max_train_chunks=None) -> Phase2Run:
+    """One Phase 2 run on one split: chunk datasets, training with early stopping on validation, test records.
+
+    ``settings`` is :func:`mer_utils.training.defaults.training_settings` for ``model_name``;
+    ``cache`` the log-mel chunk cache (:func:`mer_utils.phase2.logmel.build_chunk_cache`).
+    """
+    from ..phase2 import logmel
+    from .loop import fit
+    from .modelfile import build_model
+
+    datasets, target_scaler, input_stats = logmel.split_datasets(cache, corpus, split, target, seed=seed,
+                                                                max_train_chunks=max_train_chunks)
+    model, history = fit(
+        build_model(model_name, seed=seed), make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=seed),
+        make_loader(datasets["validation"], 64),
+        epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=seed,
+        target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
+        threads=threads, precision=precision,
+    )
+    test_frame = chunk_predictions(model, datasets["test"], target_scaler, precision=history.attrs["precision"])
+    records = result_records(
+        model_name, target, corpus, history, test_frame, run=run,
+        extra={"max_epochs": settings["epochs"], "patience": settings["patience"], "batch_size": settings["batch_size"],
+               "lr": settings["lr"], "seed": seed, "train_chunks": len(datasets["train"]),
+               "test_chunks": len(test_frame), "test_songs": int(test_frame["song_id"].nunique()),
+               "precision": history.attrs["precision"]},
+    )
+    return Phase2Run(datasets, target_scaler, input_stats, model, history, test_frame, records)
+
+
+def train_per_fold(folds: dict, groups, run: dict | None, **kwargs) -> tuple[dict, list[dict], pd.DataFrame]:
+    """:func:`train_on_split` on every fold (:attr:`mer_utils.page.Page.folds`): ``({fold: Phase2Run}, records, chunks)``.
+
+    ``chunks`` holds every test chunk's prediction (each chunk once).  With one
+    split the records are its own; under folds they are pooled out of fold
+    (:func:`mer_utils.results.crossfit.pool_records`), the chunk-level record on
+    the pooled chunks, with intervals over groups.
+    """
+    from ..corpus.split import ONE_SPLIT
+    from ..results.crossfit import pool_records
+
+    runs = {fold: train_on_split(split, run, **kwargs) for fold, split in folds.items()}
+    chunks = pd.concat([r.test_frame for r in runs.values()], ignore_index=True)
+    if list(folds) == [ONE_SPLIT]:
+        return runs, runs[ONE_SPLIT].records, chunks
+    items = {"chunk": chunks.rename(columns={"target": "true", "prediction": "predicted"})[["song_id", "true",
+                                                                                            "predicted"]]}
+    return runs, pool_records({fold: r.records for fold, r in runs.items()}, groups, run, items=items), chunks
