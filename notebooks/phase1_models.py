@@ -84,7 +84,8 @@ fig = plots.metric_bars(sets_table, "setting", title="Test R² by feature set; d
 
 # %%
 model_records = over_folds(grid_search_records, page.folds, page.groups, run=page.run, features=features, labels=labels,
-                           data=corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed, n_jobs=n_jobs or DEFAULT_JOBS)
+                           data=corpus.name, grid=grid or DEFAULT_GRID, seed=page.seed, n_jobs=n_jobs or DEFAULT_JOBS,
+                           song_groups=page.groups)
 save_results(page.results_dir, model_records)
 models_table = comparison_table(model_records, corpus, phase=1, split=split,
                                 columns=["model", "target", "best_params", "cv_r2_mean", "cv_r2_sd"])

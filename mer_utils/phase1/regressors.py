@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 from sklearn.linear_model import Lasso, Ridge
-from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.model_selection import GridSearchCV, GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVR
@@ -75,7 +75,8 @@ def regressor(name: str, seed: int = 42):
 
 
 def grid_search(
-    name, train_x, train_y, valid_x, valid_y, test_x, test_y, grid: str = DEFAULT_GRID, seed: int = 42, n_jobs: int = 2
+    name, train_x, train_y, valid_x, valid_y, test_x, test_y, grid: str = DEFAULT_GRID, seed: int = 42, n_jobs: int = 2,
+    train_groups=None,
 ) -> dict:
     """Tune one regressor by 5-fold CV on train; score the refitted best on validation and test.
 
@@ -85,15 +86,20 @@ def grid_search(
         grid: ``"full"`` (the book) or ``"small"`` (quick checks), a key of :data:`GRIDS`.
         seed: seeds the folds and the regressor.
         n_jobs: parallel fits of the grid search.
+        train_groups: the group (film) of each training song where songs are not independent: the inner
+            folds then keep a group whole (``GroupKFold``), so the grid is not chosen on films it trained on.
     """
     if grid not in GRIDS:
         raise MerError(f"unknown grid '{grid}': use 'full' or 'small'.")
     pipeline = Pipeline([("scale", StandardScaler()), ("model", regressor(name, seed))])
     params = {f"model__{k}": v for k, v in GRIDS[grid][name].items()}
-    folds = KFold(n_splits=min(5, len(train_y)), shuffle=True, random_state=seed)
+    if train_groups is None:
+        folds = KFold(n_splits=min(5, len(train_y)), shuffle=True, random_state=seed)
+    else:
+        folds = GroupKFold(n_splits=min(5, len(set(train_groups))))
     start = time.perf_counter()
     search = GridSearchCV(pipeline, params, cv=folds, scoring="r2", n_jobs=n_jobs, refit=True)
-    search.fit(train_x, train_y)
+    search.fit(train_x, train_y, groups=train_groups)
     best = {k.removeprefix("model__"): v for k, v in search.best_params_.items()}
     return {
         "model": name,
@@ -157,23 +163,31 @@ def feature_set_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.
     return records
 
 
-def repeated_cv(estimator, x, y, seed: int, n_splits: int = CV_FOLDS, n_repeats: int = CV_REPEATS) -> dict:
-    """R² of ``estimator`` (a fitted setting, refit per fold) in repeated k-fold CV over songs: mean, sd, folds."""
+def repeated_cv(estimator, x, y, seed: int, n_splits: int = CV_FOLDS, n_repeats: int = CV_REPEATS, groups=None) -> dict:
+    """R² of ``estimator`` (a fitted setting, refit per fold) in repeated k-fold CV over songs: mean, sd, folds.
+
+    With ``groups`` (each song's film) the folds keep a group whole: one round of ``GroupKFold``.
+    """
     from sklearn.base import clone
     from sklearn.model_selection import RepeatedKFold, cross_val_score
 
-    folds = RepeatedKFold(n_splits=min(n_splits, len(y)), n_repeats=n_repeats, random_state=seed)
-    scores = cross_val_score(clone(estimator), x, y, cv=folds, scoring="r2", n_jobs=1)
+    if groups is None:
+        folds = RepeatedKFold(n_splits=min(n_splits, len(y)), n_repeats=n_repeats, random_state=seed)
+    else:
+        folds = GroupKFold(n_splits=min(n_splits, len(set(groups))))
+    scores = cross_val_score(clone(estimator), x, y, cv=folds, scoring="r2", n_jobs=1, groups=groups)
     return {"cv_r2_mean": float(np.mean(scores)), "cv_r2_sd": float(np.std(scores, ddof=1)), "cv_folds": int(len(scores))}
 
 
 def grid_search_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, data: str, grid: str,
-                        seed: int, n_jobs: int, run: dict | None = None) -> list[dict]:
+                        seed: int, n_jobs: int, run: dict | None = None, song_groups=None) -> list[dict]:
     """The six regressors tuned by :func:`grid_search` on the full feature set, one record per model and target.
 
     Besides the held-out test figures (with intervals), each record carries
     the chosen setting's R² in repeated 5-fold cross-validation over the
     training and validation songs (never the test songs): mean, spread and folds.
+    ``song_groups`` (each song's film, :attr:`mer_utils.page.Page.groups`) makes
+    both inner cross-validations keep a film whole.
     """
     from tqdm import tqdm
 
@@ -183,10 +197,17 @@ def grid_search_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.
     for target in TARGETS:
         arrays = split_arrays(features, labels, split, target)
         pooled_x, pooled_y = np.vstack(arrays[0:3:2]), np.concatenate(arrays[1:4:2])
+        train_groups, pooled_groups = None, None
+        if song_groups is not None:
+            groups = pd.Series(song_groups)
+            train_groups = groups.loc[part_song_ids(features, split, "train")].to_numpy()
+            pooled_groups = np.concatenate([train_groups,
+                                            groups.loc[part_song_ids(features, split, "validation")].to_numpy()])
         for name in tqdm(GRIDS[grid], desc=f"grid search ({short_name(target)})"):
-            result = grid_search(name, *arrays, grid=grid, seed=seed, n_jobs=n_jobs)
+            result = grid_search(name, *arrays, grid=grid, seed=seed, n_jobs=n_jobs, train_groups=train_groups)
             records.append(make_record(1, name, target, data, result["validation"], result["test"], run=run,
                                        test_predictions=predictions_frame(test_ids, arrays[5], result["test_predicted"]),
                                        setting=GRID_SETTING, best_params=result["best_params"], cv_r2=result["cv_r2"],
-                                       **repeated_cv(result["estimator"], pooled_x, pooled_y, seed)))
+                                       **repeated_cv(result["estimator"], pooled_x, pooled_y, seed,
+                                                     groups=pooled_groups)))
     return records

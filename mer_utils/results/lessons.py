@@ -19,7 +19,7 @@ import pandas as pd
 from ..corpus.base import TARGETS, short_name
 from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
-from .published import PUBLISHED_ANCHORS, report_figure
+from .published import anchors_for, report_figure
 from .records import flatten_records, test_predictions
 from .tables import REFERENCE_COLUMNS, add_ceiling, add_human_reference
 
@@ -314,8 +314,14 @@ def _lesson_headline(best, corpus, split) -> list[str]:
         shown = format_interval(top["test_r2"], (top.get("test_r2_low"), top.get("test_r2_high")), 3)
         text = (f"**The book's model for {short_name(target)}** (highest validation R² of the phase picks): "
                 f"{top['label']}, test R² {shown}.")
-        anchors = [a for a in PUBLISHED_ANCHORS if a["target"] == target]
-        if corpus.is_synthetic:
+        anchors = [a for a in anchors_for(corpus) if a["target"] == target]
+        if getattr(corpus, "reference", None) is not None:
+            text += (f" Its Pearson r with the first panel on the excerpts the second panel re-rated is "
+                     f"{fmt(top.get('model_r', np.nan))}; the second panel's r there is "
+                     f"{fmt(top.get('human_r', np.nan))} (a human reference, not a ceiling). Published on this "
+                     "corpus, with random splits that put one film on both sides (optimistic): "
+                     + "; ".join(f"{a['source'].split(':')[0]}, r {a['r']:.2f}" for a in anchors) + ".")
+        elif corpus.is_synthetic:
             ceiling = top.get("ceiling_r2", corpus.noise_ceiling(target))
             text += (f" The generating function's R² on the same test songs is {fmt(ceiling)}; the model's interval "
                      + ("reaches it." if top.get("test_r2_high", np.nan) >= ceiling else "stays below it.")
