@@ -57,7 +57,7 @@ from IPython.display import HTML, Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
-from mer_utils.results import lessons
+from mer_utils.results import lessons, verdicts
 from mer_utils.results.published import anchors_for
 from mer_utils.results.runs import records_of_run
 from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_plain, style_table
@@ -118,6 +118,20 @@ display(style_plain(lessons.comparisons_table(records, table, best),
                     "Paired comparisons on the same test songs: R² of model A minus model B, with its 95% bootstrap "
                     "interval"))
 display(Markdown(lessons.lessons(records, table, best, corpus, split)))
+
+# %% [markdown]
+# ## What each corpus shows
+#
+# The same lessons, one row each, for every corpus this checkout has built
+# (SynthDEAM by default; Soundtracks with `DATA=soundtracks`; DEAM with
+# `DATA=deam`), each from its own latest run: the comparison's R² difference with
+# its 95% paired interval, and whether the lesson *holds* (the interval excludes
+# zero in its favour), is *reversed*, or is *not shown*. SynthDEAM tests the
+# pipeline; only the real corpora say something about music.
+
+# %%
+display(style_plain(verdicts.corpus_verdicts(page.results_dir.parent),
+                    "Each lesson on each corpus built here: verdict and R² difference [95% paired interval]"))
 
 # %% [markdown]
 # ## What stays open

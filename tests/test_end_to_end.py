@@ -197,6 +197,7 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     assert "panel 2 r (linked)" in html(repo, "book/phase3/musicnn.html")
     conclusions = html(repo, "book/conclusions/comparison.html")
     assert "predicted once, out of fold" in conclusions and "P3 EmotionMLP on musicnn (MSD)" in conclusions
+    assert "What each corpus shows" in conclusions and "Temporal layers beat the plain CNN" in conclusions
     metrics = repo / "results" / "soundtracks" / "metrics"
     record = json.loads(next(metrics.glob("3-EmotionMLP-musicnn-valence*")).read_text())
     assert record["cross_validated"] == 3 and len(record["folds"]) == 3

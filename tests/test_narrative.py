@@ -353,3 +353,19 @@ def test_the_map_notes_name_the_embeddings_own_size():
     values = {"valence_mean": 0.5, "arousal_mean": 0.7}
     text = narrative.embedding_map_notes(values, values, 30.0, 500, 42, False, True, dimensions=200)
     assert "full 200-dimensional space" in text and "2048" not in text
+
+
+def verdicts_of(records):
+    from mer_utils.results.verdicts import lesson_verdicts
+
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    return lesson_verdicts(records, table, lessons.best_of_each_phase(table)).set_index(["lesson", "target"])
+
+
+def test_each_lesson_gets_one_verdict_per_target_from_its_paired_interval():
+    found = verdicts_of(three_phases(mlp_noise=0.3))  # the MLP clearly ahead; the GRU and the plain CNN alike
+    assert found.loc[("pretrained", "valence"), "verdict"] == "holds"
+    assert found.loc[("temporal", "arousal"), "verdict"] == "not shown"
+    assert "P3 EmotionMLP" in found.loc[("pretrained", "arousal"), "comparison"]
+    worse = verdicts_of(three_phases(mlp_noise=2.0))
+    assert set(worse.loc["pretrained", "verdict"]) == {"reversed"}

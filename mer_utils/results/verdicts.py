@@ -1,0 +1,130 @@
+"""The report's lessons as verdicts, one row per lesson and target, for every corpus this checkout has built.
+
+Used by: ``notebooks/conclusions.py`` (the table "What each corpus shows").
+
+A verdict is one paired comparison (:func:`mer_utils.results.lessons.paired`) and
+its reading: ``holds`` when the interval of the difference excludes zero in the
+lesson's favour, ``reversed`` when it excludes zero against it, ``not shown``
+otherwise.  :func:`lesson_verdicts` reads one run's records; :func:`corpus_verdicts`
+does it for the latest run of every corpus under ``results/`` (SynthDEAM, DEAM,
+Soundtracks), so one table sets side by side what synthetic music, real film
+music and (with DEAM) the report's own corpus show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..corpus.base import short_name
+from .intervals import format_interval
+
+LESSONS = {
+    "pretrained": "Pretrained embeddings with an MLP beat the other phases' picks",
+    "temporal": "Temporal layers beat the plain CNN",
+    "arousal": "Arousal is easier to predict than valence",
+}
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}
+
+
+def reading(difference: dict) -> str:
+    """``holds``, ``reversed`` or ``not shown``: where the interval of A − B lies against zero (R²)."""
+    return "holds" if difference["low"] > 0 else "reversed" if difference["high"] < 0 else "not shown"
+
+
+def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.DataFrame:
+    """One row per lesson and target: ``lesson``, ``target``, ``comparison``, ``difference``, ``low``, ``high``, ``verdict``.
+
+    ``table`` and ``best`` are :func:`mer_utils.results.lessons.comparison_rows`
+    and :func:`~mer_utils.results.lessons.best_of_each_phase` of ``records``.
+    The pretrained lesson compares the Phase 3 pick with the better (on
+    validation) of the Phase 1 and Phase 2 picks; the temporal lesson the
+    validation pick among the temporal CNNs with the plain CNN; the arousal
+    lesson the two targets' overall picks on the same songs.
+    """
+    from .lessons import headline, paired
+
+    rows = []
+
+    def add(lesson, target, a, b):
+        diff = paired(records, a, b)
+        rows.append({"lesson": lesson, "target": target, "comparison": f"{a['label']} − {b['label']}",
+                     "difference": diff["difference"], "low": diff["low"], "high": diff["high"],
+                     "verdict": reading(diff)})
+
+    for target in ("valence_mean", "arousal_mean"):
+        others = [best[(p, target)] for p in (1, 2) if (p, target) in best]
+        if (3, target) in best and others:
+            add("pretrained", short_name(target), best[(3, target)], max(others, key=lambda r: r["validation_r2"]))
+        phase2 = table[(table["phase"] == 2) & (table["target"] == target)]
+        plain, temporal = phase2[phase2["model"] == "EmotionCNN"], phase2[phase2["model"] != "EmotionCNN"]
+        if len(plain) and len(temporal):
+            add("temporal", short_name(target), temporal.sort_values("validation_r2").iloc[-1], plain.iloc[0])
+    arousal, valence = headline(best, "arousal_mean"), headline(best, "valence_mean")
+    if arousal is not None and valence is not None:
+        add("arousal", "both", arousal, valence)
+    return pd.DataFrame(rows, columns=["lesson", "target", "comparison", "difference", "low", "high", "verdict"])
+
+
+def latest_run_records(results_dir) -> list[dict]:
+    """The records of the run whose records were written last in ``<results_dir>/metrics`` (none: ``[]``)."""
+    paths = sorted((Path(results_dir) / "metrics").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    records = [json.loads(p.read_text()) for p in paths]
+    if not records:
+        return []
+    latest = records[-1].get("run")
+    return [r for r in records if r.get("run") == latest]
+
+
+def built_corpus(results_dir):
+    """The corpus a results folder was built from (its ``corpus.json``, written by ``prepare``), or ``None``.
+
+    ``None`` when the folder has no such file or its data is no longer where it was.
+    """
+    import logging
+
+    from ..corpus.sources import corpus_for
+    from ..errors import MerError
+
+    path = Path(results_dir) / "corpus.json"
+    if not path.is_file():
+        return None
+    saved = json.loads(path.read_text())
+    quiet = logging.getLogger("mer_utils.corpus")
+    level, quiet.level = quiet.level, logging.ERROR
+    try:
+        return corpus_for(saved["data"], saved["root"], saved.get("subset"))
+    except (MerError, KeyError):
+        return None
+    finally:
+        quiet.setLevel(level)
+
+
+def corpus_verdicts(results_root) -> pd.DataFrame:
+    """:func:`lesson_verdicts` of the latest run of every corpus in ``results_root``, side by side.
+
+    A corpus whose data is no longer reachable (:func:`built_corpus`) is left
+    out.  Returns one row per lesson and target, a column per corpus holding
+    ``"holds: 0.12 [0.05, 0.19]"``; empty when no corpus has records.
+    """
+    from .lessons import best_of_each_phase, comparison_rows, this_run
+
+    columns = {}
+    for name, label in CORPUS_LABELS.items():
+        records = latest_run_records(Path(results_root) / name)
+        corpus = built_corpus(Path(results_root) / name) if records else None
+        if corpus is None:
+            continue
+        records, _ = this_run(records, corpus)
+        table = comparison_rows(records, corpus)
+        found = lesson_verdicts(records, table, best_of_each_phase(table))
+        columns[label] = {(LESSONS[r.lesson], r.target): f"{r.verdict}: {format_interval(r.difference, (r.low, r.high), 2)}"
+                          for r in found.itertuples()}
+    if not columns:
+        return pd.DataFrame()
+    frame = pd.DataFrame(columns)
+    frame.index = pd.MultiIndex.from_tuples(frame.index, names=["lesson", "target"])
+    order = {lesson: k for k, lesson in enumerate(LESSONS.values())}
+    return frame.sort_index(key=lambda index: index.map(order) if index.name == "lesson" else index).reset_index()
