@@ -46,7 +46,7 @@ QUESTIONS = {
     "arousal_mean": ("arousal_high", "predicted arousal ranks high-arousal clips (Q1+Q2) first"),
     "valence_mean": ("valence_positive", "predicted valence ranks positive-valence clips (Q1+Q4) first"),
 }
-CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM"}
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}
 
 
 @dataclass
