@@ -27,7 +27,8 @@ Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``co
                                                             ``phase3/musicnn``, ``phase3/musicnn_embeddings``,
                                                             ``results/classification``
 Conclusions                ``conclusions.py``               ``results/`` (``records``, ``tables``,
-                                                            ``published``, ``narrative``)
+                                                            ``published``, ``narrative``, ``lessons``,
+                                                            ``verdicts``)
 Predicting new songs       (``mer predict``)                ``phase3/predict``
 =========================  ===============================  =============================================
 
@@ -35,7 +36,8 @@ Shared by every part: ``page`` (what each notebook does first), ``plots``
 (figures), ``cache`` (atomic writes, the per-song cache), ``training``
 (``runtime``: seeds, threads, device, precision; ``defaults``; ``modelfile``:
 the one model-file format), ``results`` (``metrics``, ``records``,
-``tables``, ``published``, ``narrative``: every sentence computed from numbers),
+``tables``, ``published``, ``narrative``: every sentence computed from numbers;
+``crossfit``: a phase run on every fold of a cross-validated corpus, pooled out of fold),
 ``pipeline`` (parameter files, running notebooks), ``preflight`` (a run's
 preconditions, checked before its first notebook), ``estimates`` (the log line
 before each long step: what it will do and about how long it takes), ``pagebuild`` (an executed
