@@ -162,3 +162,25 @@ def test_over_folds_pools_out_of_fold_predictions_and_bootstraps_over_films():
     assert diff["low"] > 0, "the closer model wins on the same films"
     one = over_folds(score, {0: folds[1]}, None, run={"id": 1}, offset=0.5)
     assert "cross_validated" not in one[0], "one split: the scoring function's own records"
+
+
+def test_the_grid_search_folds_keep_a_film_whole_and_fall_back_to_songs_with_one_film(monkeypatch):
+    import numpy as np
+
+    from mer_utils.phase1 import regressors
+
+    seen = []
+    real = regressors.GridSearchCV
+
+    def recording(*args, cv, **kwargs):
+        seen.append(cv)
+        return real(*args, cv=cv, **kwargs)
+
+    monkeypatch.setattr(regressors, "GridSearchCV", recording)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 4)), rng.normal(size=30)
+    arrays = (x[:20], y[:20], x[20:25], y[20:25], x[25:], y[25:])
+    regressors.grid_search("Ridge", *arrays, grid="small", n_jobs=1, train_groups=np.repeat(list("abcd"), 5))
+    regressors.grid_search("Ridge", *arrays, grid="small", n_jobs=1, train_groups=np.repeat(["a"], 20))
+    assert type(seen[0]).__name__ == "GroupKFold" and seen[0].get_n_splits() == 4
+    assert type(seen[1]).__name__ == "KFold", "one film: no grouped fold exists"

@@ -88,11 +88,14 @@ def grid_search(
         n_jobs: parallel fits of the grid search.
         train_groups: the group (film) of each training song where songs are not independent: the inner
             folds then keep a group whole (``GroupKFold``), so the grid is not chosen on films it trained on.
+            With fewer than two groups (a tiny corpus) no grouped fold exists and songs are folded instead.
     """
     if grid not in GRIDS:
         raise MerError(f"unknown grid '{grid}': use 'full' or 'small'.")
     pipeline = Pipeline([("scale", StandardScaler()), ("model", regressor(name, seed))])
     params = {f"model__{k}": v for k, v in GRIDS[grid][name].items()}
+    if train_groups is not None and len(set(train_groups)) < 2:
+        train_groups = None
     if train_groups is None:
         folds = KFold(n_splits=min(5, len(train_y)), shuffle=True, random_state=seed)
     else:
@@ -166,11 +169,14 @@ def feature_set_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.
 def repeated_cv(estimator, x, y, seed: int, n_splits: int = CV_FOLDS, n_repeats: int = CV_REPEATS, groups=None) -> dict:
     """R² of ``estimator`` (a fitted setting, refit per fold) in repeated k-fold CV over songs: mean, sd, folds.
 
-    With ``groups`` (each song's film) the folds keep a group whole: one round of ``GroupKFold``.
+    With ``groups`` (each song's film) the folds keep a group whole: one round of ``GroupKFold``
+    (with fewer than two groups, songs are folded instead).
     """
     from sklearn.base import clone
     from sklearn.model_selection import RepeatedKFold, cross_val_score
 
+    if groups is not None and len(set(groups)) < 2:
+        groups = None
     if groups is None:
         folds = RepeatedKFold(n_splits=min(n_splits, len(y)), n_repeats=n_repeats, random_state=seed)
     else:
