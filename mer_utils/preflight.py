@@ -47,7 +47,6 @@ number of songs is unknown and the disk is not checked.
 
 from __future__ import annotations
 
-import logging
 import shutil
 import zipfile
 from dataclasses import dataclass, field
@@ -121,13 +120,7 @@ def check_data(data: str, data_dir, subset: str = "1_2000") -> tuple[int, float,
     """
     from .corpus.sources import corpus_for
 
-    loader_log = logging.getLogger("mer_utils.corpus")
-    level = loader_log.level
-    loader_log.setLevel(logging.ERROR)
-    try:
-        corpus = corpus_for(data, data_dir, subset)
-    finally:
-        loader_log.setLevel(level)
+    corpus = corpus_for(data, data_dir, subset, quiet=True)
     seconds = audio_seconds(corpus.songs["audio_path"])
     songs = len(corpus.songs)
     return songs, seconds, f"{corpus.kind} at {corpus.root}: {songs} songs, {seconds / 60:.1f} min of audio"

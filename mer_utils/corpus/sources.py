@@ -14,6 +14,7 @@ rank models (Soundtracks: 240 excerpts from 27 films), see :mod:`mer_utils.corpu
 from __future__ import annotations
 
 import importlib
+import logging
 from dataclasses import dataclass
 
 from ..errors import MerError
@@ -49,6 +50,7 @@ SOURCES = {
                           default_subset="set1", random_cnn14_ok=True),
 }
 DATA_CHOICES = tuple(SOURCES)
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}  # by results-folder name
 
 
 def source(data: str) -> Source:
@@ -59,9 +61,21 @@ def source(data: str) -> Source:
     return SOURCES[data]
 
 
-def corpus_for(data: str, data_dir, subset: str | None = None) -> Corpus:
-    """Load the corpus a ``DATA=`` choice names, from ``data_dir`` (its knob, e.g. ``SOUNDTRACKS_DIR``)."""
+def corpus_for(data: str, data_dir, subset: str | None = None, quiet: bool = False) -> Corpus:
+    """Load the corpus a ``DATA=`` choice names, from ``data_dir`` (its knob, e.g. ``SOUNDTRACKS_DIR``).
+
+    ``quiet``: the loaders' warnings (songs without audio, ...) are not logged, for a caller that only
+    checks the corpus or reads it again (``prepare`` and the pages report them).
+    """
     found = source(data)
     if data_dir is None or str(data_dir).strip() == "":
         data_dir = found.default_dir
-    return found.load(data_dir, subset)  # each loader says what to do when its folder is missing
+    if not quiet:
+        return found.load(data_dir, subset)  # each loader says what to do when its folder is missing
+    loaders = logging.getLogger("mer_utils.corpus")
+    level = loaders.level
+    loaders.setLevel(logging.ERROR)
+    try:
+        return found.load(data_dir, subset)
+    finally:
+        loaders.setLevel(level)

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..corpus.sources import CORPUS_LABELS
 from ..errors import MerError
 from ..training.runtime import DEFAULT_JOBS
 from ..results.classification import auc_interval
@@ -46,7 +47,6 @@ QUESTIONS = {
     "arousal_mean": ("arousal_high", "predicted arousal ranks high-arousal clips (Q1+Q2) first"),
     "valence_mean": ("valence_positive", "predicted valence ranks positive-valence clips (Q1+Q4) first"),
 }
-CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}
 
 
 @dataclass

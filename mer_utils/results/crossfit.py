@@ -100,7 +100,7 @@ def _pool(folds: dict[int, dict], groups: pd.Series | None, run: dict | None, it
     first = next(iter(folds.values()))
     details = {k: v for k, v in first.items() if k not in POOLED and k not in ("phase", "model", "target", "data")}
     varying = sorted(k for k in details if any(r.get(k) != details[k] for r in folds.values()))
-    predictions = pd.concat([pd.DataFrame(r["test_predictions"]).assign(fold=fold) for fold, r in folds.items()])
+    predictions = pd.concat([pd.DataFrame(r["test_predictions"]) for r in folds.values()])
     if predictions["song_id"].duplicated().any():
         raise ValueError("a song is tested in two folds: the folds do not partition the songs")
     predictions = predictions.sort_values("song_id") if items is None else items

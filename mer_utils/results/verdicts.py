@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..corpus.base import short_name
+from ..corpus.sources import CORPUS_LABELS
 from .intervals import format_interval
 
 LESSONS = {
@@ -26,7 +27,6 @@ LESSONS = {
     "temporal": "Temporal layers beat the plain CNN",
     "arousal": "Arousal is easier to predict than valence",
 }
-CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}
 
 
 def reading(difference: dict) -> str:
@@ -83,8 +83,6 @@ def built_corpus(results_dir):
 
     ``None`` when the folder has no such file or its data is no longer where it was.
     """
-    import logging
-
     from ..corpus.sources import corpus_for
     from ..errors import MerError
 
@@ -92,14 +90,10 @@ def built_corpus(results_dir):
     if not path.is_file():
         return None
     saved = json.loads(path.read_text())
-    quiet = logging.getLogger("mer_utils.corpus")
-    level, quiet.level = quiet.level, logging.ERROR
     try:
-        return corpus_for(saved["data"], saved["root"], saved.get("subset"))
+        return corpus_for(saved["data"], saved["root"], saved.get("subset"), quiet=True)
     except (MerError, KeyError):
         return None
-    finally:
-        quiet.setLevel(level)
 
 
 def corpus_verdicts(results_root) -> pd.DataFrame:
