@@ -197,7 +197,7 @@ $(PARAMS)/phase3.json: FORCE | $(READY)
 $(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights="$(MUSICNN_FILE)" $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/real_music.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS))
+	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
 
 # ----------------------------------------------------------------- notebooks -> executed pages
 book/data/corpus.ipynb: notebooks/data_corpus.py $(PARAMS)/corpus.json $(NB_DEPS)
@@ -221,11 +221,12 @@ book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusion
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
 # Real music (4Q), only with FOURQ_DIR: after Phases 1 and 3, whose models it also scores on the 4Q clips.
-# The data stamp re-runs the page when the tree changes; weights that appear re-run it too.
+# The data stamp re-runs the page when the tree changes; weights that appear re-run it too, and so do the saved
+# Phase 3 models of any book (it scores those of other books beside its own: realmusic/transfer.books_to_score).
 build/4q/data.stamp: FORCE | $(READY)
 	@test -d "$(FOURQ_DIR)" || { echo "error: FOURQ_DIR '$(FOURQ_DIR)' is not a folder: point it at the folder MER_audio_taffc_dataset.zip was unpacked into (get it with 'make data-4q FOURQ_DIR=<dir>')"; exit 1; }
 	@$(PY) -m mer_utils data-stamp "$(FOURQ_DIR)" $@
-book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(MUSICNN_FILE)) book/phase1/models.ipynb $(P3_PAGES) $(NB_DEPS)
+book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(MUSICNN_FILE)) $(wildcard results/*/models/emotion_mlp*.pt) book/phase1/models.ipynb $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/real_music.json
 
 # ----------------------------------------------------------------- the site

@@ -328,14 +328,30 @@ def test_auc_verdicts_change_exactly_at_chance(auc, low, high, words):
 def test_transfer_findings_say_what_the_training_corpus_means_and_list_what_was_not_scored():
     from types import SimpleNamespace
 
-    table = pd.DataFrame([{"model": "EmotionMLP", "trained_on": "SynthDEAM", "question": "q", "auc": 0.6,
-                           "low": 0.55, "high": 0.65}])
+    table = pd.DataFrame([{"model": "EmotionMLP", "trained_on": "SynthDEAM", "corpus": "synthdeam", "question": "q",
+                           "auc": 0.6, "low": 0.55, "high": 0.65}])
     left = [SimpleNamespace(label="Phase 1 regressors", reason="no split")]
-    text = narrative.transfer_findings(table, left, synthetic=True)
+    text = narrative.transfer_findings(table, left)
     assert "0.600 [0.550, 0.650], above chance" in text and "**SynthDEAM**" in text
     assert "Phase 1 regressors is not scored: no split." in text
-    assert "cross-dataset" in narrative.transfer_findings(table, [], synthetic=False)
-    assert narrative.transfer_findings(table.iloc[:0], left, synthetic=True).startswith("No model of the book")
+    assert "cross-dataset" in narrative.transfer_findings(table.assign(corpus="deam"), [])
+    both = narrative.transfer_findings(pd.concat([table.assign(corpus="soundtracks"), table]), [])
+    assert both.index("**Soundtracks**") < both.index("**SynthDEAM**"), "one line per training corpus, in table order"
+    assert "fold 1's" in both and "energy" in both
+    assert narrative.transfer_findings(table.iloc[:0], left).startswith("No model of the book")
+
+
+def test_transfer_difference_findings_name_a_winner_only_when_the_interval_excludes_zero():
+    rows = pd.DataFrame([
+        {"model": "EmotionMLP", "question": "q1", "a": "SynthDEAM", "b": "Soundtracks", "difference": -0.1,
+         "low": -0.2, "high": -0.01, "songs": 400, "better": "Soundtracks"},
+        {"model": "Phase 1 regressors", "question": "q2", "a": "SynthDEAM", "b": "Soundtracks", "difference": 0.02,
+         "low": -0.03, "high": 0.07, "songs": 400, "better": ""}])
+    text = narrative.transfer_difference_findings(rows)
+    first, second = text.split("\n")[-2:]
+    assert "-0.100 [-0.200, -0.010]" in first and "the Soundtracks-trained one ranks better" in first
+    assert "no detectable difference" in second
+    assert narrative.transfer_difference_findings(rows.iloc[:0]) == ""
 
 
 def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verdict():

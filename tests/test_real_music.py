@@ -176,7 +176,41 @@ def test_transfer_auc_is_one_for_a_perfect_ranking_and_quadrant_means_follow_the
     assert table.set_index("target").loc["arousal_mean", "auc"] == 0, "arousal predicted upside down"
     assert set(table["trained_on"]) == {"SynthDEAM"}
     means = transfer.quadrant_means([model], songs)
-    assert means.loc["Q1", ("toy", "valence")] == 7 and means.loc["Q2", ("toy", "valence")] == 3
+    assert means.loc["Q1", ("toy, SynthDEAM", "valence")] == 7 and means.loc["Q2", ("toy, SynthDEAM", "valence")] == 3
+
+
+def test_transfer_differences_pair_one_kind_of_model_across_corpora_on_the_same_clips():
+    songs = fake_songs(8)
+    songs["arousal_high"] = songs["quadrant"].isin(["Q1", "Q2"])
+    songs["valence_positive"] = songs["quadrant"].isin(["Q1", "Q4"])
+    noise = np.random.default_rng(0).normal(size=len(songs))
+    perfect = pd.DataFrame({"valence_mean": np.where(songs["valence_positive"], 7.0, 3.0) + 0.1 * noise,
+                            "arousal_mean": noise}, index=songs.index)
+    blind = pd.DataFrame({"valence_mean": noise, "arousal_mean": noise}, index=songs.index)
+    models = [transfer.TransferModel("MLP", "synthdeam", blind, "", key="emotion_mlp"),
+              transfer.TransferModel("MLP", "soundtracks", perfect, "", key="emotion_mlp"),
+              transfer.TransferModel("Phase 1", "soundtracks", perfect, "", key="phase1")]
+    diffs = transfer.transfer_differences(models, songs).set_index("question")
+    assert len(diffs) == 2, "only the models of one kind trained on two corpora are paired"
+    valence = diffs.loc[transfer.QUESTIONS["valence_mean"][1]]
+    assert (valence["a"], valence["b"]) == ("SynthDEAM", "Soundtracks")
+    assert valence["difference"] < 0 and valence["high"] < 0 and valence["better"] == "Soundtracks"
+    arousal = diffs.loc[transfer.QUESTIONS["arousal_mean"][1]]
+    assert arousal["difference"] == 0, "the same arousal scores: no difference in any resample"
+    assert arousal["better"] == "" and arousal["low"] == arousal["high"] == 0
+    assert transfer.transfer_differences(models[1:], songs).empty
+
+
+def test_the_chapter_scores_the_synthdeam_book_beside_a_real_one_and_soundtracks_when_given():
+    def corpora(**kwargs):
+        return [b["data"] for b in transfer.books_to_score(**kwargs)]
+
+    assert corpora() == ["synth"]
+    assert corpora(soundtracks_dir="st") == ["synth", "soundtracks"]
+    assert corpora(data="soundtracks", data_dir="st", soundtracks_dir="st") == ["soundtracks", "synth"]
+    assert corpora(data="deam", data_dir="d", soundtracks_dir="st") == ["deam", "synth", "soundtracks"]
+    soundtracks = transfer.books_to_score(soundtracks_dir="st")[1]
+    assert soundtracks["data_dir"] == "st" and soundtracks["results_dir"] == Path("results/soundtracks")
 
 
 def test_phase1_choice_takes_the_best_validation_r2_of_the_book_run_only(tmp_path):
@@ -195,7 +229,7 @@ def test_phase1_choice_takes_the_best_validation_r2_of_the_book_run_only(tmp_pat
     assert {t: r["model"] for t, r in chosen.items()} == {"valence_mean": "SVR", "arousal_mean": "Ridge"}
 
 
-def test_transfer_leaves_out_models_make_book_did_not_save(tmp_path):
+def test_transfer_leaves_out_models_make_book_did_not_save(tmp_path, monkeypatch):
     book = transfer.book_paths("synth", results_dir=tmp_path / "results", cache_dir=tmp_path / "cache")
     left = transfer.emotion_mlp_transfer(book, corpus=None, fourq_cache_dir=tmp_path)
     assert "run 'make book' first" in left.reason
@@ -203,6 +237,13 @@ def test_transfer_leaves_out_models_make_book_did_not_save(tmp_path):
     assert "Phase 3 ran without musicnn weights" in left.reason
     left = transfer.phase1_transfer(book, pd.DataFrame())
     assert "no split" in left.reason
+    monkeypatch.chdir(tmp_path)  # the Soundtracks book's default folders (results/soundtracks) lie here: empty
+    books = transfer.books_to_score(results_dir=tmp_path / "results", cache_dir=tmp_path / "cache",
+                                    soundtracks_dir=tmp_path / "nowhere")
+    models, left = transfer.available_models(books, None, tmp_path, pd.DataFrame())
+    assert not models and len(left) == 6
+    assert {r.label for r in left} >= {"Phase 1 regressors of the SynthDEAM book",
+                                       "Phase 1 regressors of the Soundtracks book"}
 
 
 # --------------------------------------------------------------------------- the table of contents
@@ -241,6 +282,10 @@ def test_make_builds_the_chapter_and_lists_it_only_with_fourq_dir(tmp_path):
     assert "notebooks/real_music.py book/realmusic/fourq.ipynb" in with_4q
     assert "book/realmusic/fourq.ipynb" in with_4q.split("mer_utils toc", 1)[1].splitlines()[0]
     assert 'musicnn_weights="/x/MSD_musicnn.h5"' in with_4q and "n_repeats=2" in with_4q
+    assert "soundtracks_dir" not in with_4q
+    beside = make_dry_run(f"FOURQ_DIR={tmp_path}", "SOUNDTRACKS_DIR=/st")
+    params = next(line for line in beside.splitlines() if "params build/params/real_music.json" in line)
+    assert "data=synth" in params and "soundtracks_dir=/st" in params, "the synthetic book scores Soundtracks' too"
 
 
 # --------------------------------------------------------------------------- musicnn over a corpus

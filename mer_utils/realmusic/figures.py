@@ -66,20 +66,27 @@ def confusion_heatmap(matrix: pd.DataFrame, title: str = ""):
 
 
 def transfer_auc_bars(table: pd.DataFrame, title: str = ""):
-    """ROC AUC of each transferred model and target, with 95% intervals; 0.5 is chance.  ``None`` for an empty table."""
+    """ROC AUC of each transferred model and target, with 95% intervals, coloured by training corpus; 0.5 is chance.
+
+    ``None`` for an empty table.
+    """
     if table.empty:
         return None
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.4))
-    labels = [f"{m}: {t.split('_')[0]}" for m, t in zip(table["model"], table["target"])]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.6))
+    labels = [f"{m} ({c}): {t.split('_')[0]}" for m, c, t in zip(table["model"], table["trained_on"], table["target"])]
     y = np.arange(len(table))
-    ax.errorbar(table["auc"], y, xerr=[table["auc"] - table["low"], table["high"] - table["auc"]], fmt="o",
-                capsize=3)
+    for corpus in dict.fromkeys(table["trained_on"]):
+        rows = (table["trained_on"] == corpus).to_numpy()
+        part = table[rows]
+        ax.errorbar(part["auc"], y[rows], xerr=[part["auc"] - part["low"], part["high"] - part["auc"]], fmt="o",
+                    capsize=3, label=f"trained on {corpus}")
     ax.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     ax.set_yticks(y, labels, fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_xlabel("ROC AUC on the 4Q clips (95% interval; 0.5 = chance): predicted arousal for Q1+Q2,\n"
                   "predicted valence for Q1+Q4")
     ax.invert_yaxis()
+    ax.legend(fontsize=8, loc="lower left")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -62,3 +62,15 @@ def transfer_view(table: pd.DataFrame, caption: str = ""):
                           "ROC AUC [95% CI]": _cell(table, "auc"), "songs": table["songs"],
                           "positives": table["positives"]})
     return shown.style.hide(axis="index").set_caption(caption)
+
+
+def transfer_differences_view(diffs: pd.DataFrame, caption: str = ""):
+    """Paired AUC differences of one kind of model trained on two corpora: A − B [interval] and which is better."""
+    from IPython.display import Markdown
+
+    if diffs.empty:
+        return Markdown("*No pair to compare: the models of only one corpus were scored on this run.*")
+    shown = pd.DataFrame({"model": diffs["model"], "question": diffs["question"], "A: trained on": diffs["a"],
+                          "B: trained on": diffs["b"], "AUC A − B [95% CI]": _cell(diffs, "difference"),
+                          "songs": diffs["songs"], "better": diffs["better"].replace("", "undecided")})
+    return shown.style.hide(axis="index").set_caption(caption)

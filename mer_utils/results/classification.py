@@ -21,8 +21,8 @@ Two things differ from the regression case and are handled here:
   of songs (and artists), while the spread over repeats (fold assignment
   alone) is reported beside it.
 
-:func:`paired_f1_difference` draws one set of artists per resample and scores
-both predictions on it, as :func:`mer_utils.results.intervals.paired_difference`
+:func:`paired_f1_difference` and :func:`paired_auc_difference` draw one set of
+artists per resample and score both predictions on it, as :func:`mer_utils.results.intervals.paired_difference`
 does for R²; one representation is called better than another only when that
 interval excludes zero.
 """
@@ -141,3 +141,19 @@ def auc_interval(positive, scores, groups=None, n_resamples: int = N_RESAMPLES, 
     auc = float(weighted_auc(positive, scores, np.ones((1, len(scores))))[0])
     low, high = _bounds(weighted_auc(positive, scores, resample_weights(len(scores), groups, n_resamples, seed)), level)
     return {"auc": auc, "low": low, "high": high, "songs": int(len(scores)), "positives": int(positive.sum())}
+
+
+def paired_auc_difference(positive, scores_a, scores_b, groups=None, n_resamples: int = N_RESAMPLES,
+                          seed: int = BOOTSTRAP_SEED, level: float = LEVEL) -> dict:
+    """ROC AUC of ``scores_a`` minus that of ``scores_b`` on the same songs: ``{"difference", "low", "high", "songs"}``.
+
+    Both score the same songs in the same order; every resample (of artists with
+    ``groups``) weighs both alike, so the interval is that of a paired difference.
+    """
+    positive = np.asarray(positive, dtype=bool)
+    a, b = np.asarray(scores_a, dtype=float), np.asarray(scores_b, dtype=float)
+    ones = np.ones((1, len(a)))
+    observed = float(weighted_auc(positive, a, ones)[0] - weighted_auc(positive, b, ones)[0])
+    weights = resample_weights(len(a), groups, n_resamples, seed)
+    low, high = _bounds(weighted_auc(positive, a, weights) - weighted_auc(positive, b, weights), level)
+    return {"difference": observed, "low": low, "high": high, "songs": int(len(a))}
