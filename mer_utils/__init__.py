@@ -28,7 +28,7 @@ Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``co
                                                             ``results/classification``
 Conclusions                ``conclusions.py``               ``results/`` (``records``, ``tables``,
                                                             ``published``, ``narrative``, ``lessons``,
-                                                            ``verdicts``)
+                                                            ``lesson_sentences``, ``verdicts``)
 Predicting new songs       (``mer predict``)                ``phase3/predict``
 =========================  ===============================  =============================================
 

@@ -57,7 +57,7 @@ from IPython.display import HTML, Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
-from mer_utils.results import lessons, verdicts
+from mer_utils.results import lesson_sentences, lessons, verdicts
 from mer_utils.results.published import anchors_for
 from mer_utils.results.runs import records_of_run
 from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_plain, style_table
@@ -110,14 +110,18 @@ fig = plots.va_plane(lessons.va_predictions(records, best))
 # ## The report's lessons, checked against this build
 #
 # The report closed with a handful of conclusions. Each is restated below and
-# compared with what this build measured; every sentence is computed from the
-# tables above.
+# compared with what this build measured. The numbered table holds every paired
+# comparison behind them, with its interval; the text cites its rows and says,
+# one claim at a time, what they show. Every sentence is computed from the
+# tables.
 
 # %%
-display(style_plain(lessons.comparisons_table(records, table, best),
+comparisons = lessons.lesson_comparisons(records, table, best)
+display(style_plain(lessons.comparisons_table(comparisons),
                     "Paired comparisons on the same test songs: R² of model A minus model B, with its 95% bootstrap "
                     "interval"))
-display(Markdown(lessons.lessons(records, table, best, corpus, split)))
+display(Markdown(lesson_sentences.lessons(comparisons, verdicts.lesson_verdicts(records, table, best), table, best,
+                                          corpus, split)))
 
 # %% [markdown]
 # ## What each corpus shows

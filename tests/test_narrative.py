@@ -141,29 +141,39 @@ def three_phases(mlp_noise=0.5, backbone="pretrained"):
     return records_of(specs)
 
 
-def lessons_text(records, synthetic=False):
-    table = lessons.comparison_rows(records, FakeCorpus(synthetic=synthetic))
-    return lessons.lessons(records, table, lessons.best_of_each_phase(table), FakeCorpus(synthetic=synthetic))
+def lessons_text(records, synthetic=False, corpus=None):
+    from mer_utils.results import lesson_sentences
+    from mer_utils.results.verdicts import lesson_verdicts
+
+    corpus = corpus or FakeCorpus(synthetic=synthetic)
+    table = lessons.comparison_rows(records, corpus)
+    best = lessons.best_of_each_phase(table)
+    return lesson_sentences.lessons(lessons.lesson_comparisons(records, table, best),
+                                    lesson_verdicts(records, table, best), table, best, corpus)
 
 
 def test_a_model_is_called_better_only_when_the_paired_interval_excludes_zero():
     clear = lessons_text(three_phases(mlp_noise=0.3))
-    assert "against Phase 1: P3 EmotionMLP on PANNs CNN14 is better than P1 Ridge (grid search)" in clear
+    assert "For valence, P3 EmotionMLP on PANNs CNN14 beats P1 Ridge (grid search)." in clear
     close = lessons_text(three_phases(mlp_noise=0.9))  # the same noise as Ridge: no real difference
-    assert "against Phase 1: no detectable difference between P3 EmotionMLP on PANNs CNN14 and P1 Ridge (grid search)" in close
+    assert "For valence, P3 EmotionMLP on PANNs CNN14 and P1 Ridge (grid search) do not differ detectably." in close
 
 
-def test_the_verdict_follows_the_sign_of_the_interval():
-    assert lessons.verdict({"difference": 0.1, "low": 0.01, "high": 0.2}, "A", "B").startswith("A is better than B")
-    assert lessons.verdict({"difference": -0.1, "low": -0.2, "high": -0.01}, "A", "B").startswith("B is better than A")
-    assert lessons.verdict({"difference": 0.1, "low": -0.01, "high": 0.2}, "A", "B").startswith("no detectable")
+def test_the_reading_follows_the_sign_of_the_interval():
+    from mer_utils.results import verdicts
+
+    cases = [({"low": 0.01, "high": 0.2}, "better", "holds"), ({"low": -0.2, "high": -0.01}, "worse", "reversed"),
+             ({"low": -0.01, "high": 0.2}, "no detectable difference", "not shown")]
+    for interval, comparison, lesson in cases:
+        assert lessons.reading(interval) == comparison and verdicts.reading(interval) == lesson
 
 
 def test_the_lessons_say_what_cannot_be_checked_and_warn_about_a_random_backbone():
     no_phase3 = [r for r in three_phases() if r["phase"] != 3]
-    assert "valence: cannot be checked, Phase 3 has no results." in lessons_text(no_phase3, synthetic=True)
-    assert "the Phase 3 pick is the random-weight CNN14, so there this tests random features" in lessons_text(
-        three_phases(backbone="random"), synthetic=True)
+    assert "For valence it cannot be checked: Phase 3 has no results." in lessons_text(no_phase3, synthetic=True)
+    text = lessons_text(three_phases(backbone="random"), synthetic=True)
+    assert "For valence and arousal the Phase 3 pick runs on a random-weight CNN14." in text
+    assert "There the lesson tests random features, not pretrained ones." in text
 
 
 def with_musicnn(records, noise=0.3, val_r2=0.5, embedding="musicnn (MSD)"):
@@ -183,10 +193,10 @@ def test_two_backbones_sit_side_by_side_and_are_compared_on_the_same_songs():
     assert table.loc[(table["phase"] == 3) & (table["setting"] != "musicnn"), "report_r2"].notna().all()
     best = lessons.best_of_each_phase(table)
     assert best[(3, "valence_mean")]["setting"] == "musicnn"  # the higher validation R² picks the phase's model
-    text = lessons.lessons(records, table, best, FakeCorpus(synthetic=False))
-    assert "Between the two backbones, each with its own MLP: valence:" in text
-    assert "the Phase 3 pick is the random-weight CNN14" not in text  # musicnn was picked
-    pairs = lessons.comparisons_table(records, table, best)
+    text = lessons_text(records)
+    assert "The two backbones, each with its own MLP, compare as follows. For valence, P3 EmotionMLP on musicnn" in text
+    assert "random-weight CNN14" not in text  # musicnn was picked
+    pairs = lessons.comparisons_table(lessons.lesson_comparisons(records, table, best))
     assert ((pairs["model A"] == "P3 EmotionMLP on musicnn (MSD)")
             & (pairs["model B"] == "P3 EmotionMLP on random CNN14")).sum() == 2
 
@@ -195,7 +205,7 @@ def test_one_backbone_gives_no_backbone_comparison():
     records = three_phases()
     table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
     assert lessons.phase3_backbone_rows(table, "valence_mean") is None
-    assert "Between the two backbones" not in lessons_text(records)
+    assert "The two backbones" not in lessons_text(records)
 
 
 def test_each_backbone_has_its_method_and_the_caption_names_the_reports_backbone():
@@ -211,16 +221,20 @@ def test_the_headline_is_the_validation_pick_not_the_best_test_score():
     records = records_of([(2, "EmotionCNN", "valence_mean", 0.5, 1.0, {}),
                           (2, "EmotionCNN_GRU", "valence_mean", 0.4, 0.2, {})])  # better on test, worse on validation
     text = lessons_text(records)
-    assert "**The book's model for valence** (highest validation R² of the phase picks): P2 CNN baseline" in text
+    assert "**The book's model for valence** is P2 CNN baseline. It is the phase pick with the highest validation" in text
 
 
 def test_validation_optimism_is_computed_on_the_validation_picks_only():
-    records = records_of([(2, "EmotionCNN", "valence_mean", 0.9, 0.3, {}),
-                          (2, "EmotionCNN_GRU", "valence_mean", 0.1, 0.3, {})])
+    records = records_of([(2, "EmotionCNN", "valence_mean", 0.9, 0.9, {}),
+                          (2, "EmotionCNN_GRU", "valence_mean", 0.1, 0.3, {})])  # better on test, not picked
     table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
     best = lessons.best_of_each_phase(table)
     expected = 0.9 - float(table.loc[table["model"] == "EmotionCNN", "test_r2"].iloc[0])
-    assert f"by {expected:+.3f} on average" in lessons._lesson_validation_optimism(best)
+    assert expected > 0
+    from mer_utils.results.lesson_sentences import _lesson_optimism
+
+    assert f"by {expected:+.3f} on average" in _lesson_optimism(best)
+    assert lessons.best_table(best, FakeCorpus(synthetic=False))["validation_gap"].iloc[0] == pytest.approx(expected)
 
 
 def test_each_phase_is_represented_by_its_validation_pick():
@@ -357,9 +371,11 @@ def test_transfer_difference_findings_name_a_winner_only_when_the_interval_exclu
 def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verdict():
     records = three_phases(mlp_noise=0.3)
     table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
-    pairs = lessons.comparisons_table(records, table, lessons.best_of_each_phase(table))
-    # per target: MLP against each other phase's pick, and the one temporal model against the plain CNN
-    assert len(pairs) == 6 and set(pairs["target"]) == {"valence", "arousal"}
+    pairs = lessons.comparisons_table(lessons.lesson_comparisons(records, table, lessons.best_of_each_phase(table)))
+    # per target: MLP against each other phase's pick, and the one temporal model against the plain CNN;
+    # then each phase's arousal pick against its valence pick
+    assert len(pairs) == 9 and set(pairs["target"]) == {"valence", "arousal", "both"}
+    assert list(pairs["#"]) == list(range(1, 10)) and (pairs["target"] == "both").sum() == 3
     mlp_vs_ridge = pairs[(pairs["model A"].str.startswith("P3")) & (pairs["model B"].str.startswith("P1"))]
     assert (mlp_vs_ridge["A is"] == "better").all()
     assert pairs["R² A − B [95% CI]"].str.match(r"^-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()
@@ -385,3 +401,60 @@ def test_each_lesson_gets_one_verdict_per_target_from_its_paired_interval():
     assert "P3 EmotionMLP" in found.loc[("pretrained", "arousal"), "comparison"]
     worse = verdicts_of(three_phases(mlp_noise=2.0))
     assert set(worse.loc["pretrained", "verdict"]) == {"reversed"}
+
+
+def every_lesson_scenario():
+    """The lessons' text in each situation it words differently: clear and unclear, random, musicnn, missing phases."""
+    yield lessons_text(three_phases(mlp_noise=0.3))
+    yield lessons_text(three_phases(mlp_noise=0.9), synthetic=True)
+    yield lessons_text(three_phases(mlp_noise=2.0, backbone="random"))
+    yield lessons_text(with_musicnn(three_phases(backbone="random")))
+    yield lessons_text([r for r in three_phases() if r["phase"] != 3], synthetic=True)
+    yield lessons_text([r for r in three_phases() if r["phase"] != 2])
+
+
+def test_every_lesson_sentence_is_one_short_claim_without_an_interval():
+    from mer_utils.results.lesson_sentences import MAX_WORDS, sentences
+
+    for text in every_lesson_scenario():
+        lesson_texts = text.split("\n\n")
+        assert [t.split(".", 1)[0] for t in lesson_texts] == [str(k) for k in range(1, len(lesson_texts) + 1)]
+        for lesson in lesson_texts:
+            assert lesson.split(" ", 1)[1].startswith("**"), "each lesson opens with its claim in bold"
+            for sentence in sentences(lesson):
+                assert len(sentence.split()) <= MAX_WORDS, sentence
+                assert ";" not in sentence and "[" not in sentence, sentence
+                assert sentence.endswith("."), sentence
+
+
+def test_the_sentence_splitter_counts_each_sentence_of_a_lesson():
+    from mer_utils.results.lesson_sentences import sentences
+
+    text = "3. **“A claim.”** (comparisons 1–2) On this build it holds. For valence, P1 Ridge beats P2 CNN."
+    assert sentences(text) == ["(comparisons 1–2) On this build it holds.", "For valence, P1 Ridge beats P2 CNN."]
+
+
+def test_each_lesson_cites_its_comparisons_and_states_the_verdict_of_the_corpus_table():
+    records = three_phases(mlp_noise=0.3)
+    text = lessons_text(records)
+    pretrained = text.split("\n\n")[0]
+    assert "(comparisons 1–4) On this build it holds for valence and arousal." in pretrained
+    temporal = text.split("\n\n")[1]
+    assert "(comparisons 5–6) On this build it is not shown for valence and arousal." in temporal
+    assert "For valence, the temporal model and the plain CNN do not differ detectably." in temporal
+
+
+def test_the_headline_sets_a_soundtracks_model_beside_the_second_panel_and_its_published_anchors():
+    from types import SimpleNamespace
+
+    from mer_utils.results.lesson_sentences import MAX_WORDS, _headline_reference
+    from mer_utils.results.published import SOUNDTRACKS_ANCHORS
+
+    corpus = SimpleNamespace(reference=pd.DataFrame(), is_synthetic=False)
+    anchors = [a for a in SOUNDTRACKS_ANCHORS if a["target"] == "valence_mean"]
+    found = _headline_reference({"model_r": 0.78, "human_r": 0.857, "target": "valence_mean"}, corpus, anchors)
+    assert found[:2] == ["On the excerpts the second panel re-rated, its Pearson r with the first panel is 0.780.",
+                         "The second panel's own r there is 0.857, a human reference rather than a ceiling."]
+    assert "Chowdhury et al. 2019 published r 0.81 on this corpus." in found
+    assert found[-1] == "Their random splits put excerpts of one film on both sides, which flatters them."
+    assert all(len(s.split()) <= MAX_WORDS for s in found)

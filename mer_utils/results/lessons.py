@@ -5,7 +5,8 @@ Used by: ``notebooks/conclusions.py``.
 :func:`comparison_rows` turns the saved records of this run into one table
 with readable labels and the report's figures; :func:`best_of_each_phase`
 picks each phase's model by validation R² (never by the test score);
-:func:`lessons` words the report's conclusions against this build.  Every
+:func:`lesson_comparisons` numbers every paired comparison behind the report's
+lessons, which :mod:`mer_utils.results.lesson_sentences` words.  Every
 verdict rests on a paired bootstrap of the difference on the same test songs
 (:func:`mer_utils.results.intervals.paired_difference`): a model is called
 better only when that interval excludes zero, and otherwise the page says
@@ -19,7 +20,7 @@ import pandas as pd
 from ..corpus.base import TARGETS, short_name
 from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
-from .published import anchors_for, report_figure
+from .published import report_figure
 from .records import flatten_records, test_predictions
 from .tables import REFERENCE_COLUMNS, add_ceiling, add_human_reference
 
@@ -156,15 +157,12 @@ def headline(best: dict, target: str):
 
 
 def best_table(best: dict, corpus, split=None) -> pd.DataFrame:
-    """The rows of :func:`best_of_each_phase` as a table (test figures with their intervals)."""
+    """The rows of :func:`best_of_each_phase` as a table (test figures with their intervals, the validation gap)."""
     keep = ["phase", "target", "label", "validation_r2", *[c for c in COLUMNS if c.startswith("test_")], "report_r2",
             *REFERENCE_COLUMNS, "cross_validated"]
     rows = pd.DataFrame([{k: r.get(k) for k in keep if k in r} for r in best.values()]).rename(columns={"label": "model"})
+    rows.insert(rows.columns.get_loc("validation_r2") + 1, "validation_gap", rows["validation_r2"] - rows["test_r2"])
     return add_ceiling(rows.sort_values(["target", "phase"], ascending=[False, True]), corpus, split)
-
-
-def fmt(value) -> str:
-    return "–" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
 
 def paired(records: list[dict], a, b, metric: str = "r2") -> dict:
@@ -173,166 +171,63 @@ def paired(records: list[dict], a, b, metric: str = "r2") -> dict:
                                    test_predictions(records[int(b["record"])]), metric=metric)
 
 
-def verdict(difference: dict, name_a: str, name_b: str) -> str:
-    """``"X is better than Y: +0.12 [0.05, 0.19]"`` or ``"no detectable difference ..."`` (R² differences)."""
-    shown = format_interval(difference["difference"], (difference["low"], difference["high"]), digits=3)
-    if difference["low"] > 0:
-        return f"{name_a} is better than {name_b} (R² difference {shown})"
-    if difference["high"] < 0:
-        return f"{name_b} is better than {name_a} (R² difference of {name_a} minus {name_b}: {shown})"
-    return f"no detectable difference between {name_a} and {name_b} (R² difference {shown})"
+def reading(difference: dict) -> str:
+    """``"better"``, ``"worse"`` or ``"no detectable difference"``: A against B, from where the interval of A − B lies."""
+    return "better" if difference["low"] > 0 else "worse" if difference["high"] < 0 else "no detectable difference"
 
 
-def comparisons_table(records: list[dict], table: pd.DataFrame, best: dict) -> pd.DataFrame:
-    """The paired comparisons behind the lessons: each pair, the R² difference with its interval, the verdict."""
-    rows = []
-    for target in TARGETS:
-        for a, b in _lesson_pairs(table, best, target):
-            diff = paired(records, a, b)
-            verdict_word = "better" if diff["low"] > 0 else "worse" if diff["high"] < 0 else "no detectable difference"
-            rows.append({"target": short_name(target), "model A": a["label"], "model B": b["label"],
-                         "R² A − B [95% CI]": format_interval(diff["difference"], (diff["low"], diff["high"]), 3),
-                         "songs": diff["songs"], "A is": verdict_word})
-    return pd.DataFrame(rows)
+LESSON_TOPICS = {"pretrained": "pretrained embeddings", "backbones": "the two backbones",
+                 "temporal": "temporal layers", "arousal": "arousal easier"}  # the comparisons table's lesson column
 
 
-def _lesson_pairs(table, best, target):
+def _pairs(table: pd.DataFrame, best: dict) -> list[tuple]:
+    """``(lesson, target, row A, row B)`` of every comparison behind the lessons, in the order the lessons cite them."""
     pairs = []
-    if (3, target) in best:
-        pairs += [(best[(3, target)], best[(p, target)]) for p in (1, 2) if (p, target) in best]
-    backbones = phase3_backbone_rows(table, target)
-    if backbones is not None:
-        pairs.append(backbones)
-    rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
-    if "EmotionCNN" in rows.index:
-        pairs += [(rows.loc[m], rows.loc["EmotionCNN"]) for m in rows.index if m != "EmotionCNN"]
+    for target in TARGETS:
+        if (3, target) in best:
+            pairs += [("pretrained", target, best[(3, target)], best[(p, target)]) for p in (1, 2) if (p, target) in best]
+    for target in TARGETS:
+        backbones = phase3_backbone_rows(table, target)
+        if backbones is not None:
+            pairs.append(("backbones", target, *backbones))
+    for target in TARGETS:
+        rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
+        if "EmotionCNN" in rows.index:
+            pairs += [("temporal", target, rows.loc[m], rows.loc["EmotionCNN"]) for m in rows.index if m != "EmotionCNN"]
+    for phase in sorted({p for p, _ in best}):
+        if (phase, "arousal_mean") in best and (phase, "valence_mean") in best:
+            pairs.append(("arousal", "both", best[(phase, "arousal_mean")], best[(phase, "valence_mean")]))
     return pairs
 
 
-def lessons(records: list[dict], table: pd.DataFrame, best: dict, corpus, split=None) -> str:
-    """The report's lessons restated and checked against this build, as a numbered Markdown list."""
-    present = present_phases(table)
-    out = [_lesson_pretrained(records, table, best), _lesson_temporal(records, table, present)]
-    for text in (_lesson_arousal_easier(records, best, corpus, split), _lesson_validation_optimism(best)):
-        if text:
-            out.append(text)
-    out += _lesson_headline(best, corpus, split)
-    return "\n\n".join(f"{k}. {text}" for k, text in enumerate(out, start=1))
+def lesson_comparisons(records: list[dict], table: pd.DataFrame, best: dict) -> pd.DataFrame:
+    """Every paired comparison behind the lessons, numbered from 1, with its R² difference and reading.
+
+    Columns: ``number``, ``lesson`` (a :data:`LESSON_TOPICS` key), ``target`` (``"valence"``,
+    ``"arousal"`` or ``"both"``), ``phase`` (of model A), ``a``, ``b`` (labels), ``difference``, ``low``,
+    ``high``, ``songs``, ``reading`` (:func:`reading`).  The lessons: the Phase 3 pick against
+    each other phase's pick; the two Phase 3 backbones; each temporal CNN against the plain
+    one; each phase's arousal pick against its valence pick, on the same songs.
+    """
+    rows = []
+    for lesson, target, a, b in _pairs(table, best):
+        diff = paired(records, a, b)
+        rows.append({"number": len(rows) + 1, "lesson": lesson,
+                     "target": "both" if target == "both" else short_name(target), "phase": int(a["phase"]),
+                     "a": a["label"], "b": b["label"], "difference": diff["difference"], "low": diff["low"],
+                     "high": diff["high"], "songs": diff["songs"], "reading": reading(diff)})
+    return pd.DataFrame(rows, columns=["number", "lesson", "target", "phase", "a", "b", "difference", "low", "high",
+                                       "songs", "reading"])
 
 
-def _lesson_pretrained(records, table, best) -> str:
-    parts, random_picks = [], []
-    for target in TARGETS:
-        name = short_name(target)
-        if (3, target) not in best:
-            parts.append(f"{name}: cannot be checked, Phase 3 has no results.")
-            continue
-        mlp = best[(3, target)]
-        if mlp.get("backbone") == "random":
-            random_picks.append(name)
-        for phase in (1, 2):
-            if (phase, target) in best:
-                other = best[(phase, target)]
-                parts.append(f"{name}, against Phase {phase}: "
-                             + verdict(paired(records, mlp, other), mlp["label"], other["label"]) + ".")
-            else:
-                parts.append(f"{name}: no Phase {phase} results to compare with.")
-    caveat = (f" For {' and '.join(random_picks)} the Phase 3 pick is the random-weight CNN14, so there this tests "
-              "random features, not pretrained ones." if random_picks else "")
-    backbones = []
-    for target in TARGETS:
-        pair = phase3_backbone_rows(table, target)
-        if pair is not None:
-            backbones.append(f"{short_name(target)}: " + verdict(paired(records, *pair), pair[0]["label"], pair[1]["label"]))
-    between = (" Between the two backbones, each with its own MLP: " + "; ".join(backbones) + "."
-               if backbones else "")
-    return ("**“Pretrained embeddings and a shallow MLP beat handcrafted features and deep CNNs.”** On this build "
-            "(each phase represented by its validation pick): " + " ".join(parts) + caveat + between)
-
-
-def _lesson_temporal(records, table, present) -> str:
-    head = "**“Temporal layers help, especially for arousal.”** "
-    if 2 not in present:
-        return head + "Cannot be checked: Phase 2 has no results."
-    parts = []
-    for target in TARGETS:
-        rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
-        if "EmotionCNN" in rows.index and len(rows) > 1:
-            diffs = [paired(records, rows.loc[m], rows.loc["EmotionCNN"]) for m in rows.index if m != "EmotionCNN"]
-            better = sum(d["low"] > 0 for d in diffs)
-            worse = sum(d["high"] < 0 for d in diffs)
-            parts.append(f"for {short_name(target)}, {better} of the {len(diffs)} models with SE blocks and temporal "
-                         f"layers {'is' if better == 1 else 'are'} better than the plain CNN, {worse} worse, and "
-                         f"{len(diffs) - better - worse} show "
-                         "no detectable difference (paired R² differences: "
-                         + ", ".join(format_interval(d["difference"], (d["low"], d["high"]), 3) for d in diffs) + ")")
-    return head + ("On this build, " + "; ".join(parts) + "." if parts else
-                   "Cannot be checked: the plain CNN or the temporal models have no results.")
-
-
-def _lesson_arousal_easier(records, best, corpus, split) -> str:
-    parts = []
-    for phase in sorted({p for p, _ in best}):
-        if (phase, "arousal_mean") in best and (phase, "valence_mean") in best:
-            diff = paired(records, best[(phase, "arousal_mean")], best[(phase, "valence_mean")])
-            word = ("arousal is easier" if diff["low"] > 0 else "valence is easier" if diff["high"] < 0
-                    else "no detectable difference")
-            parts.append(f"Phase {phase}: {word} (R² arousal − valence "
-                         f"{format_interval(diff['difference'], (diff['low'], diff['high']), 3)})")
-    if not parts:
-        return ""
-    text = ("**“Arousal is easier to predict than valence.”** Comparing each phase's validation picks on the same "
-            "test songs: " + "; ".join(parts) + ".")
-    if corpus.is_synthetic and split is not None and corpus.expected is not None:
-        test_ids = split.loc[split["part"] == "test", "song_id"]
-        text += (" On SynthDEAM the labels follow a known formula; on these test songs its R² is "
-                 f"{fmt(corpus.ceiling('valence_mean', test_ids))} for valence and "
-                 f"{fmt(corpus.ceiling('arousal_mean', test_ids))} for arousal, which says which target this "
-                 "corpus makes easier; on real music the report's reading rests on the DEAM ratings.")
-    return text
-
-
-def _lesson_validation_optimism(best) -> str:
-    if not best:
-        return ""
-    gaps = pd.Series({f"Phase {p}, {short_name(t)}": r["validation_r2"] - r["test_r2"] for (p, t), r in best.items()})
-    return (
-        "**Validation scores as headline figures.** The report published the best validation epoch or setting of each "
-        f"model. For the models this build selected on validation (each phase's pick), validation R² exceeds test R² "
-        f"by {gaps.mean():+.3f} on average (" + ", ".join(f"{k}: {v:+.3f}" for k, v in gaps.items()) + "). "
-        + ("A positive gap is the optimism of selecting on the validation set; the test column is the honest figure."
-           if gaps.mean() > 0 else "Here the test songs happened to be no harder than the validation songs.")
-    )
-
-
-def _lesson_headline(best, corpus, split) -> list[str]:
-    out = []
-    for target in TARGETS:
-        top = headline(best, target)
-        if top is None:
-            continue
-        shown = format_interval(top["test_r2"], (top.get("test_r2_low"), top.get("test_r2_high")), 3)
-        text = (f"**The book's model for {short_name(target)}** (highest validation R² of the phase picks): "
-                f"{top['label']}, test R² {shown}.")
-        anchors = [a for a in anchors_for(corpus) if a["target"] == target]
-        if getattr(corpus, "reference", None) is not None:
-            text += (f" Its Pearson r with the first panel on the excerpts the second panel re-rated is "
-                     f"{fmt(top.get('model_r', np.nan))}; the second panel's r there is "
-                     f"{fmt(top.get('human_r', np.nan))} (a human reference, not a ceiling). Published on this "
-                     "corpus, with random splits that put one film on both sides (optimistic): "
-                     + "; ".join(f"{a['source'].split(':')[0]}, r {a['r']:.2f}" for a in anchors) + ".")
-        elif corpus.is_synthetic:
-            ceiling = top.get("ceiling_r2", corpus.noise_ceiling(target))
-            text += (f" The generating function's R² on the same test songs is {fmt(ceiling)}; the model's interval "
-                     + ("reaches it." if top.get("test_r2_high", np.nan) >= ceiling else "stays below it.")
-                     + " The published anchors (" + ", ".join(f"{a['source']}: {a['r2']:.3f}" for a in anchors)
-                     + ") are results on real music and cannot be compared with synthetic data.")
-        else:
-            text += " " + " ".join(
-                f"Against {a['source']} ({a['r2']:.3f}) it is {abs(top['test_r2'] - a['r2']):.3f} "
-                f"{'higher' if top['test_r2'] >= a['r2'] else 'lower'} ({a.get('caveat', '')})" for a in anchors)
-        out.append(text)
-    return out
+def comparisons_table(comparisons: pd.DataFrame) -> pd.DataFrame:
+    """:func:`lesson_comparisons` for the page: #, lesson, target, model A, model B, R² A − B [95% CI], songs, A is."""
+    return pd.DataFrame({
+        "#": comparisons["number"], "lesson": comparisons["lesson"].map(LESSON_TOPICS),
+        "target": comparisons["target"], "model A": comparisons["a"], "model B": comparisons["b"],
+        "R² A − B [95% CI]": [format_interval(d, (lo, hi), 3) for d, lo, hi
+                              in zip(comparisons["difference"], comparisons["low"], comparisons["high"])],
+        "songs": comparisons["songs"], "A is": comparisons["reading"]})
 
 
 def va_predictions(records: list[dict], best: dict) -> dict:

@@ -102,9 +102,9 @@ _CAVEATS_BY_PHASE = {1: ["phase1_scoring"], 2: ["phase2_split"], 3: ["phase3_spl
 # (its Figure 2 says only "a moderate positive correlation").
 DEAM_VA_CORRELATION = 0.59
 
-# Published anchors from outside the report, for the comparison chapter.  ``source`` is the short label a figure
-# or sentence shows; ``dataset`` says what was measured; ``caveat`` why the mark is rough.  Neither appears in the
-# report.  The Music2Emo values are carried over as entered, not re-checked against the paper here.
+# Published anchors from outside the report, for the comparison chapter.  ``source`` is the label a figure shows;
+# ``short`` the name a sentence uses; ``dataset`` says what was measured; ``caveat`` why the mark is rough, and
+# ``note`` the same in one short sentence for the lessons (``notes``: for several anchors of one kind at once).  Neither appears in the report.  The Music2Emo values are carried over as entered, not re-checked against the paper here.
 PUBLISHED_ANCHORS = [
     {
         "source": "Music2Emo (2025), MERT features",
@@ -113,6 +113,8 @@ PUBLISHED_ANCHORS = [
         "dataset": "DEAM",
         "reference": "Kang & Herremans 2025, Towards Unified Music Emotion Recognition (arXiv 2502.03979)",
         "caveat": "DEAM, but the authors' own split and protocol, not this book's.",
+        "short": "Music2Emo (2025)",
+        "note": "That figure comes from the authors' own split and protocol.",
     },
     {
         "source": "Music2Emo (2025), MERT features",
@@ -121,6 +123,8 @@ PUBLISHED_ANCHORS = [
         "dataset": "DEAM",
         "reference": "Kang & Herremans 2025, Towards Unified Music Emotion Recognition (arXiv 2502.03979)",
         "caveat": "DEAM, but the authors' own split and protocol, not this book's.",
+        "short": "Music2Emo (2025)",
+        "note": "That figure comes from the authors' own split and protocol.",
     },
     {
         "source": "Eerola & Anderson meta-analysis, 34 studies, not DEAM: r = 0.67 (r² shown)",
@@ -133,6 +137,8 @@ PUBLISHED_ANCHORS = [
             "A pooled correlation of the best model of each of 34 studies over many datasets, not a DEAM result; "
             "squared, it equals R² only for a calibrated linear prediction, so it is a rough mark only."
         ),
+        "short": "the meta-analysis of Eerola & Anderson",
+        "note": "That mark squares a correlation pooled over 34 studies, so it is rough.",
     },
     {
         "source": "Eerola & Anderson meta-analysis, 34 studies, not DEAM: r = 0.81 (r² shown)",
@@ -145,6 +151,8 @@ PUBLISHED_ANCHORS = [
             "A pooled correlation of the best model of each of 34 studies over many datasets, not a DEAM result; "
             "squared, it equals R² only for a calibrated linear prediction, so it is a rough mark only."
         ),
+        "short": "the meta-analysis of Eerola & Anderson",
+        "note": "That mark squares a correlation pooled over 34 studies, so it is rough.",
     },
 ]
 
@@ -154,15 +162,19 @@ PUBLISHED_ANCHORS = [
 # Figures as the book's issue tracker gives them: valence, energy (arousal), tension.
 _SOUNDTRACKS_CAVEAT = ("Pearson r on a random split that puts excerpts of one film on both sides (optimistic "
                        "against film-grouped folds); squared, it equals R² only for a calibrated linear prediction.")
+_SOUNDTRACKS_NOTE = "Its random split put excerpts of one film on both sides, which flatters it."
+_SOUNDTRACKS_NOTES = "Their random splits put excerpts of one film on both sides, which flatters them."
 SOUNDTRACKS_ANCHORS = [
     {"source": f"Chowdhury et al. 2019, VGG-style CNN: r = {r:.2f} (r² shown)", "target": target, "r": r,
      "r2": r**2, "dataset": "Soundtracks, random split", "reference": "chowdhury2019explainable",
-     "caveat": _SOUNDTRACKS_CAVEAT}
+     "caveat": _SOUNDTRACKS_CAVEAT, "short": "Chowdhury et al. 2019", "note": _SOUNDTRACKS_NOTE,
+     "notes": _SOUNDTRACKS_NOTES}
     for target, r in (("valence_mean", 0.81), ("arousal_mean", 0.79), ("tension_mean", 0.84))
 ] + [
     {"source": f"Hoedt, Flexer & Widmer 2025: r = {r:.2f} (r² shown)", "target": target, "r": r, "r2": r**2,
      "dataset": "Soundtracks, random split, 36 test excerpts", "reference": "hoedt2025soundtracks",
-     "caveat": _SOUNDTRACKS_CAVEAT}
+     "caveat": _SOUNDTRACKS_CAVEAT, "short": "Hoedt, Flexer & Widmer 2025", "note": _SOUNDTRACKS_NOTE,
+     "notes": _SOUNDTRACKS_NOTES}
     for target, r in (("valence_mean", 0.82), ("arousal_mean", 0.76), ("tension_mean", 0.83))
 ]
 

@@ -26,7 +26,8 @@ INTERVAL_COLUMNS = [f"test_{m}_{end}" for m in ("r2", "rmse", "mae") for end in 
 REPORT_COLUMNS = ["report_r2", "report_rmse", "report_mae"]
 CEILING_COLUMNS = ["ceiling_r2", "below_ceiling"]
 REFERENCE_COLUMNS = ["model_r", "human_r"]
-FIGURE_COLUMNS = SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + REFERENCE_COLUMNS + ["cv_r2", "cv_r2_mean", "cv_r2_sd"]
+FIGURE_COLUMNS = (SCORE_COLUMNS + REPORT_COLUMNS + CEILING_COLUMNS + REFERENCE_COLUMNS
+                  + ["cv_r2", "cv_r2_mean", "cv_r2_sd", "validation_gap"])
 
 
 def comparison_table(rows, corpus, phase: int, key: str = "model", columns=None, split=None) -> pd.DataFrame:
@@ -120,6 +121,7 @@ COLUMN_LABELS = {
     "cv_r2_sd": "CV R² (sd)",
     "model_r": "model r (linked)",
     "human_r": "panel 2 r (linked)",
+    "validation_gap": "val − test R²",
 }
 TABLE_NOTE = ("RMSE and MAE on the 1..9 rating scale. Intervals: 95% bootstrap over the test songs "
               "({n} resamples). Ceiling: the R² of SynthDEAM's generating function on the same test songs, "

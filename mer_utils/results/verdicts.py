@@ -29,9 +29,17 @@ LESSONS = {
 }
 
 
+LESSON_READINGS = {"better": "holds", "worse": "reversed", "no detectable difference": "not shown"}
+
+
 def reading(difference: dict) -> str:
-    """``holds``, ``reversed`` or ``not shown``: where the interval of A − B lies against zero (R²)."""
-    return "holds" if difference["low"] > 0 else "reversed" if difference["high"] < 0 else "not shown"
+    """``holds``, ``reversed`` or ``not shown``: where the interval of A − B lies against zero (R²).
+
+    The lesson's words for :func:`mer_utils.results.lessons.reading` of the comparison that tests it.
+    """
+    from .lessons import reading as comparison_reading
+
+    return LESSON_READINGS[comparison_reading(difference)]
 
 
 def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.DataFrame:
