@@ -86,10 +86,16 @@ def announce_grid_search(n_regressors: int, songs: int, grid: str) -> str:
 
 
 def announce_training(model: str, train_chunks: int, epochs: int, precision: str, patience=None) -> str:
-    """The line before a Phase 2 training run: chunks, epochs (at most, with early stopping), estimate."""
+    """The line before a training run: examples, epochs (at most, with early stopping), estimate.
+
+    A Phase 2 CNN trains on log-mel chunks at its measured rate; any other model
+    (the EmotionMLP on embeddings) on rows, at the slowest CNN's rate, an upper bound.
+    """
+    cnn = model in RATES["training"]
     rate = RATES["training"].get(model, min(RATES["training"].values()))
     if precision != "bfloat16":
         rate /= FLOAT32_SLOWDOWN
     bound = "at most " if patience else ""
-    what = f"{model}, {train_chunks:,} training chunks x {bound}{epochs} epochs"
-    return announce("Phase 2 training", what, train_chunks * epochs / rate, f"on 2 CPU cores in {precision}")
+    what = f"{model}, {train_chunks:,} training {'chunks' if cnn else 'rows'} x {bound}{epochs} epochs"
+    return announce("Phase 2 training" if cnn else "Training", what, train_chunks * epochs / rate,
+                    f"on 2 CPU cores in {precision}")

@@ -20,6 +20,8 @@ def test_the_training_line_names_model_chunks_epochs_and_precision(caplog):
     with caplog.at_level(logging.INFO, logger="mer_utils.estimates"):
         line = estimates.announce_training("EmotionCNN", 15690, 15, "bfloat16", patience=10)
     assert line.startswith("Phase 2 training: EmotionCNN, 15,690 training chunks x at most 15 epochs; about ")
+    mlp = estimates.announce_training("EmotionMLP", 320, 3, "float32")
+    assert mlp.startswith("Training: EmotionMLP, 320 training rows x 3 epochs; about "), "an MLP is not Phase 2"
     assert line.endswith("on 2 CPU cores in bfloat16") and line in caplog.text
     minutes = 15690 * 15 / estimates.RATES["training"]["EmotionCNN"] / 60
     assert f"about {minutes:.0f} min" in line

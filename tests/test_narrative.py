@@ -432,15 +432,19 @@ def test_the_sentence_splitter_counts_each_sentence_of_a_lesson():
 
     text = "3. **“A claim.”** (comparisons 1–2) On this build it holds. For valence, P1 Ridge beats P2 CNN."
     assert sentences(text) == ["(comparisons 1–2) On this build it holds.", "For valence, P1 Ridge beats P2 CNN."]
+    assert sentences("1. **Claim.** Its r is 0.81. Chowdhury et al. 2019 published r 0.79.") == [
+        "Its r is 0.81.", "Chowdhury et al. 2019 published r 0.79."]
 
 
 def test_each_lesson_cites_its_comparisons_and_states_the_verdict_of_the_corpus_table():
     records = three_phases(mlp_noise=0.3)
     text = lessons_text(records)
     pretrained = text.split("\n\n")[0]
-    assert "(comparisons 1–4) On this build it holds for valence and arousal." in pretrained
+    assert ("(comparisons 1–4) Against the other phase pick with the higher validation R², it holds for valence and "
+            "arousal on this build.") in pretrained
     temporal = text.split("\n\n")[1]
-    assert "(comparisons 5–6) On this build it is not shown for valence and arousal." in temporal
+    assert ("(comparisons 5–6) For the temporal model picked on validation, it is not shown for valence and arousal "
+            "on this build.") in temporal
     assert "For valence, the temporal model and the plain CNN do not differ detectably." in temporal
 
 

@@ -30,6 +30,11 @@ CLAIMS = {
     "optimism": "Validation scores as headline figures.",
 }
 VERDICT_WORDS = {"holds": "holds", "reversed": "is reversed", "not shown": "is not shown"}
+VERDICT_BASIS = {  # the comparison each lesson's verdict rests on (mer_utils.results.verdicts.lesson_verdicts)
+    "pretrained": "Against the other phase pick with the higher validation R²",
+    "temporal": "For the temporal model picked on validation",
+    "arousal": "Between the two targets' headline models",
+}
 
 
 def fmt(value) -> str:
@@ -66,13 +71,14 @@ def _and(words: list[str]) -> str:
 
 
 def verdict_sentence(verdicts: pd.DataFrame) -> str:
-    """``"On this build it holds for arousal and is not shown for valence."`` from one lesson's verdict rows."""
+    """``"Against ..., it holds for arousal and is not shown for valence."`` from one lesson's verdict rows."""
     if not len(verdicts):
         return ""
+    basis = VERDICT_BASIS[verdicts["lesson"].iloc[0]]
     if set(verdicts["target"]) == {"both"}:
-        return f"On this build it {VERDICT_WORDS[verdicts['verdict'].iloc[0]]}."
+        return f"{basis}, it {VERDICT_WORDS[verdicts['verdict'].iloc[0]]} on this build."
     parts = [f"{VERDICT_WORDS[v]} for {_and(list(rows['target']))}" for v, rows in verdicts.groupby("verdict", sort=False)]
-    return f"On this build it {_and(parts)}."
+    return f"{basis}, it {_and(parts)} on this build."
 
 
 def comparison_sentence(row) -> str:

@@ -129,4 +129,5 @@ def corpus_verdicts(results_root) -> pd.DataFrame:
     frame = pd.DataFrame(columns)
     frame.index = pd.MultiIndex.from_tuples(frame.index, names=["lesson", "target"])
     order = {lesson: k for k, lesson in enumerate(LESSONS.values())}
-    return frame.sort_index(key=lambda index: index.map(order) if index.name == "lesson" else index).reset_index()
+    order |= {target: k for k, target in enumerate(("valence", "arousal", "both"))}
+    return frame.sort_index(key=lambda index: index.map(order)).reset_index()
