@@ -164,6 +164,29 @@ def test_over_folds_pools_out_of_fold_predictions_and_bootstraps_over_films():
     assert "cross_validated" not in one[0], "one split: the scoring function's own records"
 
 
+def test_a_fold_detail_is_the_folds_own_where_folds_differ_and_the_shared_value_where_they_agree():
+    from mer_utils.results.crossfit import fold_detail, pool_records
+    from mer_utils.results.intervals import predictions_frame
+    from mer_utils.results.records import make_record
+
+    films = pd.Series({i: f"film {i % 3}" for i in range(1, 7)})
+
+    def record(fold, params):
+        test = [fold, fold + 3]
+        frame = predictions_frame(test, [5.0, 6.0], [5.5, 5.0])
+        return [make_record(1, "Ridge", "valence_mean", "st", {"r2": 0.1, "rmse": 1.0, "mae": 1.0},
+                            {"r2": 0.1, "rmse": 1.0, "mae": 1.0}, test_predictions=frame, setting="s",
+                            best_params=params, epochs=7)]
+
+    pooled = pool_records({1: record(1, {"alpha": 1.0}), 2: record(2, {"alpha": 10.0}),
+                           3: record(3, {"alpha": 1.0})}, films)[0]
+    assert [fold_detail(pooled, "best_params", f) for f in (1, 2, 3)] == [{"alpha": 1.0}, {"alpha": 10.0},
+                                                                          {"alpha": 1.0}]
+    assert fold_detail(pooled, "epochs", 2) == 7, "a detail every fold shares is kept once, at the top"
+    one = record(1, {"alpha": 3.0})[0]
+    assert fold_detail(one, "best_params", 0) == {"alpha": 3.0}, "one split: the record's own value"
+
+
 def test_the_grid_search_folds_keep_a_film_whole_and_fall_back_to_songs_with_one_film(monkeypatch):
     import numpy as np
 

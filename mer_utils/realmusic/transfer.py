@@ -202,6 +202,7 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     from ..corpus.split import ONE_SPLIT, fold_splits, read_split
     from ..phase1.features import extract_features
     from ..phase1.regressors import regressor, split_arrays
+    from ..results.crossfit import fold_detail
     from ..results.runs import run_identity
 
     label = "Phase 1 regressors"
@@ -225,8 +226,7 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     columns, names = {}, {}
     for target in TARGETS:
         record = chosen[target]
-        params = (record.get("best_params", {}) if fold == ONE_SPLIT
-                  else next(f["best_params"] for f in record["folds"] if f["fold"] == fold))
+        params = fold_detail(record, "best_params", fold) or {}
         train_x, train_y, *_ = split_arrays(features, labels, train_split, target)
         model = Pipeline([("scale", StandardScaler()), ("model", regressor(record["model"], seed).set_params(**params))])
         model.fit(train_x, train_y)

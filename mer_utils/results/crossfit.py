@@ -83,6 +83,16 @@ def pool_records(records_by_fold: dict[int, list[dict]], groups: pd.Series | Non
     return pooled
 
 
+def fold_detail(record: dict, key: str, fold: int):
+    """A detail of one fold of a record (a chosen grid setting, ...): the fold's own where the folds differ, else
+    the value they all share (:func:`pool_records` keeps a detail per fold only where it varies).  A record of one
+    split has no folds: its own value."""
+    for entry in record.get("folds", []):
+        if entry.get("fold") == fold and key in entry:
+            return entry[key]
+    return record.get(key)
+
+
 def summarise_detail(values: list):
     """One value for a detail of every fold: itself when all agree, the mean of numbers, else the most common."""
     import json
