@@ -311,3 +311,21 @@ def test_freed_memory_is_kept_under_glibc_unless_the_environment_says_0():
         pytest.skip("keep_freed_memory tunes glibc's malloc; this C library is not glibc")
     assert _kept_in_a_fresh_process("1").split() == ["True", "True"]
     assert _kept_in_a_fresh_process("0").split() == ["False", "False"]
+
+
+def test_a_nearly_dead_embedding_dimension_cannot_swamp_a_new_songs_prediction():
+    from mer_utils.training.mlp import SCALE_FLOOR, fit_feature_scaler
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 0.01, size=(100, 6)).astype(np.float32)
+    x[:, 0] = 0.0  # a dead unit: constant
+    x[:, 1] = 0.0
+    x[3, 1] = 1e-5  # a nearly dead unit: it fired once, barely
+    scaler = fit_feature_scaler(x)
+    healthy = scaler.scale_[2:]
+    assert scaler.scale_[0] == 1.0, "a constant dimension keeps scikit-learn's scale of 1"
+    assert scaler.scale_[1] == pytest.approx(SCALE_FLOOR * np.median(np.r_[healthy, scaler.scale_[1]]), rel=1e-6)
+    assert np.allclose(healthy, x[:, 2:].std(axis=0), rtol=1e-5), "ordinary dimensions are left as they are"
+    fires = np.zeros((1, 6), dtype=np.float32)
+    fires[0, 1] = 0.01  # a new song that fires the nearly dead unit as strongly as a healthy one
+    assert abs(scaler.transform(fires)[0, 1]) < 20, "bounded, not 0.01 / 1e-6 standard deviations out"

@@ -5,7 +5,9 @@ Used by: ``notebooks/phase3_panns.py`` (trains it) and ``mer predict`` (runs it)
 EmotionMLP is a small multilayer perceptron from one embedding (2048 numbers
 for CNN14) to valence and arousal together.  It is trained by the book's one
 loop (:func:`mer_utils.training.loop.fit`) on the summed per-target MSE, with
-the feature and label scalers fit on the training songs only.
+the feature and label scalers fit on the training songs only.  The feature
+scaler's per-dimension scale has a floor (:func:`fit_feature_scaler`), so a
+nearly dead embedding dimension cannot blow up a new song's prediction.
 """
 
 from __future__ import annotations
@@ -58,6 +60,29 @@ class MlpResult:
         return predict_mlp(self.model, self.feature_scaler, self.target_scaler, embeddings)
 
 
+SCALE_FLOOR = 0.1  # a feature's scale is at least this fraction of the median scale of the varying dimensions
+
+
+def fit_feature_scaler(x_train):
+    """A StandardScaler fit on training embeddings, each dimension's scale at least :data:`SCALE_FLOOR` x the median.
+
+    A nearly dead dimension (a ReLU unit that fires on a few training songs, common in
+    a CNN14 with random weights) has a tiny standard deviation.  A new song that fires
+    it would land thousands of standard deviations out (up to 55,000 on the 4Q clips for
+    a model trained on Soundtracks) and swamp the prediction; the floor bounds that.
+    Constant dimensions keep scikit-learn's scale of 1; the musicnn embeddings' scales
+    all lie above the floor, so it changes nothing there.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(np.asarray(x_train, dtype=np.float32))
+    varying = (scaler.var_ > 0) & (scaler.scale_ != 1.0)  # scikit-learn gives (near-)constant dimensions a scale of 1
+    if varying.any():
+        floor = SCALE_FLOOR * float(np.median(scaler.scale_[varying]))
+        scaler.scale_ = np.where(varying, np.maximum(scaler.scale_, floor), scaler.scale_)
+    return scaler
+
+
 def fit_emotion_mlp(
     x_train,
     y_train,
@@ -85,8 +110,6 @@ def fit_emotion_mlp(
     default 1 is as fast as 2 for a model this small, and does not slow down
     by an order of magnitude when another process keeps a core busy.
     """
-    from sklearn.preprocessing import StandardScaler
-
     from .loop import array_loader, fit, fit_target_scaler
     from .modelfile import build_model
 
@@ -96,7 +119,7 @@ def fit_emotion_mlp(
         raise MerError(
             f"the EmotionMLP needs at least 2 training and 1 validation songs, got {len(x_train)} and {len(x_val)}."
         )
-    feature_scaler = StandardScaler().fit(x_train)
+    feature_scaler = fit_feature_scaler(x_train)
     target_scaler = fit_target_scaler(y_train)
     train_loader = array_loader(
         feature_scaler.transform(x_train), y_train, target_scaler, batch_size, shuffle=True, seed=seed
