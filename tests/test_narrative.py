@@ -376,6 +376,8 @@ def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verd
     # then each phase's arousal pick against its valence pick
     assert len(pairs) == 9 and set(pairs["target"]) == {"valence", "arousal", "both"}
     assert list(pairs["#"]) == list(range(1, 10)) and (pairs["target"] == "both").sum() == 3
+    across = pairs[pairs["target"] == "both"].iloc[0]
+    assert (across["model A"], across["model B"]) == ("P1 Ridge (grid search), arousal", "P1 Ridge (grid search), valence")
     mlp_vs_ridge = pairs[(pairs["model A"].str.startswith("P3")) & (pairs["model B"].str.startswith("P1"))]
     assert (mlp_vs_ridge["A is"] == "better").all()
     assert pairs["R² A − B [95% CI]"].str.match(r"^-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()

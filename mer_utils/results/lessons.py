@@ -212,10 +212,13 @@ def lesson_comparisons(records: list[dict], table: pd.DataFrame, best: dict) -> 
     rows = []
     for lesson, target, a, b in _pairs(table, best):
         diff = paired(records, a, b)
-        rows.append({"number": len(rows) + 1, "lesson": lesson,
-                     "target": "both" if target == "both" else short_name(target), "phase": int(a["phase"]),
-                     "a": a["label"], "b": b["label"], "difference": diff["difference"], "low": diff["low"],
-                     "high": diff["high"], "songs": diff["songs"], "reading": reading(diff)})
+        both = target == "both"  # a row that sets one target's model against the other's names each target
+        rows.append({"number": len(rows) + 1, "lesson": lesson, "target": "both" if both else short_name(target),
+                     "phase": int(a["phase"]),
+                     "a": f"{a['label']}, {short_name(a['target'])}" if both else a["label"],
+                     "b": f"{b['label']}, {short_name(b['target'])}" if both else b["label"],
+                     "difference": diff["difference"], "low": diff["low"], "high": diff["high"],
+                     "songs": diff["songs"], "reading": reading(diff)})
     return pd.DataFrame(rows, columns=["number", "lesson", "target", "phase", "a", "b", "difference", "low", "high",
                                        "songs", "reading"])
 
