@@ -57,7 +57,7 @@ def transfer_view(table: pd.DataFrame, caption: str = ""):
     if table.empty:
         return Markdown("*Nothing to show here: no model of the book was found (see the note below).*")
     if "auc" not in table.columns:
-        return table.style.format(precision=2).set_caption(caption)
+        return table.style.format(precision=2).hide(axis="index").set_caption(caption)
     shown = pd.DataFrame({"model": table["model"], "trained on": table["trained_on"], "question": table["question"],
                           "ROC AUC [95% CI]": _cell(table, "auc"), "songs": table["songs"],
                           "positives": table["positives"]})

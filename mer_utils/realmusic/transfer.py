@@ -264,19 +264,18 @@ def transfer_table(models, songs: pd.DataFrame) -> pd.DataFrame:
 
 
 def quadrant_means(models, songs: pd.DataFrame) -> pd.DataFrame:
-    """Mean predicted valence and arousal (1..9 scale) of each quadrant's clips, one column per model and target.
+    """Mean predicted valence and arousal of each quadrant's clips: one row per model and target, a column per quadrant.
 
-    Columns are ``("<model>, <training corpus>", "valence" | "arousal")``.
+    Columns: ``model``, ``trained on``, ``target``, then ``Q1`` .. ``Q4`` (on the training corpus's 1..9 scale).
     """
-    columns = {}
+    rows = []
     for model in models:
         shared = [s for s in model.predictions.index if s in songs.index]
         for target in model.predictions.columns:
             grouped = model.predictions.loc[shared, target].groupby(songs.loc[shared, "quadrant"]).mean()
-            columns[(f"{model.label_of(target)}, {model.corpus_label}", target.split("_")[0])] = grouped
-    frame = pd.DataFrame(columns)
-    frame.index.name = "quadrant"
-    return frame.round(2) if len(frame) else frame
+            rows.append({"model": model.label_of(target), "trained on": model.corpus_label,
+                         "target": target.split("_")[0], **grouped.round(2).to_dict()})
+    return pd.DataFrame(rows)
 
 
 def transfer_differences(models, songs: pd.DataFrame) -> pd.DataFrame:
