@@ -180,7 +180,7 @@ fig = figures.transfer_auc_bars(auc, title="The book's valence/arousal models on
 display(tables.transfer_view(transfer.quadrant_means(models, page.songs),
                              "Mean prediction per quadrant (each training corpus's 1–9 scale): Q1 and Q4 should sit "
                              "higher in valence, Q1 and Q2 higher in arousal"))
-display(Markdown(narrative.transfer_findings(auc, not_scored)))
+display(Markdown(narrative.transfer_findings(auc, not_scored, models)))
 
 # %% [markdown]
 # Where one kind of model was trained on two corpora, the paired difference of

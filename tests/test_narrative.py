@@ -352,6 +352,9 @@ def test_transfer_findings_say_what_the_training_corpus_means_and_list_what_was_
     both = narrative.transfer_findings(pd.concat([table.assign(corpus="soundtracks"), table]), [])
     assert both.index("**Soundtracks**") < both.index("**SynthDEAM**"), "one line per training corpus, in table order"
     assert "fold 1's" in both and "energy" in both
+    model = SimpleNamespace(label="EmotionMLP", corpus_label="Soundtracks", note="fold 1 of 5: 142 training songs.")
+    assert "- EmotionMLP trained on Soundtracks: fold 1 of 5: 142 training songs." in narrative.transfer_findings(
+        table, [], [model])
     assert narrative.transfer_findings(table.iloc[:0], left).startswith("No model of the book")
 
 

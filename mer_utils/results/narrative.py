@@ -567,15 +567,16 @@ TRANSFER_CONTEXT = {  # what a model's training corpus means for its score on 4Q
     "soundtracks": ("Models trained on **Soundtracks** learnt one listener panel's ratings of film-music excerpts "
                     "(their arousal is the dataset's \"energy\"). 4Q holds popular songs with AllMusic mood tags, so "
                     "this test crosses both datasets and genres. That book is cross-validated by film, and its "
-                    "models here are fold 1's (each model's note says on how many excerpts)."),
+                    "models here are fold 1's (the list below says on how many excerpts each was trained)."),
 }
 
 
-def transfer_findings(table: pd.DataFrame, left_out) -> str:
+def transfer_findings(table: pd.DataFrame, left_out, models=()) -> str:
     """What the book's models, trained on their own corpora and not retrained, rank correctly on the 4Q clips.
 
     ``table``: :func:`mer_utils.realmusic.transfer.transfer_table`; each training corpus among its rows
-    adds what training there means (:data:`TRANSFER_CONTEXT`).
+    adds what training there means (:data:`TRANSFER_CONTEXT`).  ``models``: the scored
+    :class:`~mer_utils.realmusic.transfer.TransferModel` s, whose notes say where each came from.
     """
     lines = [f"- **{row['model']}** (trained on {row['trained_on']}): {row['question']} with ROC AUC "
              f"{row['auc']:.3f} [{row['low']:.3f}, {row['high']:.3f}], "
@@ -585,7 +586,9 @@ def transfer_findings(table: pd.DataFrame, left_out) -> str:
     if not len(table):
         return "No model of the book could be scored on 4Q on this run:\n\n" + "\n".join(lines)
     lines += [f"- {TRANSFER_CONTEXT[name]}" for name in dict.fromkeys(table["corpus"]) if name in TRANSFER_CONTEXT]
-    return "What transfers:\n\n" + "\n".join(lines)
+    sources = [f"- {m.label} trained on {m.corpus_label}: {m.note}" for m in models]
+    return ("What transfers:\n\n" + "\n".join(lines)
+            + ("\n\nWhere each model came from:\n\n" + "\n".join(sources) if sources else ""))
 
 
 def transfer_difference_findings(diffs: pd.DataFrame) -> str:
