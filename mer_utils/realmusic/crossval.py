@@ -40,7 +40,7 @@ import pandas as pd
 from ..cache import write_csv_atomic
 from ..corpus.fourq import QUADRANTS, TASKS, grouped_folds, task_labels
 from ..errors import MerError
-from ..results.classification import paired_f1_difference, repeated_f1
+from ..results.classification import better_side, paired_f1_difference, repeated_f1
 
 MODELS = ("linear", "mlp")
 MODEL_LABELS = {"linear": "logistic regression", "mlp": "MLP"}
@@ -225,7 +225,7 @@ def differences(cv: CrossValidation) -> pd.DataFrame:
                 rows.append({"task": task, "compared": "models", "a": MODEL_LABELS[models[1]],
                              "b": MODEL_LABELS[models[0]], "held fixed": cv.labels[rep], **diff})
     table = pd.DataFrame(rows)
-    table["better"] = np.where(table["low"] > 0, table["a"], np.where(table["high"] < 0, table["b"], ""))
+    table["better"] = better_side(table)
     return table
 
 

@@ -47,7 +47,7 @@ import pandas as pd
 from ..corpus.sources import CORPUS_LABELS, source
 from ..errors import MerError
 from ..training.runtime import DEFAULT_JOBS
-from ..results.classification import auc_interval, paired_auc_difference
+from ..results.classification import auc_interval, better_side, paired_auc_difference
 from .representations import LeftOut
 
 QUESTIONS = {
@@ -300,20 +300,19 @@ def transfer_differences(models, songs: pd.DataFrame) -> pd.DataFrame:
             result = paired_auc_difference(part[column].to_numpy(dtype=bool), first.predictions.loc[shared, target],
                                            second.predictions.loc[shared, target],
                                            groups=part["artist_group"].to_numpy())
-            better = (first.corpus_label if result["low"] > 0 else second.corpus_label if result["high"] < 0 else "")
             rows.append({"model": first.label, "question": question, "a": first.corpus_label,
-                         "b": second.corpus_label, **result, "better": better})
-    return pd.DataFrame(rows, columns=["model", "question", "a", "b", "difference", "low", "high", "songs", "better"])
+                         "b": second.corpus_label, **result})
+    table = pd.DataFrame(rows, columns=["model", "question", "a", "b", "difference", "low", "high", "songs"])
+    return table.assign(better=better_side(table))
 
 
 def available_models(books, corpus, fourq_cache_dir, fourq_features: pd.DataFrame, seed: int = 42,
                      n_threads: int | None = None, n_jobs: int | None = None, progress: bool = True):
     """Every book's transfers: ``(models, left_out)``; a model ``make book`` did not leave is listed with the reason.
 
-    ``books``: :func:`books_to_score` (or one :func:`book_paths`).  With more than one book,
-    each left-out line names the corpus whose book it belongs to.
+    ``books``: :func:`books_to_score`.  With more than one book, each left-out line names the
+    corpus whose book it belongs to.
     """
-    books = [books] if isinstance(books, dict) else list(books)
     models, left_out = [], []
     for book in books:
         results = [emotion_mlp_transfer(book, corpus, fourq_cache_dir, n_threads=n_threads, progress=progress),

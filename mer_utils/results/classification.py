@@ -157,3 +157,9 @@ def paired_auc_difference(positive, scores_a, scores_b, groups=None, n_resamples
     weights = resample_weights(len(a), groups, n_resamples, seed)
     low, high = _bounds(weighted_auc(positive, a, weights) - weighted_auc(positive, b, weights), level)
     return {"difference": observed, "low": low, "high": high, "songs": int(len(a))}
+
+
+def better_side(table: pd.DataFrame) -> np.ndarray:
+    """Per row of a differences table (``a``, ``b``, ``low``, ``high`` of A − B): ``a`` where the interval lies above
+    zero, ``b`` where it lies below, ``""`` where it holds zero (no verdict)."""
+    return np.where(table["low"] > 0, table["a"], np.where(table["high"] < 0, table["b"], ""))
