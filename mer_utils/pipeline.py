@@ -12,7 +12,8 @@ The Makefile calls these through ``python -m mer_utils``:
   papermill and its parameters, make it a page (code folded, parameters stated
   in one sentence: :mod:`mer_utils.pagebuild`) and move the executed ``.ipynb``
   into the book only when every cell ran.  A failure names the notebook, the
-  cell and the error.
+  cell and the error.  Each line of a page's output starts with the page's
+  name (:class:`PrefixedLines`), since Make runs two pages at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -108,6 +110,39 @@ def remove_stale_temporaries(output) -> list[Path]:
     return stale
 
 
+class PrefixedLines:
+    """A text stream that starts each line written to ``stream`` with ``prefix``.
+
+    Make runs two pages at a time (``PAGE_JOBS`` in the Makefile), so two
+    pages' cell output reaches one terminal; the prefix says which page a line
+    (a log line, a progress bar's update) comes from.  Writes go through whole,
+    so the lines of two pages interleave but do not mix.
+    """
+
+    def __init__(self, stream, prefix: str):
+        self.stream, self.prefix, self.at_line_start = stream, prefix, True
+
+    def write(self, text: str) -> int:
+        pieces = re.split(r"(?<=[\r\n])", text)
+        out = []
+        for piece in pieces:
+            if not piece:
+                continue
+            out.append(self.prefix + piece if self.at_line_start else piece)
+            self.at_line_start = piece.endswith(("\n", "\r"))
+        self.stream.write("".join(out))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def page_prefix(output) -> str:
+    """``"[phase2/EmotionCNN_valence] "`` for ``book/phase2/EmotionCNN_valence.ipynb``: the tag of a page's lines."""
+    output = Path(output)
+    return f"[{output.parent.name}/{output.stem}] "
+
+
 def run_notebook(source, output, params_file=None, failed_dir="build/failed") -> None:
     """Execute the jupytext notebook ``source`` with papermill into ``output``.
 
@@ -146,8 +181,8 @@ def run_notebook(source, output, params_file=None, failed_dir="build/failed") ->
                     kernel_name="python3",
                     cwd=str(REPO_ROOT),
                     progress_bar=False,
-                    log_output=True,
-                    stdout_file=sys.stdout,
+                    stdout_file=PrefixedLines(sys.stdout, page_prefix(output)),
+                    stderr_file=PrefixedLines(sys.stderr, page_prefix(output)),
                 )
             except PapermillExecutionError as exc:
                 kept = Path(failed_dir) / output.name

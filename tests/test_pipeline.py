@@ -217,3 +217,19 @@ def test_result_tables_set_words_from_the_left_and_leave_figures_to_the_right_al
     styled_columns = [int(n) for n in re.findall(r"\.col(\d+) \{\s*text-align: left;", html)]
     assert styled_columns == [0, 1, 2], "model, target and settings; the interval and report columns stay right"
     assert "0.41 [0.28, 0.52]" in html
+
+
+def test_each_line_of_a_page_says_which_page_it_comes_from():
+    import io
+
+    from mer_utils.pipeline import PrefixedLines, page_prefix
+
+    prefix = page_prefix("book/phase2/EmotionCNN_valence.ipynb")
+    assert prefix == "[phase2/EmotionCNN_valence] "
+    stream = io.StringIO()
+    lines = PrefixedLines(stream, prefix)
+    lines.write("first line\nsecond ")
+    lines.write("half\n")
+    lines.write("training:  50%\rtraining: 100%\n")
+    assert stream.getvalue().splitlines() == [
+        f"{prefix}first line", f"{prefix}second half", f"{prefix}training:  50%", f"{prefix}training: 100%"]
