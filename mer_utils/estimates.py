@@ -38,6 +38,7 @@ RATES = {
                  "EmotionCNN_GRU_Attention": 400.0},  # training chunks per second of an epoch, validation included
 }
 FLOAT32_SLOWDOWN = 1.5  # Phase 2 training in float32 against bfloat16 on these CPUs (bench_phase2.py, DEAM scale)
+ONE_THREAD_SHARE = 0.6  # one torch thread's training rate against two threads' (0.55-0.68: bench_phase2.py --side-by-side)
 DEFAULT_CLIP_SECONDS = 45.0  # a DEAM clip, when a clip's length cannot be read from its header
 
 
@@ -85,17 +86,21 @@ def announce_grid_search(n_regressors: int, songs: int, grid: str) -> str:
     return announce("Phase 1 grid search", what, songs / RATES["grid search"] * (1.0 if grid == "full" else 0.2))
 
 
-def announce_training(model: str, train_chunks: int, epochs: int, precision: str, patience=None) -> str:
+def announce_training(model: str, train_chunks: int, epochs: int, precision: str, patience=None, threads=2) -> str:
     """The line before a training run: examples, epochs (at most, with early stopping), estimate.
 
     A Phase 2 CNN trains on log-mel chunks at its measured rate; any other model
     (the EmotionMLP on embeddings) on rows, at the slowest CNN's rate, an upper bound.
+    ``threads``: torch's CPU threads for the run; one thread (a Phase 2 page,
+    two of which run at once) trains at :data:`ONE_THREAD_SHARE` of the rate.
     """
     cnn = model in RATES["training"]
     rate = RATES["training"].get(model, min(RATES["training"].values()))
     if precision != "bfloat16":
         rate /= FLOAT32_SLOWDOWN
+    if threads == 1:
+        rate *= ONE_THREAD_SHARE
     bound = "at most " if patience else ""
     what = f"{model}, {train_chunks:,} training {'chunks' if cnn else 'rows'} x {bound}{epochs} epochs"
     return announce("Phase 2 training" if cnn else "Training", what, train_chunks * epochs / rate,
-                    f"on 2 CPU cores in {precision}")
+                    f"on {'1 CPU thread' if threads == 1 else '2 CPU cores'} in {precision}")

@@ -48,7 +48,7 @@ batch_size = None  # None: the default
 lr = None  # Adam learning rate; None: the default
 max_train_chunks = None  # optional cap on the training chunks (a seeded random subset)
 n_jobs = None  # worker processes for the chunk cache; None: the package default
-threads = None  # torch CPU threads for training; None: one per core. Use 1 when pages run in parallel (make -j)
+threads = None  # torch CPU threads for training; None: the package default (one: the Makefile runs two pages at once)
 precision = None  # "auto" (bfloat16 autocast where the CPU or GPU computes it natively), "float32" or "bfloat16"
 
 # %%

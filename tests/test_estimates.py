@@ -35,6 +35,14 @@ def test_float32_is_estimated_slower_than_bfloat16():
     assert "at most" not in fast, "without early stopping every epoch runs"
 
 
+def test_a_one_thread_run_says_so_and_is_estimated_slower():
+    both = estimates.announce_training("EmotionCNN", 60000, 50, "float32")
+    one = estimates.announce_training("EmotionCNN", 60000, 50, "float32", threads=1)
+    assert one.endswith("on 1 CPU thread in float32") and both.endswith("on 2 CPU cores in float32")
+    hours = [float(line.split("about ")[1].split(" h")[0]) for line in (both, one)]
+    assert hours[1] == pytest.approx(hours[0] / estimates.ONE_THREAD_SHARE, abs=0.1)
+
+
 def test_audio_steps_state_songs_and_hours_of_audio():
     line = estimates.announce_audio("CNN14 embeddings", "cnn14", 1744, 1744 * 45.0)
     assert line.startswith("CNN14 embeddings: 1,744 songs, 21.8 h of audio; about ")

@@ -204,7 +204,8 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     model = _prepare(model, device)
     log.info("training %s on %s in %s", type(model).__name__, device, precision)
     if device.type == "cpu":
-        announce_training(type(model).__name__, len(train_loader.dataset), int(epochs), precision, patience)
+        announce_training(type(model).__name__, len(train_loader.dataset), int(epochs), precision, patience,
+                          threads=torch.get_num_threads())
     n_targets = len(target_scaler.mean_)
     target_names = list(target_names) if target_names is not None else [f"target{k}" for k in range(n_targets)]
     if val_groups is not None:

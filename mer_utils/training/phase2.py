@@ -15,6 +15,7 @@ from ..errors import MerError
 from ..phase2.models import PHASE2_MODELS
 from ..results.metrics import METRICS, regression_metrics, song_level
 from .loop import make_loader, predict
+from .runtime import DEFAULT_TRAINING_THREADS, torch_threads
 
 
 def chunk_predictions(model, dataset, target_scaler, batch_size: int = 64, device=None,
@@ -205,7 +206,15 @@ def train_on_split(split: pd.DataFrame, run: dict | None, *, cache, corpus, mode
 
     ``settings`` is :func:`mer_utils.training.defaults.training_settings` for ``model_name``;
     ``cache`` the log-mel chunk cache (:func:`mer_utils.phase2.logmel.build_chunk_cache`).
+    ``threads``: torch CPU threads for the training and the test predictions
+    (``None``: :data:`~mer_utils.training.runtime.DEFAULT_TRAINING_THREADS`).
     """
+    with torch_threads(DEFAULT_TRAINING_THREADS if threads is None else threads):
+        return _train_on_split(split, run, cache=cache, corpus=corpus, model_name=model_name, target=target,
+                               settings=settings, seed=seed, precision=precision, max_train_chunks=max_train_chunks)
+
+
+def _train_on_split(split, run, *, cache, corpus, model_name, target, settings, seed, precision, max_train_chunks):
     from ..phase2 import logmel
     from .loop import fit
     from .modelfile import build_model
@@ -217,7 +226,7 @@ def train_on_split(split: pd.DataFrame, run: dict | None, *, cache, corpus, mode
         make_loader(datasets["validation"], 64),
         epochs=settings["epochs"], patience=settings["patience"], lr=settings["lr"], seed=seed,
         target_scaler=target_scaler, target_names=[target], val_groups=datasets["validation"].frame["song_id"],
-        threads=threads, precision=precision,
+        precision=precision,
     )
     test_frame = chunk_predictions(model, datasets["test"], target_scaler, precision=history.attrs["precision"])
     records = result_records(

@@ -6,7 +6,8 @@ the training loop and the embedders), and by ``mer predict``.
 One place for each of these, because every trainer and embedder needs them:
 :func:`set_seeds` makes a run repeatable (Python, NumPy and torch seeded, torch
 asked for deterministic kernels), :func:`torch_threads` runs a block with a given
-number of CPU threads and restores the previous number, :func:`pick_device` picks
+number of CPU threads and restores the previous number (a Phase 2 run takes
+:data:`DEFAULT_TRAINING_THREADS`), :func:`pick_device` picks
 CUDA when present and the CPU otherwise, :func:`resolve_precision` turns
 ``"auto"`` into bfloat16 where the device computes it natively (CPUs with
 AVX512-BF16 or AMX, CUDA GPUs that support bfloat16) and float32 elsewhere, and
@@ -36,6 +37,10 @@ from ..errors import MerError
 PRECISIONS = ("auto", "float32", "bfloat16")
 DEFAULT_PRECISION = "auto"  # of the Phase 2 training loop (mer_utils.training.loop); None anywhere means this
 DEFAULT_JOBS = 2  # worker processes for decoding and features: the 2 cores of the machines the book is built on
+# torch threads of one Phase 2 training run.  The Makefile runs two pages side by side (PAGE_JOBS), and on 2 cores
+# two single-thread trainings do more than one training on both: 1.25x in float32 (AVX2), 1.1-1.27x with bfloat16
+# (benchmarks/bench_phase2.py --side-by-side).  One thread also gives the same numbers on any number of cores.
+DEFAULT_TRAINING_THREADS = 1
 KEEP_FREED_MEMORY_ENV = "MER_KEEP_FREED_MEMORY"  # set to 0 to leave the C allocator as it is (benchmarks compare both)
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # glibc's mallopt options (malloc.h)
 _MALLOC_LIMITS = {M_MMAP_THRESHOLD: 64 * 1024 * 1024, M_TRIM_THRESHOLD: 2**31 - 1}  # bytes
