@@ -52,6 +52,15 @@ P2_EPOCHS     ?=
 P2_PATIENCE   ?=
 P2_PRECISION  ?=
 P3_EPOCHS     ?=
+# Pages run two at a time.  Each Phase 2 page trains on one torch thread (mer_utils.training.runtime), and two
+# single-thread trainings side by side get more from 2 cores than one training on both; the pages' start-up
+# (kernels, imports) overlaps too.  PAGE_JOBS=1 runs one page at a time (the same numbers; a log in order);
+# make -jN on the command line wins over it.
+PAGE_JOBS     ?= 2
+MAKEFLAGS     += -j$(PAGE_JOBS)
+ifneq ($(filter clean clean-book,$(MAKECMDGOALS)),)
+  .NOTPARALLEL:  # `make clean book` cleans first, then builds
+endif
 # `key=value` for each knob that is set: $(call given,key,$(KNOB))
 given = $(if $(strip $(2)),$(1)=$(strip $(2)))
 
@@ -128,7 +137,7 @@ help: ## list the targets and knobs
 	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir>"
 	@echo "       SUBSET=1_2000|2000_2058|all (DEAM) SEED JOBS FOLDS (K of grouped cross-validation; Soundtracks: 5)"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
-	@echo "       P2_PRECISION=auto|float32|bfloat16"
+	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2)"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
 	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
