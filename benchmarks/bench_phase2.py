@@ -24,6 +24,11 @@ Prints, from one run (so that the ratios compare like with like on a shared mach
    :func:`mer_utils.training.runtime.keep_freed_memory` (the book's setting),
    each in its own child process, ``--rounds`` alternating pairs, the best
    round of each, and the ratio kept / default.
+6. with ``--side-by-side``: the rates of part 2 (float32 and bfloat16) of one
+   run on 2 torch threads, and of two runs started together on 1 thread each
+   (their sum), as ``make book`` runs the Phase 2 pages (two at a time, one
+   thread each: ``PAGE_JOBS`` in the Makefile), ``--rounds`` alternating
+   rounds, the best of each, and the ratio two runs / one run.
 
 The machine's load average is printed before and after each part: the
 absolute rates depend on it, the ratios much less.
@@ -34,6 +39,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/bench_phase2.py --data-dir data/synthdeam --cache-dir /tmp/bench-cache --reuse-cache
     .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache --full --precision auto
     .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache --reuse-cache --compare-allocator
+    .venv/bin/python benchmarks/bench_phase2.py --cache-dir /tmp/bench-cache --side-by-side
 
 ``--data-dir`` defaults to ``data/synthdeam`` when it holds a corpus; otherwise a
 small SynthDEAM (200 songs of 12 s) is generated under ``--synth-root`` first.
@@ -283,6 +289,37 @@ def compare_allocator(argv: list[str], rounds: int) -> pd.DataFrame:
     return table
 
 
+RATE_COLUMNS = {"train f32": "train float32", "train bf16": "train bfloat16", "eval f32": "eval float32",
+                "eval bf16": "eval bfloat16"}
+
+
+def side_by_side(argv: list[str], rounds: int) -> pd.DataFrame:
+    """Part 2's rates of one run on two threads against two runs side by side on one thread each (summed), in
+    child processes; best of ``rounds`` alternating rounds.  The two runs start together and do the same work."""
+    subprocess.run([sys.executable, __file__, *argv, "--skip-throughput", "--skip-check"], check=True,
+                   stdout=subprocess.DEVNULL)  # the chunk cache, before the children share it
+    layouts = {"one run, 2 threads": (2, 1), "two runs, 1 thread each": (1, 2)}
+    best: dict[str, pd.DataFrame] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for k in range(rounds):
+            for layout, (threads, runs) in layouts.items():
+                outs = [Path(scratch) / f"{threads}-{k}-{i}.json" for i in range(runs)]
+                children = [subprocess.Popen([sys.executable, __file__, *argv, "--reuse-cache", "--skip-check",
+                                              "--rounds", "1", "--threads", str(threads), "--throughput-json",
+                                              str(out)], stdout=subprocess.DEVNULL) for out in outs]
+                if any(child.wait() for child in children):
+                    raise SystemExit(f"a child run of the {layout} layout failed")
+                table = sum(pd.read_json(out).set_index("model")[list(RATE_COLUMNS)] for out in outs)
+                best[layout] = table if layout not in best else np.maximum(best[layout], table)
+    one, two = (best[layout] for layout in layouts)
+    rows = [{"model": model, "rate": label, **{layout: best[layout].loc[model, column] for layout in layouts},
+             "ratio": two.loc[model, column] / one.loc[model, column]}
+            for model in one.index for column, label in RATE_COLUMNS.items()]
+    table = pd.DataFrame(rows)
+    print(table.to_string(index=False, float_format="%.2f"))
+    return table
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="synth", choices=["synth", "deam"])
@@ -303,9 +340,24 @@ def main(argv=None) -> int:
     parser.add_argument("--precision", default="auto", help="precision of --full: auto, float32 or bfloat16")
     parser.add_argument("--compare-allocator", action="store_true",
                         help="only part 5: the rates with glibc's allocator as it comes and as the book sets it")
+    parser.add_argument("--side-by-side", action="store_true",
+                        help="only part 6: one run on 2 threads against two runs side by side on 1 thread each")
     parser.add_argument("--throughput-json", default=None, help=argparse.SUPPRESS)  # written by the child processes
     args = parser.parse_args(argv)
     argv = sys.argv[1:] if argv is None else list(argv)
+    if args.side_by_side:
+        passed, skip = [], False
+        for a in argv:  # the children are given their own thread counts
+            if skip or a == "--side-by-side" or a.startswith("--threads"):
+                skip = a == "--threads"
+                continue
+            passed.append(a)
+        print(f"Side by side: training and evaluation chunks/s of one run on 2 torch threads and of two runs at "
+              f"once on 1 thread each (their sum), as the Makefile runs Phase 2 pages (PAGE_JOBS=2), best of "
+              f"{args.rounds} alternating rounds; {load_average()}", flush=True)
+        side_by_side(passed, args.rounds)
+        print(f"{load_average()} after", flush=True)
+        return 0
     if args.compare_allocator:
         passed = [a for a in argv if a != "--compare-allocator"]
         print(f"Allocator: training and evaluation chunks/s with glibc's allocator as it comes (default) and with "
