@@ -1,4 +1,4 @@
-"""Shared fixtures: the real-format DEAM sample beside the repo, and tiny generated trees."""
+"""Shared fixtures: the real-format DEAM sample beside the repo, tiny generated trees, and the tiny book."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from books import QUICK, REPO, copy_repo, make
 
-REPO = Path(__file__).resolve().parents[1]
 DEAM_SAMPLE = REPO.parent / "shared" / "deam-sample"
 STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
 
@@ -63,3 +63,12 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_book(tmp_path_factory) -> Path:
+    """The tiny synthetic book (``make book`` with :data:`books.QUICK` in a copy of the repository), built
+    once per session.  A test that changes it works on its own copy (:func:`books.copy_book`)."""
+    repo = copy_repo(tmp_path_factory.mktemp("tiny-book") / "repo")
+    make(repo, "book", *QUICK)
+    return repo

@@ -1,7 +1,8 @@
 """The whole pipeline on a tiny corpus: `make book` in a copy of the repository.
 
-Builds SynthDEAM (24 songs x 8 s), executes every notebook with quick settings,
-builds the site with warnings as errors, and checks the HTML; then checks that a
+The session's tiny book (conftest.py's ``tiny_book``: SynthDEAM of 24 songs x 8 s,
+every notebook with quick settings, the site built with warnings as errors) is
+checked page by page in a copy of its own; then the test checks that a
 second `make book` does no notebook work, that a re-run gives identical
 tables, and that the checkout moved elsewhere keeps its book (its summary pages,
 re-run there, find every record and give the same tables).  A second test does
@@ -14,60 +15,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from books import QUICK, copy_book, copy_repo, html, make, notebooks_run, page_tables
 from conftest import DEAM_SAMPLE, REPO
-
-QUICK = ["SYNTH_SONGS=24", "SYNTH_SECONDS=8", "SYNTH_SR=22050", "P1_GRID=small", "P2_EPOCHS=2", "P3_EPOCHS=3"]
-GENERATED = {".venv", "data", "cache", "results", "build", "_build", ".git", ".pytest_cache", "weights"}
-
-
-def copy_repo(target: Path) -> Path:
-    """Copy the working tree (not its generated outputs) and share the virtualenv."""
-
-    def ignore(folder, names):
-        top = Path(folder).resolve() == REPO  # mer_utils/results/ is source, results/ is generated
-        skip = {n for n in names if (top and n in GENERATED) or n == "__pycache__" or n.endswith(".egg-info")}
-        if Path(folder).resolve().is_relative_to(REPO / "book"):
-            skip |= {n for n in names if n.endswith(".ipynb")}
-        return skip
-
-    shutil.copytree(REPO, target, ignore=ignore)  # copy2 keeps times, so the venv stays up to date
-    os.symlink(REPO / ".venv", target / ".venv")
-    return target
-
-
-def make(repo: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    run = subprocess.run(["make", *args], cwd=repo, capture_output=True, text=True, timeout=timeout)
-    assert run.returncode == 0, f"make {' '.join(args)} failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
-    return run
-
-
-def html(repo: Path, page: str) -> str:
-    return (repo / "_build" / "html" / page).read_text()
-
-
-def notebooks_run(run: subprocess.CompletedProcess) -> set[str]:
-    """The notebooks a `make` run executed."""
-    return set(re.findall(r"run-notebook (\S+)", run.stdout))
-
-
-def page_tables(page: Path) -> list[str]:
-    """The HTML tables an executed notebook shows, without the random ids pandas gives a styled table."""
-    outputs = [o for cell in json.loads(page.read_text())["cells"] for o in cell.get("outputs", [])]
-    tables = ["".join(o["data"]["text/html"]) for o in outputs if "text/html" in o.get("data", {})]
-    return [re.sub(r"T_[0-9a-f]{5}", "T_", t) for t in tables if "<table" in t]
 
 
 @pytest.mark.slow
-def test_tiny_synthetic_book(tmp_path):
-    repo = copy_repo(tmp_path / "repo")
-    make(repo, "book", *QUICK)
+def test_tiny_synthetic_book(tiny_book, tmp_path):
+    repo = copy_book(tiny_book, tmp_path / "repo")
 
     # Phase 1: figures and tables with the report's figures, the synthetic banner.
     eda = html(repo, "book/phase1/eda.html")

@@ -205,7 +205,7 @@ def test_the_command_exits_non_zero_with_the_problems_on_stderr(tmp_path):
 
 @pytest.fixture(scope="module")
 def repo_copy(tmp_path_factory):
-    from test_end_to_end import copy_repo
+    from books import copy_repo
 
     return copy_repo(tmp_path_factory.mktemp("preflight") / "repo")
 
