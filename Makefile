@@ -9,6 +9,7 @@
 #   make data-soundtracks SOUNDTRACKS_DIR=<dir>  where Soundtracks is obtained; checks an unpacked tree
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
+#                                           (with DATA=soundtracks|deam and musicnn, the predictor learns 4Q's quadrants too)
 #   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
 #   make rehearsal                          time the book at DEAM scale on a generated stand-in (about 50 min)
 #
@@ -123,6 +124,12 @@ PAGES := book/data/corpus.ipynb \
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb
 endif
+# The predictor for real songs (`mer predict --data <corpus>`): on a rated corpus (not SynthDEAM), with musicnn.
+ifneq ($(filter soundtracks deam,$(DATA)),)
+  ifneq ($(filter musicnn,$(P3_BACKBONES)),)
+    PAGES += book/predictor/predictor.ipynb
+  endif
+endif
 STATIC := $(wildcard book/*.md book/*/*.md book/_static/*) book/references.bib _config.yml _toc.yml
 TOC    := build/toc.yml
 
@@ -205,6 +212,8 @@ $(PARAMS)/phase3.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights="$(MUSICNN_FILE)" $(call given,epochs,$(P3_EPOCHS))
+$(PARAMS)/predictor.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(FOURQ_DIR)),fourq_dir="$(FOURQ_DIR)")
 $(PARAMS)/real_music.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
 
@@ -238,6 +247,11 @@ build/4q/data.stamp: FORCE | $(READY)
 book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json build/4q/data.stamp $(wildcard $(MUSICNN_FILE)) $(wildcard results/*/models/emotion_mlp*.pt) book/phase1/models.ipynb $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/real_music.json
 
+# The predictor after the musicnn page (whose embeddings it reads) and, with FOURQ_DIR, after the Real music chapter
+# (which embeds the 4Q clips it learns from, in the same cache).
+book/predictor/predictor.ipynb: notebooks/predictor.py $(PARAMS)/predictor.json book/phase3/musicnn.ipynb $(if $(strip $(FOURQ_DIR)),build/4q/data.stamp book/realmusic/fourq.ipynb) $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/predictor.json
+
 # ----------------------------------------------------------------- the site
 # The toc passed to jupyter-book lists only the chapters this build executes (mer_utils/toc.py).
 $(TOC): FORCE | $(READY)
@@ -261,7 +275,7 @@ test: $(READY) ## set up, then run the tests (unit tests and the end-to-end buil
 	$(PY) -m pytest
 
 clean-book: ## remove executed pages and the site (keeps data and caches)
-	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb build/params build/failed $(TOC)
+	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb book/predictor/*.ipynb build/params build/failed $(TOC)
 
 clean: clean-book ## remove everything generated except the virtualenv
 	rm -rf data cache results build

@@ -67,7 +67,7 @@ def make_bundle(path: Path, precision: str = "auto") -> Path:
 
     from mer_utils.phase3.cnn14 import random_backbone
     from mer_utils.phase3.embeddings import EMBEDDING_DIM, Embedder
-    from mer_utils.phase3.predict import save_bundle
+    from mer_utils.predict.bundles import save_bundle
     from mer_utils.training.loop import fit_target_scaler
     from mer_utils.training.mlp import MlpResult
     from mer_utils.training.modelfile import build_model
@@ -83,7 +83,7 @@ def make_bundle(path: Path, precision: str = "auto") -> Path:
         settings={"in_features": EMBEDDING_DIM, "outputs": 2},
     )
     settings = Embedder(backbone, n_threads=1, precision=precision).settings
-    return save_bundle(path, mlp, backbone.info(), settings, extra={"data": "synthdeam"})
+    return save_bundle(path, mlp, backbone.info(), settings, data="synthdeam")
 
 
 def main() -> int:
@@ -106,8 +106,8 @@ def main() -> int:
     import soundfile as sf
     import torch
 
-    from mer_utils.phase3 import predict
-    from mer_utils.phase3.embeddings import Embedder
+    from mer_utils.predict import bundles, cli
+    from mer_utils.predict.songs import song_model
 
     torch.set_num_threads(args.threads)
     audio_seconds = sum(sf.info(str(c)).duration for c in clips)
@@ -118,12 +118,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
         bundle_path = make_bundle(Path(tmp) / "models" / "emotion_mlp.pt")
         start = time.perf_counter()
-        bundle = predict.load_bundle(bundle_path)
-        embedder = Embedder(
-            predict.rebuild_backbone(bundle.backbone), n_threads=args.threads, precision=bundle.embedding["precision"]
-        )
-        print(f"model loaded in {time.perf_counter() - start:.1f} s (precision {embedder.precision})")
-        list(predict.predict_files(bundle, embedder, clips[:1], jobs=0))  # warm-up
+        model = song_model(bundles.load_bundle(bundle_path), threads=args.threads)
+        print(f"model loaded in {time.perf_counter() - start:.1f} s")
+        list(cli.predict_files(model, clips[:1], jobs=0))  # warm-up
 
         jobs_list = [int(j) for j in str(args.jobs).split(",")]
         ways = {"sequential decoding (jobs=0)": 0, **{f"parallel decoding (jobs={j})": j for j in jobs_list}}
@@ -132,7 +129,7 @@ def main() -> int:
         for _ in range(args.repeats):
             for name, jobs in ways.items():
                 start, start_cpu = time.perf_counter(), time.process_time()
-                done = list(predict.predict_files(bundle, embedder, clips, jobs=jobs))
+                done = list(cli.predict_files(model, clips, jobs=jobs))
                 best[name] = min(best[name], time.perf_counter() - start)
                 cpu[name] = min(cpu[name], time.process_time() - start_cpu)
                 failed = [str(path) for path, _, error in done if error is not None]
@@ -152,7 +149,7 @@ def main() -> int:
             argv += ["--jobs", str(jobs_list[-1]), "--threads", str(args.threads)]
             start = time.perf_counter()
             with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-                code = predict.main(argv)
+                code = cli.main(argv)
             seconds = time.perf_counter() - start
             print(
                 f"{'command line (model load incl.)':<32} {seconds:7.1f} s  {audio_seconds / seconds:6.1f}x real time"

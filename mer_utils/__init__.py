@@ -29,7 +29,9 @@ Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``co
 Conclusions                ``conclusions.py``               ``results/`` (``records``, ``tables``,
                                                             ``published``, ``narrative``, ``lessons``,
                                                             ``lesson_sentences``, ``verdicts``)
-Predicting new songs       (``mer predict``)                ``phase3/predict``
+Predicting new songs       ``predictor.py`` (the model      ``predict/`` (``bundles``, ``songs``, ``cli``,
+                           for real songs), ``mer predict``  ``fusion``, ``peers``),
+                                                            ``results/predictor_sentences``
 =========================  ===============================  =============================================
 
 Shared by every part: ``page`` (what each notebook does first), ``plots``

@@ -14,7 +14,7 @@ Commands::
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
     check-soundtracks say where Soundtracks is obtained and check an unpacked tree (make data-soundtracks)
     download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
-    predict          valence and arousal of audio files, folders, patterns (mer predict --help; phase3.predict)
+    predict          valence and arousal of audio files, folders, patterns (mer predict --help; predict.cli)
 
 User errors print one line starting with ``error:`` and exit with status 1.
 """
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
 
             main_weights(rest)
         elif command == "predict":
-            from .phase3.predict import main as predict_main
+            from .predict.cli import main as predict_main
 
             return int(predict_main(rest) or 0)
         else:

@@ -398,3 +398,30 @@ def va_plane(predictions: dict, labels: dict | None = None):
     fig.suptitle("Held-out test songs on the valence-arousal plane, each phase's validation pick")
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- the predictor
+
+
+def quadrant_plane(predictions: pd.DataFrame, quadrants: pd.Series, fit: dict | None = None, title: str = ""):
+    """Predicted valence against arousal of labelled clips, coloured by their true quadrant (Russell's Q1-Q4).
+
+    ``predictions`` has ``valence_mean`` and ``arousal_mean`` (the model's scale), indexed like
+    ``quadrants``; ``fit`` (a bundle's ``quadrants`` entry) adds the lines where each sign's
+    fitted probability is one half, which divide the plane into the predicted quadrants.
+    """
+    fig, ax = plt.subplots(figsize=(6.2, 5.6))
+    for k, quadrant in enumerate(("Q1", "Q2", "Q3", "Q4")):
+        part = predictions.loc[quadrants[quadrants == quadrant].index]
+        ax.scatter(part["valence_mean"], part["arousal_mean"], s=16, alpha=0.65, edgecolor="none",
+                   color=f"C{k}", label=f"{quadrant} ({len(part)} clips)")
+    if fit:
+        ax.axvline(-fit["valence"]["intercept"] / fit["valence"]["slope"], color="0.3", lw=1, ls="--")
+        ax.axhline(-fit["arousal"]["intercept"] / fit["arousal"]["slope"], color="0.3", lw=1, ls="--",
+                   label="p = 0.5 of each sign")
+    ax.set_xlabel("predicted valence (rating scale)")
+    ax.set_ylabel("predicted arousal (rating scale)")
+    ax.set_title(title or "Predicted valence and arousal, by true quadrant")
+    ax.legend(loc="best", fontsize=9, frameon=True)
+    fig.tight_layout()
+    return fig

@@ -36,8 +36,8 @@
 #    per fold, the curves showing the first fold;
 # 4. score the held-out test songs (pooled out of fold under cross-validation)
 #    and set the result beside the report's Table 12;
-# 5. save the trained model (CNN14's for `mer predict`, musicnn's for the Real
-#    music chapter).
+# 5. save the trained model, which `mer predict` and the Real music chapter
+#    both run.
 #
 # R² is scikit-learn's `r2_score`; RMSE and MAE are on the original 1–9 rating scale.
 
@@ -68,7 +68,7 @@ from mer_utils import plots
 from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.phase3.backbones import phase3_backbone
-from mer_utils.phase3.predict import save_page_model
+from mer_utils.predict.bundles import save_page_model
 from mer_utils.phase3.space import map_agreement, tsne_map
 from mer_utils.results import narrative
 from mer_utils.results.published import report_figure
@@ -176,15 +176,17 @@ display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corp
 # ## The saved model
 #
 # The trained network, both scalers and a description of the backbone (the
-# checkpoint's path and sha256, the random seed and a hash of the weights, or
-# musicnn's weights file and its sha256) are saved together. For CNN14 this is
-# what `mer predict song.mp3` loads to rebuild exactly this pipeline for any new
-# recording; the Real music chapter scores both models on real clips.
+# checkpoint's path and sha256, or the random seed and a hash of the weights;
+# for musicnn the weights themselves, 3 MB, with the sha256 of their file) are
+# saved together: what `mer predict --model <file> song.mp3` loads to rebuild
+# exactly this pipeline for any new recording. The Real music chapter scores
+# both models on real clips. Under cross-validation this is the first fold's
+# model; the predictor page trains one on every song.
 
 # %%
 display(Markdown(save_page_model(
-    backbone, page.results_dir, mlp, embedded.settings,
-    extra={"data": corpus.name, "subset": page.subset, "best_epoch": best_epoch, "seed": page.seed,
+    backbone, page.results_dir, mlp, embedded.settings, data=corpus.name,
+    extra={"subset": page.subset, "best_epoch": best_epoch, "seed": page.seed,
            "songs": {part: len(v) for part, v in ids.items()},
            "test": {r["target"]: r["test"] for r in first.records}, "folds": len(runs)},
 )))

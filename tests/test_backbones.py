@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from conftest import REPO
 
 from mer_utils.errors import MerError
@@ -93,19 +94,23 @@ def test_the_musicnn_page_runs_and_records_its_rows_beside_cnn14s(tmp_path):
               "backbone": "musicnn", "musicnn_weights": str(MUSICNN_WEIGHTS), "epochs": 3, "n_threads": 1}
     (tmp_path / "params.json").write_text(json.dumps(params))
     output = tmp_path / "musicnn.ipynb"
-    run_notebook(REPO / "notebooks" / "phase3_panns.py", output, tmp_path / "params.json", failed_dir=tmp_path / "failed")
+    run_notebook(REPO / "notebooks" / "phase3_panns.py", output, tmp_path / "params.json",
+                 failed_dir=tmp_path / "failed")
     text = output.read_text()
-    for expected in ("musicnn (MSD)", "200-dimensional", "where the Real music chapter finds it", "t-SNE"):
+    for expected in ("musicnn (MSD)", "200-dimensional", "Predict new songs with `mer predict", "t-SNE"):
         assert expected in text, expected
     records = sorted((results / "metrics").glob("3-*.json"))
     assert [p.name for p in records] == ["3-EmotionMLP-musicnn-arousal_mean-song.json",
                                          "3-EmotionMLP-musicnn-valence_mean-song.json"]
     record = json.loads(records[0].read_text())
     assert record["embedding"] == "musicnn (MSD)" and record["backbone"] == "pretrained"
-    assert not (results / "models" / "emotion_mlp.pt").exists(), "mer predict's bundle is CNN14's alone"
-    from mer_utils.phase3.predict import load_bundle, rebuild_backbone
+    assert not (results / "models" / "emotion_mlp.pt").exists(), "the CNN14 page's bundle is written by that page alone"
+    from mer_utils.phase3.musicnn import load_musicnn
+    from mer_utils.predict.bundles import load_bundle
+    from mer_utils.predict.songs import rebuild_musicnn
 
     bundle = load_bundle(results / "models" / "emotion_mlp_musicnn.pt")
     assert bundle.backbone["name"] == "musicnn" and bundle.backbone["weights"] == str(MUSICNN_WEIGHTS)
-    with pytest.raises(MerError, match="reads musicnn embeddings, and `mer predict` runs CNN14 models only"):
-        rebuild_backbone(bundle.backbone)
+    rebuilt, reference = rebuild_musicnn(bundle), load_musicnn(MUSICNN_WEIGHTS)  # from the weights the bundle carries
+    assert all(torch.equal(a, b) for a, b in zip(rebuilt.state_dict().values(), reference.state_dict().values()))
+    assert rebuilt.sha256 == bundle.backbone["sha256"]

@@ -1,4 +1,4 @@
-"""mer_utils.phase3.predict: the saved bundle and the `mer predict` command on real and generated audio."""
+"""mer_utils.predict: the saved bundle, the song model and the `mer predict` command on real and generated audio."""
 
 from __future__ import annotations
 
@@ -16,9 +16,11 @@ import pytest
 import soundfile as sf
 from conftest import REPO
 
-from mer_utils.phase3 import predict
+from mer_utils.errors import MerError
 from mer_utils.phase3.cnn14 import random_backbone
 from mer_utils.phase3.embeddings import EMBEDDING_DIM, Embedder
+from mer_utils.predict import bundles, cli
+from mer_utils.predict import songs as song_models
 from mer_utils.training.loop import fit_target_scaler
 from mer_utils.training.mlp import MlpResult
 from mer_utils.training.modelfile import build_model
@@ -41,7 +43,7 @@ def bundle_path(tmp_path_factory):
         settings={"in_features": EMBEDDING_DIM, "outputs": 2},
     )
     path = tmp_path_factory.mktemp("bundle") / "models" / "emotion_mlp.pt"
-    predict.save_bundle(path, mlp, backbone.info(), embedder.settings, extra={"data": "synthdeam"})
+    bundles.save_bundle(path, mlp, backbone.info(), embedder.settings, data="synthdeam")
     return path
 
 
@@ -72,13 +74,13 @@ def songs(tmp_path_factory):
 
 
 def run(argv, capsys):
-    code = predict.main([str(a) for a in argv])
+    code = cli.main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
 
 def test_bundle_round_trip(bundle_path):
-    bundle = predict.load_bundle(bundle_path)
+    bundle = bundles.load_bundle(bundle_path)
     assert bundle.targets == ["valence_mean", "arousal_mean"]
     assert bundle.backbone["kind"] == "random" and bundle.backbone["seed"] == 0
     assert bundle.embedding["segment_seconds"] == 3.0 and bundle.embedding["precision"] == "float32"
@@ -109,7 +111,7 @@ def test_csv_with_segments_parses(bundle_path, songs, capsys):
     )
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert list(rows[0]) == [*predict.COLUMNS, "valence", "arousal"]
+    assert list(rows[0]) == [*cli.COLUMNS, "valence", "arousal"]
     wav = [r for r in rows if r["file"] == str(songs["wav"])]
     assert [r["level"] for r in wav] == ["song", "segment", "segment"]  # 7 s -> two 3-second segments
     assert [float(r["start_s"]) for r in wav[1:]] == [0.0, 3.0]
@@ -183,26 +185,28 @@ def test_command_line_exit_code(bundle_path, songs):
 @pytest.fixture(scope="module")
 def backbone_once(bundle_path):
     """The bundle's random CNN14, built once: rebuilding it costs seconds per run and is tested above."""
-    return predict.rebuild_backbone(predict.load_bundle(bundle_path).backbone)
+    return song_models.rebuild_cnn14(bundles.load_bundle(bundle_path).backbone)
 
 
 @pytest.fixture
 def quick(monkeypatch, backbone_once):
-    monkeypatch.setattr(predict, "rebuild_backbone", lambda info, checkpoint=None: backbone_once)
+    monkeypatch.setattr(song_models, "rebuild_cnn14", lambda info, checkpoint=None: backbone_once)
 
 
-def test_csv_and_json_say_which_data_backbone_and_model_file_made_each_row(bundle_path, songs, quick, capsys):
+def test_csv_and_json_say_which_data_backbone_weights_scale_and_model_file_made_each_row(
+        bundle_path, songs, quick, capsys):
     code, out, err = run([songs["ogg"], songs["flac"], "--format", "csv", "--model", bundle_path], capsys)
     assert code == 0, err
     rows = list(csv.DictReader(io.StringIO(out)))
     assert len(rows) == 2
     for row in rows:
-        assert (row["data"], row["backbone"]) == ("synthdeam", "random")
+        provenance = (row["data"], row["backbone"], row["weights"], row["scale"])
+        assert provenance == ("synthdeam", "cnn14", "random:seed0", "1-9")
         assert Path(row["model"]).resolve() == bundle_path.resolve()
     code, out, err = run([songs["ogg"], "--format", "json", "--model", bundle_path], capsys)
     assert code == 0, err
     (song,) = json.loads(out)
-    assert (song["data"], song["backbone"]) == ("synthdeam", "random")
+    assert (song["data"], song["backbone"], song["weights"]) == ("synthdeam", "cnn14", "random:seed0")
     assert Path(song["model"]).resolve() == bundle_path.resolve()
 
 
@@ -216,15 +220,17 @@ def test_the_caveat_names_synthetic_data_and_the_random_backbone_in_one_line(bun
 
 
 def test_the_caveat_names_each_reason_alone_and_is_silent_for_a_real_pretrained_model(bundle_path):
-    bundle = predict.load_bundle(bundle_path)
-    real_data = predict.Bundle(**{**vars(bundle), "raw": {**bundle.raw, "data": "deam"}})
-    assert "random weights" in predict.caveat(real_data) and "SynthDEAM" not in predict.caveat(real_data)
-    pretrained = {**bundle.backbone, "kind": "pretrained"}
-    synthetic_only = predict.Bundle(**{**vars(bundle), "backbone": pretrained})
-    assert "SynthDEAM" in predict.caveat(synthetic_only) and "random" not in predict.caveat(synthetic_only)
-    real = predict.Bundle(**{**vars(real_data), "backbone": pretrained})
-    assert predict.caveat(real) is None
-    assert predict.provenance(real)["data"] == "deam" and predict.provenance(real)["backbone"] == "pretrained"
+    bundle = bundles.load_bundle(bundle_path)
+    deam = {**bundle.raw, "data": "deam", "learned_from": {"deam": "ratings"}}
+    real_data = bundles.Bundle(**{**vars(bundle), "raw": deam})
+    assert "random weights" in bundles.caveat(real_data) and "SynthDEAM" not in bundles.caveat(real_data)
+    pretrained = {**bundle.backbone, "kind": "pretrained", "sha256": "ab" * 32}
+    synthetic_only = bundles.Bundle(**{**vars(bundle), "backbone": pretrained})
+    assert "SynthDEAM" in bundles.caveat(synthetic_only) and "random" not in bundles.caveat(synthetic_only)
+    real = bundles.Bundle(**{**vars(real_data), "backbone": pretrained})
+    assert bundles.caveat(real) is None
+    assert bundles.provenance(real)["data"] == "deam"
+    assert bundles.provenance(real)["weights"] == "pretrained:" + "ab" * 6
 
 
 @pytest.fixture
@@ -241,26 +247,26 @@ def music_tree(tmp_path):
 
 
 def test_folders_give_their_audio_files_and_r_descends_into_subfolders(music_tree):
-    files, problems = predict.expand_inputs([music_tree])
+    files, problems = cli.expand_inputs([music_tree])
     assert files == [music_tree / "a.wav"] and problems == []
-    files, problems = predict.expand_inputs([music_tree], recursive=True)
+    files, problems = cli.expand_inputs([music_tree], recursive=True)
     assert files == [music_tree / "a.wav", music_tree / "album/b.flac", music_tree / "album/deeper/c.ogg"]
-    files, problems = predict.expand_inputs([music_tree / "album" / "deeper" / "..", music_tree / "notes.txt"])
+    files, problems = cli.expand_inputs([music_tree / "album" / "deeper" / "..", music_tree / "notes.txt"])
     assert files == [music_tree / "album/deeper/../b.flac", music_tree / "notes.txt"]  # a named file is always tried
     outer = music_tree.parent / "outer"
     (outer / "inner").mkdir(parents=True)
     (outer / "inner" / "d.mp3").write_bytes(b"")
-    files, problems = predict.expand_inputs([outer])
+    files, problems = cli.expand_inputs([outer])
     assert files == [] and len(problems) == 1 and str(outer) in problems[0] and "-r" in problems[0]
-    assert predict.expand_inputs([outer], recursive=True) == ([outer / "inner" / "d.mp3"], [])
+    assert cli.expand_inputs([outer], recursive=True) == ([outer / "inner" / "d.mp3"], [])
 
 
 def test_glob_patterns_are_expanded_and_one_that_matches_nothing_is_reported(music_tree):
-    files, problems = predict.expand_inputs([f"{music_tree}/*", f"{music_tree}/a.*"])
+    files, problems = cli.expand_inputs([f"{music_tree}/*", f"{music_tree}/a.*"])
     assert files == [music_tree / "a.wav", music_tree / "album/b.flac"] and problems == []  # no repeats, no .txt
-    files, _ = predict.expand_inputs([f"{music_tree}/**/*.ogg"], recursive=True)
+    files, _ = cli.expand_inputs([f"{music_tree}/**/*.ogg"], recursive=True)
     assert files == [music_tree / "album/deeper/c.ogg"]
-    files, problems = predict.expand_inputs([f"{music_tree}/*.mp3"])
+    files, problems = cli.expand_inputs([f"{music_tree}/*.mp3"])
     assert files == [] and len(problems) == 1 and "*.mp3" in problems[0] and "matches" in problems[0]
 
 
@@ -278,36 +284,60 @@ def test_a_folder_with_r_and_a_pattern_are_predicted_from_the_command_line(
     assert all("shorter than one 3-second segment" in e for e in errors)
 
 
-def touch_bundle(root, folder, mtime):
-    path = root / folder / "models" / "emotion_mlp.pt"
+def touch_bundle(root, folder, mtime, file="emotion_mlp.pt", **contents):
+    """A stand-in bundle file at ``root/folder/models/file``; ``contents`` (data, backbone) make it readable."""
+    import torch
+
+    path = root / folder / "models" / file
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"bundle")
+    if contents:
+        torch.save(contents, path)
+    else:
+        path.write_bytes(b"bundle")
     os.utime(path, (mtime, mtime))
     return path
 
 
 def test_the_default_model_is_the_latest_bundle_written_and_data_picks_one(tmp_path):
     synth = touch_bundle(tmp_path, "synthdeam", 1_000_000)
-    path, reason = predict.choose_model(results_root=tmp_path)
+    path, reason = bundles.choose_model(results_root=tmp_path)
     assert path == synth and "most recently written" in reason
     deam = touch_bundle(tmp_path, "deam", 2_000_000)  # 'make book DATA=deam' ran after the synthetic book
-    assert predict.choose_model(results_root=tmp_path)[0] == deam
-    assert predict.choose_model(data="synth", results_root=tmp_path)[0] == synth
-    assert predict.choose_model(model="x.pt", data="deam", results_root=tmp_path) == (Path("x.pt"), "--model")
+    assert bundles.choose_model(results_root=tmp_path)[0] == deam
+    assert bundles.choose_model(data="synth", results_root=tmp_path)[0] == synth
+    assert bundles.choose_model(model="x.pt", data="deam", results_root=tmp_path) == (Path("x.pt"), "--model")
     os.utime(synth, (3_000_000, 3_000_000))
-    assert predict.choose_model(results_root=tmp_path)[0] == synth
+    assert bundles.choose_model(results_root=tmp_path)[0] == synth
+
+
+def test_a_model_on_real_ratings_with_a_pretrained_backbone_is_preferred_to_a_newer_one(tmp_path):
+    real = {"data": "soundtracks", "backbone": {"name": "musicnn", "kind": "pretrained"}}
+    predictor = touch_bundle(tmp_path, "soundtracks", 1_000_000, "predictor.pt", **real)
+    musicnn = touch_bundle(tmp_path, "soundtracks", 1_500_000, "emotion_mlp_musicnn.pt", **real)
+    random_real = touch_bundle(tmp_path, "deam", 2_500_000, data="deam", backbone={"kind": "random"})
+    newest = touch_bundle(tmp_path, "synthdeam", 3_000_000, data="synthdeam", backbone={"kind": "pretrained"})
+    path, reason = bundles.choose_model(results_root=tmp_path)
+    assert path == musicnn and "real ratings with a pretrained backbone" in reason, reason
+    assert bundles.choose_model(data="soundtracks", results_root=tmp_path)[0] == predictor  # a book's best: predictor
+    musicnn.unlink()
+    assert bundles.choose_model(results_root=tmp_path)[0] == predictor
+    predictor.unlink()
+    path, reason = bundles.choose_model(results_root=tmp_path)
+    assert path == newest and "none was trained on real ratings" in reason
+    assert random_real.exists()
 
 
 def test_no_bundle_is_one_error_naming_the_path_looked_for_and_make_book(tmp_path, songs, monkeypatch, capsys):
-    with pytest.raises(predict.MerError, match="make book DATA=deam") as caught:
-        predict.choose_model(data="deam", results_root=tmp_path)
-    assert str(tmp_path / "deam" / "models" / "emotion_mlp.pt") in str(caught.value)
-    monkeypatch.setattr(predict, "RESULTS_ROOT", tmp_path)
+    with pytest.raises(MerError, match="make book DATA=deam") as caught:
+        bundles.choose_model(data="deam", results_root=tmp_path)
+    for file in ("predictor.pt", "emotion_mlp_musicnn.pt", "emotion_mlp.pt"):
+        assert str(tmp_path / "deam" / "models" / file) in str(caught.value)
+    monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
     code, out, err = run([songs["ogg"]], capsys)
     assert code == 1 and out == ""
     (line,) = err.splitlines()
     assert line.startswith("error:") and "make book" in line
-    assert str(tmp_path / "*" / "models" / "emotion_mlp.pt") in line
+    assert str(tmp_path / "*" / "models") in line and "predictor.pt" in line
 
 
 def test_without_model_or_data_the_command_uses_and_names_the_latest_bundle(
@@ -317,7 +347,7 @@ def test_without_model_or_data_the_command_uses_and_names_the_latest_bundle(
     latest = tmp_path / "synthdeam" / "models" / "emotion_mlp.pt"
     latest.parent.mkdir(parents=True)
     latest.write_bytes(bundle_path.read_bytes())
-    monkeypatch.setattr(predict, "RESULTS_ROOT", tmp_path)
+    monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
     code, out, err = run([songs["ogg"], "--format", "json"], capsys)
     assert code == 0, err
     assert Path(json.loads(out)[0]["model"]).resolve() == latest.resolve()
@@ -331,7 +361,7 @@ def test_table_csv_and_json_have_the_same_columns_in_the_same_order(bundle_path,
     for fmt in ("table", "csv", "json"):
         code, outputs[fmt], err = run([songs["wav"], songs["ogg"], "--format", fmt, "--model", bundle_path], capsys)
         assert code == 0, err
-    expected = [*predict.COLUMNS, "valence", "arousal"]
+    expected = [*cli.COLUMNS, "valence", "arousal"]
     table = outputs["table"].splitlines()
     assert table[0].replace(" (1-9)", "").split() == expected
     assert len(table) == 3 and all(len(line.split()) == len(expected) for line in table[1:])
@@ -339,18 +369,15 @@ def test_table_csv_and_json_have_the_same_columns_in_the_same_order(bundle_path,
     assert [list(song) for song in json.loads(outputs["json"])] == [expected, expected]
     csv_rows = list(csv.DictReader(io.StringIO(outputs["csv"])))
     for line, row, song in zip(table[1:], csv_rows, json.loads(outputs["json"])):
-        assert line.split()[:-2] == [str(row[c]).removesuffix(".0000") for c in predict.COLUMNS]
+        assert line.split()[:-2] == [str(row[c]).removesuffix(".0000") for c in cli.COLUMNS]
         assert float(row["valence"]) == pytest.approx(song["valence"], abs=1e-4)
 
 
-def test_parallel_decoding_gives_the_sequential_results_in_order(bundle_path, songs, backbone_once):
-    from mer_utils.phase3.embeddings import Embedder
-
-    bundle = predict.load_bundle(bundle_path)
-    embedder = Embedder(backbone_once, n_threads=1, precision="float32")
+def test_parallel_decoding_gives_the_sequential_results_in_order(bundle_path, songs, quick):
+    model = song_models.song_model(bundles.load_bundle(bundle_path), threads=1)
     files = [songs[k] for k in ("wav", "corrupt", "ogg", "short", "flac")]
-    one_at_a_time = list(predict.predict_files(bundle, embedder, files, jobs=0))
-    pooled = list(predict.predict_files(bundle, embedder, files, jobs=3))
+    one_at_a_time = list(cli.predict_files(model, files, jobs=0))
+    pooled = list(cli.predict_files(model, files, jobs=3))
     assert [p for p, _, _ in pooled] == files
     assert [e is None for _, _, e in pooled] == [True, False, True, False, True]
     for (_, a, _), (_, b, _) in zip(one_at_a_time, pooled):
@@ -362,9 +389,9 @@ def test_the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet():
         def isatty(self):
             return True
 
-    assert predict.show_progress(False, Terminal())
-    assert not predict.show_progress(True, Terminal())
-    assert not predict.show_progress(False, io.StringIO())
+    assert cli.show_progress(False, Terminal())
+    assert not cli.show_progress(True, Terminal())
+    assert not cli.show_progress(False, io.StringIO())
 
 
 def test_help_has_examples_and_the_model_rule_and_bad_options_are_usage_errors(capsys):
@@ -378,9 +405,9 @@ def test_help_has_examples_and_the_model_rule_and_bad_options_are_usage_errors(c
 
 
 def test_the_readme_shows_the_caveat_the_default_book_prints(bundle_path):
-    bundle = predict.load_bundle(bundle_path)
-    default_book = predict.Bundle(**{**vars(bundle), "backbone": {**bundle.backbone, "seed": 42}})
+    bundle = bundles.load_bundle(bundle_path)
+    default_book = bundles.Bundle(**{**vars(bundle), "backbone": {**bundle.backbone, "seed": 42}})
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index("## Predicting new songs") :]
     block = section[section.index("```text\ncaveat:") + len("```text\n") :]
-    assert " ".join(block[: block.index("```")].split()) == predict.caveat(default_book)
+    assert " ".join(block[: block.index("```")].split()) == bundles.caveat(default_book)

@@ -50,7 +50,7 @@ SOURCES = {
                           default_subset="set1", random_cnn14_ok=True),
 }
 DATA_CHOICES = tuple(SOURCES)
-CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}  # by results-folder name
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks", "4q": "4Q"}  # by results-folder name
 
 
 def source(data: str) -> Source:

@@ -1,7 +1,7 @@
 """PANNs CNN14: built without the package's side effects, loaded from its checkpoint, or random.
 
 Used by: ``notebooks/phase3_panns.py`` (through :func:`backbone_for`) and by
-``mer predict`` (:mod:`mer_utils.phase3.predict` rebuilds a model's backbone).
+``mer predict`` (:mod:`mer_utils.predict.songs` rebuilds a model's backbone).
 
 CNN14 of PANNs (Kong et al. 2020) is built from the ``Cnn14`` class of the
 ``panns-inference`` package with the settings of the released checkpoint

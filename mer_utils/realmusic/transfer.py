@@ -15,7 +15,7 @@ artists of :func:`mer_utils.results.classification.auc_interval`.
 Models scored, each only where ``make book`` left it:
 
 * **Phase 3**: the EmotionMLP bundle (``<results_dir>/models/emotion_mlp.pt``,
-  :func:`mer_utils.phase3.predict.load_bundle`), on 4Q embeddings from the very
+  :func:`mer_utils.predict.bundles.load_bundle`), on 4Q embeddings from the very
   CNN14 it was trained with (its checkpoint, or the same seeded random weights)
   at its precision, so the embeddings are those the model expects; and the
   musicnn page's EmotionMLP (``<results_dir>/models/emotion_mlp_musicnn.pt``)
@@ -129,14 +129,15 @@ def _bundle_on_clips(bundle, path, corpus, embedded, label: str, key: str) -> Tr
 def emotion_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | None = None, progress: bool = True):
     """The Phase 3 EmotionMLP's predictions on the 4Q clips, or :class:`LeftOut` when ``make book`` saved none."""
     from ..phase3.embeddings import Embedder, embed_corpus
-    from ..phase3.predict import BUNDLE_FILE, load_bundle, rebuild_backbone
+    from ..predict.bundles import BUNDLE_FILE, load_bundle
+    from ..predict.songs import rebuild_cnn14
 
     path = book["results_dir"] / BUNDLE_FILE
     if not path.is_file():
         return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", f"no saved model at {path}: run 'make book' first")
     bundle = load_bundle(path)
     try:
-        backbone = rebuild_backbone(bundle.backbone)
+        backbone = rebuild_cnn14(bundle.backbone)
     except MerError as exc:
         return LeftOut("emotion_mlp", "EmotionMLP (Phase 3)", str(exc).rstrip("."))
     embedder = Embedder(backbone, n_threads=n_threads or DEFAULT_JOBS,
@@ -150,7 +151,7 @@ def musicnn_mlp_transfer(book: dict, corpus, fourq_cache_dir, n_threads: int | N
     """The musicnn page's EmotionMLP on the 4Q clips, or :class:`LeftOut` when there is no such model or no weights."""
     from ..phase3.musicnn import verify_sha256
     from ..phase3.musicnn_embeddings import embed_corpus_musicnn
-    from ..phase3.predict import MUSICNN_BUNDLE_FILE, load_bundle
+    from ..predict.bundles import MUSICNN_BUNDLE_FILE, load_bundle
 
     path = book["results_dir"] / MUSICNN_BUNDLE_FILE
     name, label = "emotion_mlp_musicnn", "EmotionMLP on musicnn (Phase 3)"

@@ -430,3 +430,27 @@ def fourq_published(task: str = "quadrant") -> pd.DataFrame:
     """Panda et al.'s published macro F1 of a 4Q task (``source``, ``f1``, ``approximate``); none for the signs."""
     rows = [r for r in FOURQ_PUBLISHED if r["task"] == task]
     return pd.DataFrame(rows, columns=["source", "task", "f1", "approximate"])
+
+
+# --------------------------------------------------------------------------- the tools people use instead (predictor)
+
+# ROC AUC of each tool's valence for the valence sign (Q1+Q4 against Q2+Q3) and of its arousal (energy) for the
+# arousal sign (Q1+Q2 against Q3+Q4) on all 900 4Q clips, measured for this project (issue 17 of its tracker, on a
+# 2-core AMD EPYC, float32) with each tool as shipped: vibenet 0.1.0 from PyPI (an EfficientNet distilled on the Free
+# Music Archive, GPL-3.0) and Essentia's DEAM arousal/valence heads on msd-musicnn-1 embeddings.  Neither saw 4Q.
+# benchmarks/bench_peers.py measures vibenet again, beside this book's models, on the clips at hand.  Used by
+# notebooks/predictor.py.
+PEER_ANCHORS = [
+    {"tool": "vibenet 0.1.0 (EfficientNet, FMA)", "valence_auc": 0.67, "arousal_auc": 0.91, "clips": 900,
+     "speed": "about 85x real time on 2 cores"},
+    {"tool": "Essentia DEAM heads on musicnn (MSD)", "valence_auc": None, "arousal_auc": 0.94, "clips": 900,
+     "speed": "not measured"},
+]
+PEER_CAVEAT = ("Measured on all 900 4Q clips, not only the clips of this page, and by tools trained on other data "
+               "(neither saw 4Q); this page's fused model learned 4Q's quadrants, so its 4Q figures are out of fold, "
+               "by artist. benchmarks/bench_peers.py measures vibenet on the same clips as this book's models.")
+
+
+def peer_anchors() -> pd.DataFrame:
+    """:data:`PEER_ANCHORS` as a table: tool, ROC AUC of valence and of arousal on 4Q, clips, speed."""
+    return pd.DataFrame(PEER_ANCHORS, columns=["tool", "valence_auc", "arousal_auc", "clips", "speed"])

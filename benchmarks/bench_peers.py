@@ -1,0 +1,111 @@
+"""`mer predict` beside vibenet on 4Q's real clips, in one run: quadrant ranking (ROC AUC) and speed, end to end.
+
+    .venv/bin/python benchmarks/bench_peers.py [--fourq DIR] [--model PATH ...] [--no-vibenet] [--out build/peers]
+
+Every model `make book` left under results/*/models/ (or those given with
+--model) predicts every clip of the 4Q sample (../shared/4q-sample by default)
+with `mer predict`, and vibenet (pip's vibenet 0.1.0, GPL-3.0, installed on first
+use into build/peers/vibenet-venv, never into the book's environment) does the
+same with its own command; each run is timed on the wall clock, process start
+and decoding included.  The figures (mer_utils/predict/peers.py): ROC AUC of
+valence for the valence sign and of arousal (vibenet: energy) for the arousal
+sign, 95% intervals over artists; Spearman's ρ between each tool's two outputs;
+x real time.  A model that learned 4Q's quadrants is scored on the out-of-fold
+predictions its bundle carries, never on clips it was trained on.  The paired
+differences to vibenet on the same clips follow.  The tables go to stdout and
+to <out>/peers.md (and peers.csv); the load average before and after says
+whether the machine was quiet.
+
+Which CPU: the script prints lscpu's model name and whether torch runs
+bfloat16 natively there (musicnn's timbral layers use it where it does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from mer_utils.corpus.fourq import load_fourq  # noqa: E402
+from mer_utils.errors import MerError  # noqa: E402
+from mer_utils.predict import peers  # noqa: E402
+from mer_utils.predict.bundles import BUNDLE_FILES, RESULTS_ROOT, corpus_label, describe, load_bundle  # noqa: E402
+
+FOURQ_SAMPLE = REPO.parent / "shared" / "4q-sample"
+
+
+def cpu_name() -> str:
+    import platform
+    import subprocess
+
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        name = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name"))
+    except Exception:  # noqa: BLE001 - only a label
+        name = platform.processor() or "unknown CPU"
+    from mer_utils.training.runtime import resolve_precision
+
+    return f"{name}, {os.cpu_count()} cores, torch {resolve_precision('auto')} where it can"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--fourq", type=Path, default=FOURQ_SAMPLE, help="the 4Q folder (FOURQ_DIR)")
+    parser.add_argument("--model", type=Path, action="append", help="a model bundle (repeatable); default: all")
+    parser.add_argument("--no-vibenet", action="store_true", help="leave vibenet out")
+    parser.add_argument("--vibenet-env", type=Path, default=REPO / "build" / "peers" / "vibenet-venv")
+    parser.add_argument("--out", type=Path, default=REPO / "build" / "peers")
+    parser.add_argument("--jobs", type=int, default=2, help="decoding threads / vibenet workers (default 2)")
+    args = parser.parse_args(argv)
+
+    try:
+        fourq = load_fourq(args.fourq)
+    except MerError as exc:
+        parser.exit(1, f"error: {exc}\n")
+    songs = fourq.songs
+    import soundfile as sf
+
+    audio_seconds = float(sum(sf.info(str(p)).duration for p in songs["audio_path"]))
+    clips_root = fourq.root
+    models = args.model or [p for file in BUNDLE_FILES for p in sorted(RESULTS_ROOT.glob(f"*/{file.as_posix()}"))]
+    print(f"4Q: {len(songs)} clips, {audio_seconds / 3600:.2f} h of audio, {songs['artist_group'].nunique()} artists; "
+          f"CPU: {cpu_name()}; load average {os.getloadavg()[0]:.2f}", flush=True)
+    runs = []
+    for path in models:
+        bundle = load_bundle(path)
+        predictions, seconds, failed = peers.mer_predict(path, clips_root, jobs=args.jobs)
+        oof = peers.out_of_fold(bundle.raw)
+        name = f"mer predict: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}"
+        run = peers.ToolRun(name, corpus_label(bundle), predictions, seconds, failed=failed)
+        if oof is not None:
+            run.predictions, run.scored_on = oof, "out of fold by artist"
+        runs.append(run)
+        print(f"{name}: {describe(bundle)}; {seconds:.0f} s", flush=True)
+    if not args.no_vibenet:
+        command = peers.vibenet_environment(args.vibenet_env)
+        predictions, seconds, failed = peers.vibenet_predict(command, clips_root, workers=args.jobs)
+        runs.append(peers.ToolRun("vibenet 0.1.0", "FMA (its authors' teacher labels)", predictions, seconds,
+                                  failed=failed))
+        print(f"vibenet: {seconds:.0f} s", flush=True)
+    if not runs:
+        parser.exit(1, "error: no model found under results/*/models/ and vibenet left out: run 'make book' first\n")
+    import pandas as pd
+
+    table = pd.DataFrame([peers.score(run, songs, audio_seconds) for run in runs])
+    differences = peers.paired_to(runs, songs, "vibenet 0.1.0")
+    text = "\n\n".join([f"4Q clips at {args.fourq}: {len(songs)} clips; CPU: {cpu_name()}; load average after "
+                        f"{os.getloadavg()[0]:.2f}", peers.markdown_table(table),
+                        peers.differences_table(differences) if len(differences) else ""])
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "peers.md").write_text(text + "\n")
+    table.to_csv(args.out / "peers.csv", index=False)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

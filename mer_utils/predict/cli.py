@@ -1,0 +1,418 @@
+"""``mer predict``: valence and arousal of any audio files, folders or patterns, saying where the numbers come from.
+
+Used by: the command line (``mer predict``, ``python -m mer_utils predict``); measured by
+``benchmarks/bench_predict.py`` and ``benchmarks/bench_peers.py``.
+
+It loads a bundle (:mod:`mer_utils.predict.bundles`: ``--model PATH``, ``--data
+synth|deam|soundtracks``, or the rule of :func:`~mer_utils.predict.bundles.choose_model`,
+which prefers a model trained on real ratings with a pretrained backbone), decodes
+each file once at its backbone's rate and predicts the song
+(:mod:`mer_utils.predict.songs`), and prints one row per song.
+
+Inputs (:func:`expand_inputs`): files (any format librosa reads), folders
+(their audio files; ``-r`` descends) and glob patterns.  Files are decoded by
+a small thread pool (``--jobs``) while the network embeds the previous ones
+(:func:`predict_files`); a progress bar runs on stderr when it is a terminal.
+``--segments`` adds a row per 3-second unit; ``--quadrant`` adds the Russell
+quadrant and its probability where the model learned them.  The table, CSV and
+JSON outputs have the same columns (:func:`output_columns`), and every row
+names the model's corpus, backbone, weights, scale and file.  A file that
+cannot be read or is too short gets a one-line error on stderr and the other
+songs are still predicted.  Exit status: 0 when every song was predicted, 1
+when any failed (or no model could be loaded), 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus.audio import decoded_ahead
+from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
+from ..errors import AudioReadError, MerError
+from .bundles import (
+    DATA_FOLDERS,
+    NOTHING_FOR_REAL_MUSIC,
+    RESULTS_ROOT,
+    caveat,
+    choose_model,
+    describe,
+    load_bundle,
+    provenance,
+)
+from .songs import SongModel, quadrant_columns, song_model
+
+AUDIO_SUFFIXES = (*CORPUS_AUDIO_SUFFIXES, ".m4a")  # taken from folders and patterns: the corpus formats and m4a
+DEFAULT_JOBS = 2  # decoding threads: the machines the book is built on have 2 cores
+# One row per song (and per segment with --segments), the same columns in the table, the CSV and the JSON;
+# the targets' short names (valence, arousal) follow, then quadrant and quadrant_p with --quadrant.
+COLUMNS = ("file", "level", "start_s", "end_s", "segments", "data", "backbone", "weights", "scale", "model")
+QUADRANT_COLUMNS = ("quadrant", "quadrant_p")
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def _is_pattern(text: str) -> bool:
+    return any(c in text for c in "*?[")
+
+
+def _audio_in(folder: Path, recursive: bool) -> list[Path]:
+    """The audio files of ``folder`` (and of its subfolders with ``recursive``), sorted; hidden files skipped."""
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    return sorted(
+        p
+        for p in candidates
+        if p.suffix.lower() in AUDIO_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+        and p.is_file()
+    )
+
+
+def expand_inputs(items, recursive: bool = False) -> tuple[list[Path], list[str]]:
+    """Files to predict from command-line inputs, in order and without repeats, and one message per empty input.
+
+    A folder gives its audio files (:data:`AUDIO_SUFFIXES`; with
+    ``recursive``, those of its subfolders too).  A pattern with ``*``, ``?`` or
+    ``[`` that names no existing file is expanded here (``**`` spans folders
+    with ``recursive``): the audio files it matches, and the audio files of
+    the folders it matches.  Anything else is taken as a file, whatever its
+    suffix (a missing one is reported when it is decoded).
+    """
+    files, problems, seen = [], [], set()
+    for item in map(str, items):
+        path = Path(item)
+        if path.is_dir():
+            found = _audio_in(path, recursive)
+            if not found:
+                hint = "" if recursive else "; add -r to look in its subfolders"
+                problems.append(f"{item}: no audio file ({' '.join(AUDIO_SUFFIXES)}) in this folder{hint}")
+        elif not path.exists() and _is_pattern(item):
+            found = []
+            for match in sorted(glob.glob(item, recursive=recursive)):
+                match = Path(match)
+                if match.is_dir():
+                    found += _audio_in(match, recursive)
+                elif match.suffix.lower() in AUDIO_SUFFIXES:
+                    found.append(match)
+            if not found:
+                problems.append(f"{item}: no audio file ({' '.join(AUDIO_SUFFIXES)}) matches this pattern")
+        else:
+            found = [path]
+        for file in found:
+            key = os.path.normpath(os.path.abspath(file))
+            if key not in seen:
+                seen.add(key)
+                files.append(file)
+    return files, problems
+
+
+# --------------------------------------------------------------------------- predicting
+
+
+def predict_units(model: SongModel, units: np.ndarray, path, segments: bool = False, quadrant: bool = False) -> dict:
+    """One song's result from its decoded units: :data:`COLUMNS` (less provenance) and the targets.
+
+    With ``segments``, ``"curve"`` lists every unit's ``start_s``, ``end_s`` and
+    targets (the head applied to that unit's embedding alone); with ``quadrant``,
+    each row also has ``quadrant`` and ``quadrant_p`` (:func:`~mer_utils.predict.songs.quadrant_columns`).
+    """
+    song, per_unit = model.predict(units)
+    names, seconds = model.names, model.unit_seconds
+    result = {"file": str(path), "level": "song", "start_s": 0.0, "end_s": round(len(per_unit) * seconds, 3),
+              "segments": int(len(per_unit)), **{n: float(v) for n, v in zip(names, song)}}
+    if quadrant:
+        result.update({k: v[0] for k, v in quadrant_columns(model.bundle, song[None]).items()})
+    if segments:
+        rows = [{"start_s": round(k * seconds, 3), "end_s": round((k + 1) * seconds, 3),
+                 **{n: float(v) for n, v in zip(names, row)}} for k, row in enumerate(per_unit)]
+        if quadrant:
+            for row, q, p in zip(rows, *quadrant_columns(model.bundle, per_unit).values()):
+                row.update(quadrant=q, quadrant_p=p)
+        result["curve"] = rows
+    return result
+
+
+def predict_file(model: SongModel, path, segments: bool = False, quadrant: bool = False) -> dict:
+    """One song, decoded here and now (see :func:`predict_units` for the result)."""
+    return predict_units(model, model.decode(path), path, segments=segments, quadrant=quadrant)
+
+
+def predict_files(model: SongModel, paths, segments: bool = False, quadrant: bool = False, jobs: int = DEFAULT_JOBS):
+    """Yield ``(path, result, error)`` for each file in order; ``error`` is the :class:`AudioReadError` or ``None``.
+
+    ``jobs`` threads decode (soundfile and soxr release the GIL) up to
+    ``2 * jobs`` files ahead of the network, so decoding overlaps embedding and
+    memory stays bounded; ``jobs=0`` decodes each file in the calling thread
+    just before embedding it (the sequential way, kept for comparison).
+    """
+    paths = list(paths)
+    if jobs <= 0:
+        decoded = ((path, _now(model.decode, path)) for path in paths)
+    else:
+        decoded = decoded_ahead(model.decode, paths, workers=jobs, ahead=2 * jobs)
+    for path, future in decoded:
+        try:
+            units = future.result()
+        except AudioReadError as exc:
+            yield path, None, exc
+            continue
+        yield path, predict_units(model, units, path, segments=segments, quadrant=quadrant), None
+        del units
+
+
+class _now:
+    """A finished 'future' for the sequential way: ``result()`` returns the value or raises the decoding error."""
+
+    def __init__(self, decode, path):
+        try:
+            self.value, self.error = decode(path), None
+        except AudioReadError as exc:
+            self.value, self.error = None, exc
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+# --------------------------------------------------------------------------- output
+
+
+def output_columns(names: list[str], quadrant: bool = False) -> list[str]:
+    """The columns of every format: :data:`COLUMNS`, the targets (``valence``, ``arousal``), the quadrant's."""
+    return [*COLUMNS, *names, *(QUADRANT_COLUMNS if quadrant else ())]
+
+
+def _rows(results: list[dict], columns: list[str], segments: bool) -> list[dict]:
+    """Rows with ``columns``: one per song (``level`` "song"), with ``segments`` one per segment too."""
+    rows = []
+    for result in results:
+        song = {c: result[c] for c in columns}
+        rows.append(song)
+        if segments:
+            rows.extend({**song, "level": "segment", "segments": 1, **point} for point in result["curve"])
+    return rows
+
+
+def format_results(results: list[dict], names: list[str], fmt: str, segments: bool, quadrant: bool = False) -> str:
+    """Render predictions as a text table, CSV or JSON, with the same columns (:func:`output_columns`) in each.
+
+    JSON is a list of song objects; with ``segments`` each also holds its
+    ``curve`` (the segment rows' times and values).
+    """
+    columns = output_columns(names, quadrant)
+    if fmt == "json":
+        songs = [{c: r[c] for c in columns} | ({"curve": r["curve"]} if segments else {}) for r in results]
+        return json.dumps(songs, indent=2) + "\n"
+    song_rows = _rows(results, columns, segments)
+    if fmt == "csv":
+        import csv
+
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in song_rows:
+            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+        return out.getvalue()
+    if not song_rows:
+        return ""
+    return _table(song_rows, columns, names)
+
+
+def _table(rows: list[dict], columns: list[str], names: list[str]) -> str:
+    """Aligned text; a segment row leaves file and provenance blank (they are the song row's above)."""
+    headers = {c: (f"{c} (1-9)" if c in names else c) for c in columns}
+    blank_on_segments = {"file", "data", "backbone", "weights", "scale", "model"}
+    decimals = {"quadrant_p"}
+
+    def cell(row, column):
+        value = row[column]
+        if row["level"] == "segment" and column in blank_on_segments:
+            return ""
+        if column in names or column in decimals:
+            return f"{value:.2f}"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    cells = [[cell(row, c) for c in columns] for row in rows]
+    widths = [max(len(headers[c]), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    right = {c for c in columns if c in names or c in decimals or c in ("start_s", "end_s", "segments")}
+
+    def line(values):
+        return "  ".join(
+            f"{v:>{w}}" if c in right else f"{v:<{w}}" for v, w, c in zip(values, widths, columns)
+        ).rstrip()
+
+    return "\n".join([line([headers[c] for c in columns]), *(line(r) for r in cells)]) + "\n"
+
+
+# --------------------------------------------------------------------------- the command line
+
+EPILOG = """\
+examples:
+  mer predict song.mp3 other.wav                 a table on stdout, one row per song
+  mer predict music/ -r                          every audio file under music/, subfolders included
+  mer predict 'albums/*/*.flac'                  a glob pattern (quote it; ** spans folders with -r)
+  mer predict --segments song.mp3                the 3-second curve as well
+  mer predict --quadrant song.mp3                the Russell quadrant and its probability too
+  mer predict -r music/ --format csv > va.csv    or --format json; the same columns in every format
+  mer predict --data soundtracks song.mp3        the model 'make book DATA=soundtracks ...' saved
+
+which model:
+  --model PATH; else --data synth|deam|soundtracks, the best model that book saved under
+  results/<corpus>/models/ (predictor.pt, else emotion_mlp_musicnn.pt, else emotion_mlp.pt);
+  else, among every model under {root}, one trained on real ratings
+  (DEAM or Soundtracks) with a pretrained backbone, the most recently written; only when there is
+  none, the most recently written model of any kind. The choice and the reason go to stderr.
+
+where the numbers come from:
+  every row carries the model's data (the corpora it learned from), its backbone (cnn14 or
+  musicnn), its weights (pretrained with the sha256 of the file, or random with the seed), the
+  scale of its values and the model path. A model trained on SynthDEAM or on a random-weights
+  CNN14 (or both) prints a caveat on stderr that names both facts, e.g.:
+    caveat: this model was trained on SynthDEAM (synthetic music this project generates) and on
+    embeddings of a CNN14 with random weights (seed 0) instead of the PANNs checkpoint:
+    {nothing}.
+
+inputs:
+  files in any format librosa reads (3 s or longer); folders and patterns give their
+  {suffixes} files. A file that cannot be read gets a one-line error and the others
+  are still predicted.
+
+exit status: 0 every song predicted, 1 a file failed or no model could be loaded, 2 usage error.
+"""
+
+
+def _positive(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is less than {minimum}")
+        return value
+
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mer predict",
+        description="Predict the valence and arousal of songs with a model that 'make book' trained.",
+        epilog=EPILOG.format(root=RESULTS_ROOT, nothing=NOTHING_FOR_REAL_MUSIC, suffixes=" ".join(AUDIO_SUFFIXES)),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "songs", nargs="+", metavar="SONG", help="audio files, folders or glob patterns (see inputs below)"
+    )
+    parser.add_argument(
+        "-r", "--recursive", action="store_true", help="descend into subfolders of folders (and ** in patterns)"
+    )
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--model", help="the saved model bundle (default: see 'which model' below)")
+    which.add_argument(
+        "--data",
+        choices=tuple(DATA_FOLDERS),
+        help="the best model 'make book DATA=<corpus>' saved (default: see 'which model' below)",
+    )
+    parser.add_argument("--segments", action="store_true", help="also print the prediction of every 3-second segment")
+    parser.add_argument("--quadrant", action="store_true",
+                        help="add the Russell quadrant (Q1-Q4) and its probability (models that learned 4Q's "
+                             "quadrants)")
+    parser.add_argument(
+        "--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)"
+    )
+    parser.add_argument("--checkpoint", help="the PANNs checkpoint, if it moved since training")
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive(0),
+        default=DEFAULT_JOBS,
+        help=f"threads decoding files ahead of the network (default: {DEFAULT_JOBS}; 0: decode one at a time)",
+    )
+    parser.add_argument("--threads", type=_positive(1), default=2, help="CPU threads for the network (default: 2)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress bar and no model line (errors and caveats stay)"
+    )
+    return parser
+
+
+def show_progress(quiet: bool, stream=None) -> bool:
+    """A progress bar unless ``--quiet`` or stderr is not a terminal (a pipe or a file)."""
+    stream = sys.stderr if stream is None else stream
+    return not quiet and bool(getattr(stream, "isatty", lambda: False)())
+
+
+def _error_line(path, exc) -> str:
+    message = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+    return f"error: {' '.join(message.split())}"
+
+
+def load_model(args) -> tuple[SongModel, str]:
+    """The song model the arguments ask for and why it was chosen; :class:`MerError` says what is missing."""
+    path, reason = choose_model(args.model, args.data)
+    bundle = load_bundle(path)
+    if args.quadrant and not bundle.raw.get("quadrants"):
+        from .songs import quadrant_columns
+
+        quadrant_columns(bundle, np.zeros((1, len(bundle.targets))))  # raises the error that names a model with them
+    return song_model(bundle, threads=args.threads, checkpoint=args.checkpoint), reason
+
+
+def main(argv=None) -> int:
+    """Entry point of ``mer predict``; returns the exit status."""
+    from tqdm import tqdm
+
+    try:
+        args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help (0) or a usage error (2)
+        return int(exc.code or 0)
+    files, problems = expand_inputs(args.songs, recursive=args.recursive)
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not files:
+        return 1
+    try:
+        model, reason = load_model(args)
+    except MerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    bundle, origin = model.bundle, provenance(model.bundle)
+    if not args.quiet:
+        print(f"model: {origin['model']} ({reason})", file=sys.stderr)
+        print(f"model: {describe(bundle)}", file=sys.stderr)
+    warning = caveat(bundle)
+    if warning:
+        print(warning, file=sys.stderr)
+    results, failed, audio_seconds, start = [], len(problems), 0.0, time.perf_counter()
+    bar = tqdm(
+        total=len(files), unit="song", desc="mer predict", file=sys.stderr, disable=not show_progress(args.quiet)
+    )
+    try:
+        for song, result, error in predict_files(model, files, segments=args.segments, quadrant=args.quadrant,
+                                                 jobs=args.jobs):
+            if error is not None:
+                failed += 1
+                tqdm.write(_error_line(song, error), file=sys.stderr)
+            else:
+                results.append({**result, **origin})
+                audio_seconds += result["end_s"]
+                bar.set_postfix_str(f"{audio_seconds / (time.perf_counter() - start):.0f}x real time", refresh=False)
+            bar.update()
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"error: interrupted after {bar.n} of {len(files)} files; printing those predicted", file=sys.stderr)
+        failed += 1
+    bar.close()
+    sys.stdout.write(format_results(results, model.names, args.format, args.segments, args.quadrant))
+    sys.stdout.flush()
+    return 1 if failed else 0

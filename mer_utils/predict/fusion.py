@@ -1,0 +1,326 @@
+"""The predictor for real music: an EmotionMLP that learns a rated corpus's ratings and 4Q's quadrant signs at once.
+
+Used by: ``notebooks/predictor.py`` (trains, evaluates and saves it) and
+``benchmarks/bench_peers.py`` (reads the out-of-fold predictions it saves).
+
+Why two corpora.  A model trained on Soundtracks' ratings ranks 4Q's positive
+clips above its negative ones, but it has heard film music only; 4Q's 900 clips
+of popular music carry no ratings, only Russell quadrants.  The report's future
+work names "multi-dataset fusion"; here it is the simplest one that keeps one
+output per target on the rating scale:
+
+* each 4Q clip becomes a rating of each target, :data:`PSEUDO_STRENGTH` training
+  standard deviations above the rated corpus's training mean where its quadrant
+  says positive valence (Q1, Q4) or high arousal (Q1, Q2), as far below where it
+  says the opposite (least-squares classification on the rating axis);
+* the rows of both corpora train one EmotionMLP with the book's one loop
+  (:func:`mer_utils.training.mlp.fit_emotion_mlp`: scalers fit on training rows,
+  Adam on the summed MSE, early stopping on the validation rows of both).
+
+How it is scored (:func:`fold_runs`).  The two corpora's folds run side by
+side: the rated corpus's folds are the book's (film-grouped for Soundtracks),
+4Q's are artist-grouped folds of the same number (:func:`mer_utils.corpus.split.grouped_folds`
+with the artist as group).  In run k the model trains on both training parts,
+stops on both validation parts and predicts both test parts, so every rated
+song and every 4Q clip is predicted once by a model that never saw its film
+or its artist.  The same runs without the 4Q rows give the ratings-only
+model on exactly the same rated songs, so the two are paired.
+
+What is saved (:func:`final_predictor`): the model refitted on every song of
+both corpora (run 1's validation parts stop it), the logistic fit of 4Q's
+quadrant signs on the out-of-fold outputs (:func:`quadrant_fit`, what ``mer
+predict --quadrant`` turns into a quadrant and its probability), and the
+out-of-fold 4Q predictions, the only honest scores of this model on 4Q.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..corpus.base import TARGETS
+from ..errors import MerError
+
+PSEUDO_STRENGTH = 1.0  # a 4Q clip's pseudo-rating: this many training standard deviations from the training mean
+SIGN_COLUMNS = {"valence_mean": "valence_positive", "arousal_mean": "arousal_high"}  # target -> 4Q sign
+VARIANTS = ("ratings only", "ratings + 4Q quadrants")
+
+
+@dataclass
+class RatedSongs:
+    """The rated corpus: ``x`` embeddings and ``y`` ratings (1..9, :data:`TARGETS` order) of ``ids``, with each song's
+    ``group`` (film) and the book's ``folds`` (``{fold: split frame}``, :attr:`mer_utils.page.Page.folds`)."""
+
+    name: str
+    ids: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray
+    folds: dict
+
+
+@dataclass
+class SignedClips:
+    """Clips with quadrant signs only (4Q): ``x`` embeddings of ``names``, ``signs`` (n, 2) booleans in
+    :data:`TARGETS` order (positive valence, high arousal), each clip's ``group`` (artist)."""
+
+    name: str
+    names: np.ndarray
+    x: np.ndarray
+    signs: np.ndarray
+    groups: np.ndarray
+    quadrants: pd.Series  # each clip's quadrant (Q1..Q4), indexed by name
+
+
+def rated_songs(name: str, song_ids, embeddings: np.ndarray, labels: pd.DataFrame, groups: pd.Series,
+                folds: dict) -> RatedSongs:
+    """:class:`RatedSongs` from an embedding set's rows (``song_ids``, ``embeddings``) and the corpus's labels."""
+    ids = np.asarray([int(i) for i in song_ids])
+    return RatedSongs(name, ids, np.asarray(embeddings, dtype=np.float32),
+                      labels.loc[ids, TARGETS].to_numpy(dtype=float), groups.loc[ids].astype(str).to_numpy(), folds)
+
+
+def signed_clips(name: str, frame: pd.DataFrame, songs: pd.DataFrame) -> SignedClips:
+    """:class:`SignedClips` from a representation's frame (indexed by clip name) and the clips' table
+    (``valence_positive``, ``arousal_high``, ``artist_group``), on the clips both hold."""
+    names = np.asarray([n for n in frame.index if n in songs.index])
+    if len(names) == 0:
+        raise MerError(f"no {name} clip has both an embedding and a quadrant: check the clips listed as skipped.")
+    signs = songs.loc[names, [SIGN_COLUMNS[t] for t in TARGETS]].to_numpy(dtype=bool)
+    return SignedClips(name, names, frame.loc[names].to_numpy(dtype=np.float32), signs,
+                       songs.loc[names, "artist_group"].astype(str).to_numpy(), songs.loc[names, "quadrant"])
+
+
+def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=None) -> tuple[SignedClips | None, str]:
+    """4Q's clips embedded by ``backbone`` (musicnn; cached where the Real music chapter caches them), and a note
+    for the page; ``(None, note)`` without ``fourq_dir``."""
+    if fourq_dir in (None, ""):
+        return None, ("No `FOURQ_DIR` was given, so the predictor learns from the ratings alone and gives no "
+                      "quadrant probabilities; `make book DATA=... FOURQ_DIR=<dir>` adds 4Q's quadrants.")
+    from ..corpus.fourq import load_fourq
+    from ..realmusic.corpus import DEFAULT_CACHE_DIR, fourq_corpus
+    from ..realmusic.representations import musicnn
+
+    corpus = fourq_corpus(load_fourq(fourq_dir))
+    representation = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights, n_threads=n_threads,
+                             precision=precision or "auto", progress=False)
+    clips = signed_clips("4q", representation.frame, corpus.fourq.songs)
+    counts = clips.quadrants.value_counts().sort_index()
+    return clips, (f"4Q at `{corpus.root}`: {len(clips.names)} clips by {len(set(clips.groups))} artists "
+                   f"({', '.join(f'{q} {n}' for q, n in counts.items())}), embedded by the same musicnn. "
+                   f"{representation.note}")
+
+
+def pseudo_ratings(signs: np.ndarray, y_train: np.ndarray, strength: float = PSEUDO_STRENGTH) -> np.ndarray:
+    """Ratings for signed clips: the training mean plus or minus ``strength`` training standard deviations."""
+    mean, sd = y_train.mean(axis=0), y_train.std(axis=0)
+    return mean + strength * sd * np.where(np.asarray(signs, dtype=bool), 1.0, -1.0)
+
+
+def sign_folds(clips: SignedClips, n_folds: int, seed: int) -> dict[int, dict[str, np.ndarray]]:
+    """Artist-grouped folds of the clips, with the book's parts: ``{fold: {"train"|"validation"|"test": rows}}``."""
+    from ..corpus.split import grouped_folds
+
+    rows = pd.Series(np.arange(len(clips.names)))
+    table = grouped_folds(rows.index, pd.Series(clips.groups, index=rows.index), n_folds=n_folds, seed=seed)
+    return {int(fold): {part: part_rows["song_id"].to_numpy() for part, part_rows in frame.groupby("part")}
+            for fold, frame in table.groupby("fold")}
+
+
+def rated_parts(rated: RatedSongs) -> dict[int, dict[str, np.ndarray]]:
+    """The book's folds as row positions of ``rated``: ``{fold: {part: rows}}``."""
+    position = {int(i): k for k, i in enumerate(rated.ids)}
+    out = {}
+    for fold, split in rated.folds.items():
+        out[int(fold)] = {part: np.asarray([position[int(i)] for i in frame["song_id"] if int(i) in position])
+                          for part, frame in split.groupby("part")}
+    return out
+
+
+def fit_predictor(rated: RatedSongs, rated_rows: dict, clips: SignedClips | None, clip_rows: dict | None, *,
+                  settings: dict, seed: int, progress: bool = False):
+    """One EmotionMLP on the ``train`` rows of both corpora, stopped on their ``validation`` rows.
+
+    ``rated_rows`` and ``clip_rows`` map ``train`` and ``validation`` to row positions; without
+    ``clips`` it is the ratings-only model.  Returns a :class:`mer_utils.training.mlp.MlpResult`.
+    """
+    from ..training.mlp import fit_emotion_mlp
+
+    y_train = rated.y[rated_rows["train"]]
+    x = {part: [rated.x[rated_rows[part]]] for part in ("train", "validation")}
+    y = {part: [rated.y[rated_rows[part]]] for part in ("train", "validation")}
+    if clips is not None:
+        for part in ("train", "validation"):
+            x[part].append(clips.x[clip_rows[part]])
+            y[part].append(pseudo_ratings(clips.signs[clip_rows[part]], y_train))
+    return fit_emotion_mlp(np.concatenate(x["train"]), np.concatenate(y["train"]), np.concatenate(x["validation"]),
+                           np.concatenate(y["validation"]), target_names=TARGETS, epochs=settings["epochs"],
+                           patience=settings["patience"], batch_size=settings["batch_size"], lr=settings["lr"],
+                           seed=seed, progress=progress)
+
+
+def fold_runs(rated: RatedSongs, clips: SignedClips | None, *, settings: dict, seed: int) -> pd.DataFrame:
+    """Out-of-fold predictions of both variants (:data:`VARIANTS`) on both corpora, one row per item and variant.
+
+    Columns: ``variant``, ``corpus``, ``item`` (song id or clip name), ``group``, ``fold``,
+    ``best_epoch``, the two targets' predictions (``valence_mean``, ``arousal_mean``, on the rated
+    scale) and the truth (``true_<target>``: a rating, or the sign as 1.0 / 0.0 for a clip).
+    Without ``clips`` only the ratings-only variant runs, on the rated corpus.
+    """
+    rated_by_fold = rated_parts(rated)
+    clip_by_fold = sign_folds(clips, len(rated_by_fold), seed) if clips is not None else {}
+    rows = []
+    for k, (fold, parts) in enumerate(sorted(rated_by_fold.items())):
+        clip_parts = clip_by_fold.get(sorted(clip_by_fold)[k]) if clips is not None else None
+        for variant in VARIANTS if clips is not None else VARIANTS[:1]:
+            with_clips = variant != VARIANTS[0]
+            model = fit_predictor(rated, parts, clips if with_clips else None, clip_parts if with_clips else None,
+                                  settings=settings, seed=seed)
+            best = int(model.history.attrs["best_epoch"])
+            tests = [(rated.name, rated.ids[parts["test"]], rated.groups[parts["test"]], rated.x[parts["test"]],
+                      rated.y[parts["test"]])]
+            if clips is not None:
+                test = clip_parts["test"]
+                tests.append((clips.name, clips.names[test], clips.groups[test], clips.x[test],
+                              clips.signs[test].astype(float)))
+            for corpus, items, groups, x, truth in tests:
+                predicted = model.predict(x)
+                for j in range(len(items)):
+                    rows.append({"variant": variant, "corpus": corpus, "item": items[j], "group": groups[j],
+                                 "fold": int(fold), "best_epoch": best,
+                                 **{t: float(predicted[j, c]) for c, t in enumerate(TARGETS)},
+                                 **{f"true_{t}": float(truth[j, c]) for c, t in enumerate(TARGETS)}})
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def out_of_fold_frame(runs: pd.DataFrame, clips_name: str, variant: str = VARIANTS[1]) -> pd.DataFrame:
+    """The clips' out-of-fold predictions of one variant, indexed by clip name (one column per target)."""
+    part = runs[(runs["corpus"] == clips_name) & (runs["variant"] == variant)]
+    return part.set_index("item")[TARGETS]
+
+
+def rated_scores(runs: pd.DataFrame, rated_name: str) -> pd.DataFrame:
+    """Out-of-fold R², RMSE and MAE (1..9) with 95% intervals over groups (films), per variant and target."""
+    from ..results.intervals import bootstrap_interval
+    from ..results.metrics import regression_metrics
+
+    out = []
+    for variant, part in runs[runs["corpus"] == rated_name].groupby("variant", sort=False):
+        for target in TARGETS:
+            truth, predicted = part[f"true_{target}"].to_numpy(), part[target].to_numpy()
+            scores = regression_metrics(truth, predicted)
+            interval = bootstrap_interval(truth, predicted, groups=part["group"].to_numpy())
+            out.append({"variant": variant, "target": target, **scores,
+                        **{f"{m}_low": interval[m][0] for m in interval},
+                        **{f"{m}_high": interval[m][1] for m in interval},
+                        "songs": len(part), "groups": part["group"].nunique()})
+    return pd.DataFrame(out)
+
+
+def sign_scores(runs: pd.DataFrame, clips_name: str | None) -> pd.DataFrame:
+    """ROC AUC of each target's out-of-fold prediction for its 4Q sign, with 95% intervals over artists, and the
+    Spearman correlation between the predicted valence and arousal; per variant and target (none without clips)."""
+    from scipy.stats import spearmanr
+
+    from ..results.classification import auc_interval
+
+    out = []
+    if clips_name is None:
+        return pd.DataFrame(columns=["variant", "target", "auc", "low", "high", "songs", "positives",
+                                     "valence_arousal_spearman", "artists"])
+    for variant, part in runs[runs["corpus"] == clips_name].groupby("variant", sort=False):
+        rho = float(spearmanr(part[TARGETS[0]], part[TARGETS[1]]).statistic)
+        for target in TARGETS:
+            result = auc_interval(part[f"true_{target}"].to_numpy() > 0.5, part[target].to_numpy(),
+                                  groups=part["group"].to_numpy())
+            out.append({"variant": variant, "target": target, **result, "valence_arousal_spearman": rho,
+                        "artists": part["group"].nunique()})
+    return pd.DataFrame(out)
+
+
+def variant_differences(runs: pd.DataFrame, rated_name: str, clips_name: str | None) -> pd.DataFrame:
+    """The fused model minus the ratings-only model on the same items: R² on the rated corpus (paired bootstrap
+    over films), ROC AUC on the clips (paired bootstrap over artists); one row per corpus and target."""
+    from ..results.classification import paired_auc_difference
+    from ..results.intervals import paired_difference
+
+    def pair(corpus):
+        part = runs[runs["corpus"] == corpus]
+        a = part[part["variant"] == VARIANTS[1]].set_index("item")
+        b = part[part["variant"] == VARIANTS[0]].set_index("item").loc[a.index]
+        return a, b
+
+    out = []
+    if clips_name is not None and clips_name in set(runs["corpus"]):
+        a, b = pair(rated_name)
+        for target in TARGETS:
+            d = paired_difference(a[f"true_{target}"], a[target], b[target], groups=a["group"].to_numpy())
+            out.append({"corpus": rated_name, "target": target, "metric": "R²", **d})
+        a, b = pair(clips_name)
+        for target in TARGETS:
+            d = paired_auc_difference(a[f"true_{target}"].to_numpy() > 0.5, a[target], b[target],
+                                      groups=a["group"].to_numpy())
+            out.append({"corpus": clips_name, "target": target, "metric": "ROC AUC", **d})
+    return pd.DataFrame(out, columns=["corpus", "target", "metric", "difference", "low", "high", "songs"])
+
+
+# --------------------------------------------------------------------------- the saved predictor
+
+
+def quadrant_fit(runs: pd.DataFrame, clips_name: str, variant: str = VARIANTS[1]) -> dict:
+    """Per target, the logistic fit of the clips' sign on the model's out-of-fold output: ``{"valence": {"intercept",
+    "slope"}, "arousal": {...}, "clips": n}``, what ``mer predict --quadrant`` reads."""
+    from sklearn.linear_model import LogisticRegression
+
+    part = runs[(runs["corpus"] == clips_name) & (runs["variant"] == variant)]
+    fit = {"clips": int(len(part)), "learned_from": clips_name}
+    for target in TARGETS:
+        model = LogisticRegression(C=1e6).fit(part[[target]].to_numpy(), part[f"true_{target}"].to_numpy() > 0.5)
+        fit[target.removesuffix("_mean")] = {"intercept": float(model.intercept_[0]), "slope": float(model.coef_[0, 0])}
+    return fit
+
+
+def final_predictor(rated: RatedSongs, clips: SignedClips | None, *, settings: dict, seed: int):
+    """The model to ship: trained on every song of both corpora but run 1's validation parts, which stop it."""
+    rated_by_fold = rated_parts(rated)
+    first = rated_by_fold[min(rated_by_fold)]
+    rated_rows = {"validation": first["validation"],
+                  "train": np.setdiff1d(np.arange(len(rated.ids)), first["validation"])}
+    clip_rows = None
+    if clips is not None:
+        validation = sign_folds(clips, len(rated_by_fold), seed)[1]["validation"]
+        clip_rows = {"validation": validation, "train": np.setdiff1d(np.arange(len(clips.names)), validation)}
+    return fit_predictor(rated, rated_rows, clips, clip_rows, settings=settings, seed=seed)
+
+
+def out_of_fold_entry(runs: pd.DataFrame, clips_name: str, variant: str = VARIANTS[1]) -> dict:
+    """The clips' out-of-fold predictions as plain lists, saved in the bundle (``out_of_fold``)."""
+    part = runs[(runs["corpus"] == clips_name) & (runs["variant"] == variant)].sort_values("item")
+    return {clips_name: {"item": [str(i) for i in part["item"]], "group": [str(g) for g in part["group"]],
+                         "fold": [int(f) for f in part["fold"]],
+                         **{t: [float(v) for v in part[t]] for t in TARGETS}}}
+
+
+def save_predictor(results_dir, mlp, backbone, embedding_settings: dict, rated: RatedSongs,
+                   clips: SignedClips | None, runs: pd.DataFrame, extra: dict | None = None):
+    """Save the final predictor (:func:`final_predictor`) as ``<results_dir>/models/predictor.pt`` for ``mer predict``.
+
+    ``backbone`` is the :class:`mer_utils.phase3.backbones.Phase3Backbone` of the embeddings; the bundle
+    carries its weights (musicnn), what the model learned from each corpus, and, when it learned 4Q's
+    quadrants, their logistic fit and the clips' out-of-fold predictions.
+    """
+    from pathlib import Path
+
+    from .bundles import PREDICTOR_FILE, backbone_state, save_bundle
+
+    entries = {"learned_from": {rated.name: "ratings", **({clips.name: "quadrant signs"} if clips else {})},
+               **backbone_state(backbone)}
+    if clips is not None:
+        entries.update(quadrants=quadrant_fit(runs, clips.name), out_of_fold=out_of_fold_entry(runs, clips.name))
+    return save_bundle(Path(results_dir) / PREDICTOR_FILE, mlp, {**backbone.info(), "name": backbone.name},
+                       embedding_settings, data=rated.name, extra={**entries, **(extra or {})})

@@ -1,0 +1,173 @@
+"""From an audio file to a song's valence and arousal with a loaded bundle: decode, embed, apply the head.
+
+Used by: ``mer predict`` (:mod:`mer_utils.predict.cli`) and ``benchmarks/bench_predict.py``.
+
+:func:`song_model` turns a :class:`~mer_utils.predict.bundles.Bundle` into a
+:class:`SongModel` that knows its backbone's input: CNN14 hears 3-second
+segments at 32 kHz (:mod:`mer_utils.phase3.embeddings`), musicnn 187-frame
+log-mel patches of 16 kHz audio (:mod:`mer_utils.phase3.musicnn`); each file is
+decoded once, at that rate, by the book's one decoder.  The song's embedding is
+the mean of its units' embeddings, exactly as the Phase 3 pages trained the
+MLP; the per-unit values (``--segments``) are the MLP applied to each unit's
+embedding alone.
+
+The backbone is the one the model was trained with: CNN14 from its checkpoint
+(found by path, checked by sha256) or rebuilt from its random seed (checked by
+a hash of the weights); musicnn from the weights the bundle carries.  Where the
+model gives quadrant probabilities (:func:`quadrant_columns`), each row can carry
+the Russell quadrant and its probability.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..corpus.base import short_name
+from ..errors import MerError
+from ..pipeline import REPO_ROOT
+from .bundles import BUNDLE_FILE, Bundle
+
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")  # Russell: Q1 +valence +arousal, Q2 -v +a, Q3 -v -a, Q4 +v -a
+
+
+def rebuild_cnn14(info: dict, checkpoint=None):
+    """The CNN14 a bundle was trained with: its checkpoint (checked by sha256) or its seeded random weights."""
+    from ..phase3.cnn14 import build_cnn14, load_checkpoint, pretrained_backbone, random_backbone
+
+    if info["kind"] == "random":
+        backbone = random_backbone(int(info["seed"]))
+        if info.get("fingerprint") and backbone.fingerprint != info["fingerprint"]:
+            raise MerError(
+                f"the random CNN14 rebuilt from seed {info['seed']} differs from the one the model was trained with "
+                f"(weights hash {backbone.fingerprint}, expected {info['fingerprint']}): torch's random generator "
+                "changed (another torch version?). Retrain with 'make book' in this environment."
+            )
+        return backbone
+    candidates = [checkpoint] if checkpoint else [info.get("checkpoint"), info.get("checkpoint_abs")]
+    if info.get("checkpoint"):
+        candidates.append(str(REPO_ROOT / info["checkpoint"]))
+    found = next((Path(c) for c in candidates if c and Path(c).is_file()), None)
+    if found is None:
+        raise MerError(
+            f"the PANNs checkpoint this model was trained with ({info.get('checkpoint')}) is not there: put "
+            "Cnn14_mAP=0.431.pth back (make weights) or pass --checkpoint PATH."
+        )
+    model = build_cnn14()
+    loaded = load_checkpoint(model, found)
+    if info.get("sha256") and loaded["sha256"] != info["sha256"]:
+        raise MerError(
+            f"checkpoint {found} (sha256 {loaded['sha256'][:12]}...) is not the one this model was trained with "
+            f"(sha256 {info['sha256'][:12]}...): pass the right file with --checkpoint."
+        )
+    return pretrained_backbone(model, found, loaded["sha256"])
+
+
+def rebuild_musicnn(bundle: Bundle, precision: str = "float32"):
+    """The musicnn a bundle was trained with, from the weights it carries (no ``.h5`` needed)."""
+    from ..phase3.musicnn import Musicnn, tag_names
+    from ..training.runtime import resolve_precision
+
+    state = bundle.raw.get("backbone_state")
+    if not state:
+        raise MerError(f"{bundle.path} reads musicnn embeddings but carries no musicnn weights (saved by an older "
+                       "version of the book): rebuild it with 'make book'.")
+    model = Musicnn(precision=resolve_precision(precision))
+    model.load_state_dict(state)
+    model.tag_names = tag_names(bundle.backbone.get("weights") or "MSD_musicnn.h5")
+    model.sha256 = str(bundle.backbone.get("sha256") or "")
+    return model.eval()
+
+
+@dataclass
+class SongModel:
+    """What runs for one bundle: ``decode(path)`` gives the units, ``predict(units)`` the song and each unit.
+
+    ``sr`` and ``unit_seconds`` are the backbone's; ``embed(units)`` gives the
+    ``(n, dim)`` unit embeddings.
+    """
+
+    bundle: Bundle
+    sr: int
+    unit_seconds: float
+    decode_units: object  # audio (mono at sr), name -> (n, ...) units; raises AudioReadError when too short
+    embed: object  # units -> (n, dim) embeddings
+
+    def decode(self, path) -> np.ndarray:
+        """Decode any file librosa reads at the backbone's rate and cut it into units (AudioReadError if it cannot)."""
+        from ..corpus.audio import load_audio
+
+        return self.decode_units(load_audio(path, sr=self.sr), str(path))
+
+    def predict(self, units) -> tuple[np.ndarray, np.ndarray]:
+        """``(song values (k,), unit values (n, k))`` on the bundle's scale."""
+        values = self.embed(units)
+        song = self.bundle.predict(values.mean(axis=0, keepdims=True))[0]
+        return song, self.bundle.predict(values)
+
+    @property
+    def names(self) -> list[str]:
+        return [short_name(t) for t in self.bundle.targets]
+
+
+def run_precision(bundle: Bundle) -> str:
+    """The precision to embed in: float32 for a model embedded in float32, else ``auto`` (bfloat16 where the CPU
+    computes it natively, float32 elsewhere: the difference is a fraction of a percent of the embedding)."""
+    return "float32" if bundle.embedding.get("precision", "float32") == "float32" else "auto"
+
+
+def song_model(bundle: Bundle, threads: int = 2, checkpoint=None) -> SongModel:
+    """A :class:`SongModel` for ``bundle`` (``threads``: CPU threads of the backbone; ``checkpoint``: CNN14's file
+    when it moved since training).  Errors name what is missing and how to get it."""
+    if bundle.name == "musicnn":
+        from ..phase3.musicnn import PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches
+        from ..phase3.musicnn_embeddings import PATCH_SECONDS
+
+        embedder = MusicnnEmbedder(rebuild_musicnn(bundle, run_precision(bundle)),
+                                   n_threads=threads)
+        return SongModel(bundle, SR, PATCH_SECONDS,
+                         lambda audio, name: audio_patches(audio, name=name, hop_frames=PATCH_FRAMES),
+                         lambda units: embedder.run_patches(units)[0])
+    if bundle.name != "cnn14":
+        raise MerError(f"{bundle.path}: unknown backbone '{bundle.name}'; pass a model saved by 'make book' "
+                       f"(for example {BUNDLE_FILE}).")
+    from ..phase3.embeddings import SEGMENT_SETTINGS, Embedder, segment_audio
+
+    sr = int(bundle.embedding.get("sr", SEGMENT_SETTINGS["sr"]))
+    seconds = float(bundle.embedding.get("segment_seconds", SEGMENT_SETTINGS["segment_seconds"]))
+    embedder = Embedder(rebuild_cnn14(bundle.backbone, checkpoint), n_threads=threads,
+                        precision=run_precision(bundle))
+    return SongModel(bundle, sr, seconds, lambda audio, name: segment_audio(audio, sr=sr, seconds=seconds, name=name),
+                     embedder.embed_segments)
+
+
+# --------------------------------------------------------------------------- quadrants
+
+
+def quadrant_columns(bundle: Bundle, values: np.ndarray) -> dict:
+    """Russell quadrant and its probability for rows of (valence, arousal), from the bundle's quadrant fit.
+
+    The bundle's ``quadrants`` entry holds, per target, a logistic fit of the
+    sign of 4Q's quadrants on the model's own output (``p = 1 / (1 + exp(-(a +
+    b x)))``); the quadrant probabilities are the products of the two, as if
+    independent, and a row gets the most probable quadrant with its probability.
+    Returns ``{"quadrant": [...], "quadrant_p": [...]}``; a bundle without the
+    fit raises :class:`MerError` saying which model has one.
+    """
+    fit = bundle.raw.get("quadrants")
+    if not fit:
+        raise MerError(f"{bundle.path} gives no quadrant probabilities: only a model that learned 4Q's quadrants "
+                       "has them (the predictor of 'make book DATA=soundtracks ... FOURQ_DIR=<dir>'; --data "
+                       "soundtracks picks it).")
+    names = [short_name(t) for t in bundle.targets]
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    p = {}
+    for name in ("valence", "arousal"):
+        a, b = float(fit[name]["intercept"]), float(fit[name]["slope"])
+        p[name] = 1.0 / (1.0 + np.exp(-(a + b * values[:, names.index(name)])))
+    pv, pa = p["valence"], p["arousal"]
+    table = np.stack([pv * pa, (1 - pv) * pa, (1 - pv) * (1 - pa), pv * (1 - pa)], axis=1)
+    best = table.argmax(axis=1)
+    return {"quadrant": [QUADRANTS[k] for k in best], "quadrant_p": table[np.arange(len(best)), best].tolist()}

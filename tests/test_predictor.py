@@ -1,0 +1,160 @@
+"""The predictor for real songs: learning ratings and 4Q's quadrants at once, scored out of fold, saved for predict."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO
+
+from mer_utils.corpus.base import TARGETS
+from mer_utils.corpus.split import fold_splits, grouped_folds
+from mer_utils.errors import MerError
+from mer_utils.predict import bundles, cli, fusion
+from mer_utils.predict import songs as song_models
+from mer_utils.results import predictor_sentences
+
+SETTINGS = {"epochs": 12, "patience": 4, "batch_size": 16, "lr": 3e-3}
+WEIGHTS = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
+FOURQ = REPO.parent / "shared" / "4q-sample" / "MER_audio_taffc_dataset"
+
+
+def toy_corpora(seed: int = 0, dim: int = 12, n_rated: int = 60, n_clips: int = 80):
+    """A rated corpus (films of 4 songs) and signed clips (artists of 2 clips) sharing one linear truth."""
+    rng = np.random.default_rng(seed)
+    weights = rng.standard_normal((dim, 2))
+    x_rated = rng.standard_normal((n_rated, dim)).astype(np.float32)
+    y = 5 + x_rated @ weights * 0.5 + 0.2 * rng.standard_normal((n_rated, 2))
+    ids = np.arange(100, 100 + n_rated)
+    films = pd.Series([f"film{i // 4}" for i in range(n_rated)], index=ids)
+    folds = fold_splits(grouped_folds(ids, films, n_folds=3, seed=seed))
+    labels = pd.DataFrame(y, index=ids, columns=TARGETS)
+    rated = fusion.rated_songs("soundtracks", ids, x_rated, labels, films, folds)
+    x_clips = rng.standard_normal((n_clips, dim)).astype(np.float32)
+    latent = x_clips @ weights
+    names = [f"MT{i:010d}" for i in range(n_clips)]
+    songs = pd.DataFrame({"valence_positive": latent[:, 0] > 0, "arousal_high": latent[:, 1] > 0,
+                          "artist_group": [f"artist{i // 2}" for i in range(n_clips)]}, index=names)
+    positive, high = songs["valence_positive"], songs["arousal_high"]
+    songs["quadrant"] = np.select([positive & high, ~positive & high, ~positive & ~high], ["Q1", "Q2", "Q3"], "Q4")
+    clips = fusion.signed_clips("4q", pd.DataFrame(x_clips, index=names), songs)
+    return rated, clips
+
+
+def test_a_signed_clip_counts_as_a_rating_one_training_sd_from_the_mean():
+    y = np.array([[2.0, 4.0], [4.0, 8.0]])
+    pseudo = fusion.pseudo_ratings(np.array([[True, False]]), y)
+    assert pseudo.tolist() == [[3.0 + 1.0, 6.0 - 2.0]]
+
+
+def test_every_item_is_predicted_once_per_variant_by_a_model_that_never_saw_its_film_or_artist():
+    rated, clips = toy_corpora()
+    runs = fusion.fold_runs(rated, clips, settings=SETTINGS, seed=1)
+    assert set(runs["variant"]) == set(fusion.VARIANTS)
+    for (variant, corpus), part in runs.groupby(["variant", "corpus"]):
+        assert part["item"].is_unique and len(part) == (len(rated.ids) if corpus == "soundtracks" else len(clips.names))
+    rated_parts = fusion.rated_parts(rated)
+    clip_parts = fusion.sign_folds(clips, len(rated_parts), seed=1)
+    for k, fold in enumerate(sorted(rated_parts)):
+        for parts, groups in ((rated_parts[fold], rated.groups), (clip_parts[sorted(clip_parts)[k]], clips.groups)):
+            tested = set(groups[parts["test"]])
+            assert not tested & set(groups[parts["train"]]) and not tested & set(groups[parts["validation"]])
+    # the ratings-only variant also scores the clips (it never learned them), so the two are paired on 4Q
+    fused = runs[(runs["corpus"] == "4q") & (runs["variant"] == fusion.VARIANTS[1])]
+    alone = runs[(runs["corpus"] == "4q") & (runs["variant"] == fusion.VARIANTS[0])]
+    assert sorted(fused["item"]) == sorted(alone["item"])
+
+
+def test_learning_the_quadrants_ranks_the_clips_and_the_scores_carry_intervals():
+    rated, clips = toy_corpora()
+    runs = fusion.fold_runs(rated, clips, settings=SETTINGS, seed=1)
+    signs = fusion.sign_scores(runs, "4q").set_index(["variant", "target"])
+    fused = signs.loc[fusion.VARIANTS[1]]
+    assert (fused["auc"] > 0.8).all() and (fused["low"] < fused["auc"]).all() and (fused["auc"] < fused["high"]).all()
+    rated_scores = fusion.rated_scores(runs, "soundtracks")
+    assert (rated_scores["r2_low"] < rated_scores["r2"]).all() and (rated_scores["groups"] == 15).all()
+    differences = fusion.variant_differences(runs, "soundtracks", "4q")
+    assert list(differences["metric"]) == ["R²", "R²", "ROC AUC", "ROC AUC"]
+    fit = fusion.quadrant_fit(runs, "4q")
+    assert fit["valence"]["slope"] > 0 and fit["arousal"]["slope"] > 0 and fit["clips"] == len(clips.names)
+
+
+def test_without_clips_only_the_ratings_are_learned_and_nothing_is_claimed_about_quadrants():
+    rated, _ = toy_corpora()
+    runs = fusion.fold_runs(rated, None, settings=SETTINGS, seed=1)
+    assert set(runs["variant"]) == {fusion.VARIANTS[0]} and set(runs["corpus"]) == {"soundtracks"}
+    assert fusion.sign_scores(runs, None).empty and fusion.variant_differences(runs, "soundtracks", None).empty
+    text = predictor_sentences.predictor_findings(fusion.rated_scores(runs, "soundtracks"),
+                                                  fusion.sign_scores(runs, None),
+                                                  fusion.variant_differences(runs, "soundtracks", None), "soundtracks")
+    assert "no FOURQ_DIR" in text and "no quadrant probabilities" in text
+
+
+def test_verdicts_follow_the_paired_interval_on_both_sides():
+    rows = pd.DataFrame([{"corpus": "4q", "target": "valence_mean", "metric": "ROC AUC", "difference": 0.1,
+                          "low": 0.05, "high": 0.15, "songs": 400},
+                         {"corpus": "soundtracks", "target": "arousal_mean", "metric": "R²", "difference": -0.08,
+                          "low": -0.16, "high": -0.01, "songs": 240},
+                         {"corpus": "soundtracks", "target": "valence_mean", "metric": "R²", "difference": 0.04,
+                          "low": -0.04, "high": 0.15, "songs": 240}])
+    table = predictor_sentences.difference_table(rows)
+    assert list(table["verdict"]) == ["fused better", "ratings only better", "no detectable difference"]
+    assert list(table["target"]) == ["valence", "arousal (energy)", "valence"] and table["corpus"].iloc[0] == "4Q"
+    text = predictor_sentences.predictor_findings(pd.DataFrame(), pd.DataFrame(), rows, "soundtracks")
+    assert "improves valence ROC AUC on 4Q" in text and "costs arousal (energy) R² on Soundtracks" in text
+    assert "No detectable difference in valence R² on Soundtracks" in text
+
+
+@pytest.fixture(scope="module")
+def musicnn_predictor(tmp_path_factory):
+    """A predictor bundle on the real musicnn weights, trained on toy rows (200-d), with a quadrant fit."""
+    if not WEIGHTS.is_file():
+        pytest.skip(f"musicnn's weights are not at {WEIGHTS}")
+    from mer_utils.phase3.backbones import phase3_backbone
+    from mer_utils.phase3.musicnn_embeddings import musicnn_settings
+
+    rated, clips = toy_corpora(dim=200, n_rated=48, n_clips=40)
+    runs = fusion.fold_runs(rated, clips, settings={**SETTINGS, "epochs": 3}, seed=0)
+    final = fusion.final_predictor(rated, clips, settings={**SETTINGS, "epochs": 3}, seed=0)
+    backbone = phase3_backbone("musicnn", "soundtracks", musicnn_weights=WEIGHTS)
+    return fusion.save_predictor(tmp_path_factory.mktemp("results"), final, backbone, musicnn_settings("float32"),
+                                 rated, clips, runs)
+
+
+def test_a_musicnn_predictor_runs_from_its_own_file_and_says_where_its_numbers_come_from(
+        musicnn_predictor, monkeypatch, tmp_path, capsys):
+    if not FOURQ.is_dir():
+        pytest.skip(f"the 4Q sample is not at {FOURQ}")
+    clip = sorted((FOURQ / "Q2").glob("*.mp3"))[0]
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"\xff\xfb not an mp3 " * 40)
+    monkeypatch.setenv("MUSICNN_WEIGHTS", str(tmp_path / "absent.h5"))  # the bundle carries the weights it needs
+    code = cli.main([str(clip), str(broken), "--model", str(musicnn_predictor), "--format", "csv", "--quadrant",
+                     "--segments", "--threads", "1"])
+    out, err = capsys.readouterr()
+    assert code == 1 and str(broken) in err and "learned from Soundtracks ratings, 4Q quadrant signs" in err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert list(rows[0]) == [*cli.COLUMNS, "valence", "arousal", "quadrant", "quadrant_p"]
+    song, *patches = rows
+    assert (song["data"], song["backbone"], song["scale"]) == ("soundtracks+4q", "musicnn", "1-9")
+    assert song["weights"] == "pretrained:412a832c8527" and len(patches) == int(song["segments"]) >= 5
+    assert song["quadrant"] in song_models.QUADRANTS and 0.25 <= float(song["quadrant_p"]) <= 1
+    assert "caveat" not in err  # real ratings, pretrained backbone
+
+
+def test_quadrant_probabilities_follow_the_fit_and_a_model_without_one_says_which_has_it(musicnn_predictor):
+    saved = bundles.load_bundle(musicnn_predictor)
+    assert set(saved.raw["quadrants"]) == {"valence", "arousal", "clips", "learned_from"}
+    fit = {"valence": {"intercept": -5.0, "slope": 1.0}, "arousal": {"intercept": -10.0, "slope": 2.0}}
+    bundle = bundles.Bundle(**{**vars(saved), "raw": {**saved.raw, "quadrants": fit}})  # midpoints 5 and 5
+    values = np.array([[9.0, 9.0], [1.0, 9.0], [1.0, 1.0], [9.0, 1.0], [5.0, 9.0]])
+    columns = song_models.quadrant_columns(bundle, values)
+    assert columns["quadrant"][:4] == ["Q1", "Q2", "Q3", "Q4"] and min(columns["quadrant_p"][:4]) > 0.95
+    assert columns["quadrant_p"][4] == pytest.approx(0.5, abs=1e-3)  # on the valence midpoint: a coin between Q1 and Q2
+    plain = bundles.Bundle(**{**vars(bundle), "raw": {k: v for k, v in bundle.raw.items() if k != "quadrants"}})
+    with pytest.raises(MerError, match="--data soundtracks"):
+        song_models.quadrant_columns(plain, values)
+    assert saved.raw["out_of_fold"]["4q"]["item"] == sorted(saved.raw["out_of_fold"]["4q"]["item"])
