@@ -144,7 +144,8 @@ help: ## list the targets and knobs
 	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir>"
 	@echo "       SUBSET=1_2000|2000_2058|all (DEAM) SEED JOBS FOLDS (K of grouped cross-validation; Soundtracks: 5)"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
-	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2)"
+	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2) TEST_JOBS (pytest workers)"
+	@echo "       P2_MODELS='EmotionCNN EmotionCNN_GRU' (a subset of the four Phase 2 CNNs; default all four)"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
 	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
@@ -271,8 +272,12 @@ rehearsal: | $(READY) ## time the book at DEAM scale on a generated stand-in (ab
 	$(PY) benchmarks/rehearsal.py --fresh $(call given,--p2-epochs,$(P2_EPOCHS)) $(call given,--jobs,$(JOBS))
 
 # ----------------------------------------------------------------- tests
+# Two pytest workers (pytest-xdist): a test that builds a book keeps both cores busy only part of the time (kernels
+# starting, single-threaded steps), and the other worker fills the gaps.  The tests of the tiny book share one worker
+# (tests/conftest.py), which builds it once.  TEST_JOBS=0 runs them in this process, in order.
+TEST_JOBS ?= 2
 test: $(READY) ## set up, then run the tests (unit tests and the end-to-end build)
-	$(PY) -m pytest
+	$(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadgroup)
 
 clean-book: ## remove executed pages and the site (keeps data and caches)
 	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb book/predictor/*.ipynb build/params build/failed $(TOC)

@@ -65,6 +65,13 @@ def torch_one_thread():
     torch.set_num_threads(before)
 
 
+def pytest_collection_modifyitems(items):
+    """Under ``pytest -n`` (``make test``), every test of the tiny book runs on one worker, which builds it once."""
+    for item in items:
+        if "tiny_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("tiny_book"))
+
+
 @pytest.fixture(scope="session")
 def tiny_book(tmp_path_factory) -> Path:
     """The tiny synthetic book (``make book`` with :data:`books.QUICK` in a copy of the repository), built

@@ -13,8 +13,12 @@ film-grouped cross-validation.  Minutes, not seconds: these are the slow tests.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -139,8 +143,10 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     for number in tracks.loc[tracks["Album name"].str.strip().isin(films), "Nro"]:
         os.symlink(sample / "set1" / "mp3" / f"{number}.mp3", tree / "set1" / "mp3" / f"{number}.mp3")
     repo = copy_repo(tmp_path / "repo")
+    # Two of the four CNNs (the plain one and one with temporal layers) exercise Phase 2 under folds and the lesson
+    # that compares them; the tiny synthetic book trains all four.
     make(repo, "book", "DATA=soundtracks", f"SOUNDTRACKS_DIR={tree}", "FOLDS=3", "P1_GRID=small", "P2_EPOCHS=2",
-         "P3_EPOCHS=3", f"MUSICNN_WEIGHTS={weights}")
+         "P3_EPOCHS=3", f"MUSICNN_WEIGHTS={weights}", "P2_MODELS=EmotionCNN EmotionCNN_GRU")
 
     split = pd.read_csv(repo / "results" / "soundtracks" / "split.csv")
     assert sorted(split["fold"].unique()) == [1, 2, 3]
@@ -163,3 +169,22 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     chunks = json.loads(next(metrics.glob("2-EmotionCNN-valence_mean-chunk*")).read_text())
     songs = json.loads(next(metrics.glob("2-EmotionCNN-valence_mean-song*")).read_text())
     assert chunks["cross_validated"] == 3 and chunks["test"] != songs["test"], "chunks scored as chunks, pooled"
+
+    # The predictor for real songs: trained on every film, saved for `mer predict --data soundtracks`, which runs it
+    # on a folder of real MP3s with a corrupt one among them: that file fails alone, exit 1.
+    predictor = " ".join(re.sub(r"<[^>]+>", "", html(repo, "book/predictor/predictor.html")).split())  # the text read
+    assert "A predictor for real songs" in predictor and "bootstrap over films" in predictor
+    assert "(no FOURQ_DIR)" in predictor and "mer predict --data soundtracks song.mp3" in predictor
+    music = tmp_path / "music"
+    music.mkdir()
+    for clip in sorted((tree / "set1" / "mp3").glob("*.mp3"))[:2]:
+        os.symlink(clip.resolve(), music / clip.name)
+    (music / "broken.mp3").write_bytes(b"\xff\xfb not an mp3 " * 64)
+    done = subprocess.run([str(repo / ".venv" / "bin" / "python"), "-m", "mer_utils", "predict", "-r", str(music),
+                           "--data", "soundtracks", "--format", "csv", "--threads", "1"], cwd=repo, capture_output=True,
+                          text=True, timeout=300)
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert done.returncode == 1 and len(rows) == 2 and all(r["data"] == "soundtracks" for r in rows), done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "broken.mp3" in errors[0], done.stderr
+    assert "predictor.pt" in done.stderr and "caveat" not in done.stderr
