@@ -201,7 +201,7 @@ def test_csv_and_json_say_which_data_backbone_weights_scale_and_model_file_made_
     assert len(rows) == 2
     for row in rows:
         provenance = (row["data"], row["backbone"], row["weights"], row["scale"])
-        assert provenance == ("synthdeam", "cnn14", "random:seed0", "1-9")
+        assert provenance == ("synthdeam", "cnn14", "random:seed0", "synthdeam:1-9")
         assert Path(row["model"]).resolve() == bundle_path.resolve()
     code, out, err = run([songs["ogg"], "--format", "json", "--model", bundle_path], capsys)
     assert code == 0, err

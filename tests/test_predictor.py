@@ -139,7 +139,7 @@ def test_a_musicnn_predictor_runs_from_its_own_file_and_says_where_its_numbers_c
     rows = list(csv.DictReader(io.StringIO(out)))
     assert list(rows[0]) == [*cli.COLUMNS, "valence", "arousal", "quadrant", "quadrant_p"]
     song, *patches = rows
-    assert (song["data"], song["backbone"], song["scale"]) == ("soundtracks+4q", "musicnn", "1-9")
+    assert (song["data"], song["backbone"], song["scale"]) == ("soundtracks+4q", "musicnn", "soundtracks:1-9")
     assert song["weights"] == "pretrained:412a832c8527" and len(patches) == int(song["segments"]) >= 5
     assert song["quadrant"] in song_models.QUADRANTS and 0.25 <= float(song["quadrant_p"]) <= 1
     assert "caveat" not in err  # real ratings, pretrained backbone

@@ -223,7 +223,7 @@ def provenance(bundle: Bundle) -> dict:
         "data": corpus_label(bundle),
         "backbone": bundle.name,
         "weights": weights_label(bundle.backbone),
-        "scale": "1-9",
+        "scale": f"{bundle.data}:1-9",  # whose 1..9 rating scale the values are on (the corpus it learned ratings from)
         "model": display_path(bundle.path),
     }
 
