@@ -14,6 +14,7 @@ Commands::
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
     check-soundtracks say where Soundtracks is obtained and check an unpacked tree (make data-soundtracks)
     download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
+    downloads        print every download's published address, size and checksums (a downloads manifest)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; phase3.predict)
 
 User errors print one line starting with ``error:`` and exit with status 1.
@@ -151,6 +152,10 @@ def main(argv=None) -> int:
             from .corpus.download import main_weights
 
             main_weights(rest)
+        elif command == "downloads":
+            from .corpus.download import main_downloads
+
+            return int(main_downloads(rest) or 0)
         elif command == "predict":
             from .phase3.predict import main as predict_main
 
