@@ -8,8 +8,9 @@ on the way in and back into the same ``.py`` on the way out, with no ``.ipynb`` 
 paired).  Two settings make that the reader's default and the run the book's own:
 
 * :data:`LAB_SETTINGS`: a double click on a ``.py`` file opens it as a notebook ("Jupytext Notebook"), not
-  in the text editor (and JupyterLab does not ask to fetch news from the web).  They are JupyterLab's ``overrides.json``, written into the virtualenv's settings
-  folder (:func:`write_lab_settings`), so the reader's own settings elsewhere stay untouched.
+  in the text editor (and JupyterLab does not ask to fetch news from the web).  They are JupyterLab's
+  ``overrides.json``, written into the virtualenv's settings folder (:func:`write_lab_settings`), so the
+  reader's own settings elsewhere stay untouched.
 * :class:`RepositoryRootKernels`: every kernel starts in the repository root, as papermill's do under
   ``make book`` (:func:`mer_utils.pipeline.run_notebook`), so the paths a notebook resolves with no
   parameters (``data/synthdeam``, ``results/synthdeam``, ``cache/synthdeam``, ``weights/``: the package

@@ -133,7 +133,8 @@ class PublishedTree:
 
 
 _LAUNCH_URLS = (  # (owner/name, branch, path) in the addresses the launch and source buttons open
-    re.compile(r"^https://colab\.research\.google\.com/github/(?P<repo>[^/]+/[^/]+)/blob/(?P<branch>[^/]+)/(?P<path>.+)$"),
+    re.compile(r"^https://colab\.research\.google\.com/github/(?P<repo>[^/]+/[^/]+)/blob/(?P<branch>[^/]+)/"
+               r"(?P<path>.+)$"),
     re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+)/(?:blob|edit)/(?P<branch>[^/]+)/(?P<path>.+)$"),
     re.compile(r"^https?://[^/]+/v2/gh/(?P<repo>[^/]+/[^/]+)/(?P<branch>[^/?]+)\?urlpath="
                r"(?:lab/tree|doc/tree|tree|notebooks)/(?P<path>[^&]+)$"),  # Binder

@@ -437,12 +437,15 @@ def fetch_musicnn_weights(dest=DEFAULT_MUSICNN_WEIGHTS, *, url=MSD_MUSICNN_URL, 
 # --------------------------------------------------------------------------- command line
 
 
+MANIFEST_HELP = "a downloads manifest (JSON, DOWNLOADS=<file>): other addresses, sizes and checksums"
+
+
 def main_deam(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mer_utils data-deam", description="Download and unpack DEAM.")
     parser.add_argument("--deam-dir", required=True, help="folder to hold MEMD_audio/ and annotations/")
     parser.add_argument("--base-url", help=f"the folder of both archives (default: their published addresses, "
                                            f"{DEAM_BASE_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help="a downloads manifest (JSON, DOWNLOADS=<file>): other addresses and checksums")
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
     deam_dir = fetch_deam(args.deam_dir, base_url=args.base_url, manifest=read_manifest(args.manifest))
     tree = check_deam_tree(deam_dir)
@@ -465,7 +468,7 @@ def main_weights(argv=None) -> int:
     parser.add_argument("--musicnn-dest", default=str(DEFAULT_MUSICNN_WEIGHTS),
                         help=f"where to put musicnn's MSD_musicnn.h5 (default {DEFAULT_MUSICNN_WEIGHTS})")
     parser.add_argument("--musicnn-url", help=f"its address (default {MSD_MUSICNN_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help="a downloads manifest (JSON, DOWNLOADS=<file>): other addresses and checksums")
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
     manifest = read_manifest(args.manifest)
     musicnn = manifest.get("musicnn", PUBLISHED["musicnn"])

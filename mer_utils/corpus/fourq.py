@@ -515,9 +515,10 @@ def main_fourq(argv=None) -> int:
                                      description="Download and unpack the 4Q audio emotion dataset.")
     parser.add_argument("--fourq-dir", required=True, help="folder to unpack MER_audio_taffc_dataset.zip into")
     parser.add_argument("--url", help=f"where the zip is (default {FOURQ_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help="a downloads manifest (JSON, DOWNLOADS=<file>): other addresses and checksums")
+    from .download import MANIFEST_HELP, PUBLISHED, read_manifest
+
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
-    from .download import PUBLISHED, read_manifest
 
     entry = read_manifest(args.manifest).get("fourq", PUBLISHED["fourq"])
     fourq_dir = fetch_fourq(args.fourq_dir, url=args.url or entry.url, size=entry.size, sha256=entry.sha256,
