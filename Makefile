@@ -11,6 +11,10 @@
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
 #                                           (with DATA=soundtracks|deam and musicnn, the predictor learns 4Q's quadrants too)
 #   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
+#   make real-book                          all the downloads, then the book on DEAM with both pretrained backbones
+#                                           and the Real music chapter on 4Q, then the browser check (needs internet,
+#                                           or DOWNLOADS=<manifest.json> naming a mirror)
+#   make lab                                JupyterLab: notebooks/*.py open as notebooks, run as make book runs them
 #   make rehearsal                          time the book at DEAM scale on a generated stand-in (about 50 min)
 #
 # Make drives it incrementally: a notebook re-runs only when its source, its
@@ -39,6 +43,7 @@ FOURQ_DIR     ?=
 MUSICNN_WEIGHTS ?=
 BACKBONE      ?=
 FOURQ_REPEATS ?=
+FOURQ_SPLITS  ?=
 SUBSET        ?=
 SEED          ?=
 JOBS          ?=
@@ -53,12 +58,17 @@ P2_EPOCHS     ?=
 P2_PATIENCE   ?=
 P2_PRECISION  ?=
 P3_EPOCHS     ?=
+# A downloads manifest (JSON): other addresses, sizes and checksums for the downloads (python -m mer_utils downloads
+# prints the published ones in its format).  Empty: the publishers' own.
+DOWNLOADS     ?=
 # Pages run two at a time.  Each Phase 2 page trains on one torch thread (mer_utils.training.runtime), and two
 # single-thread trainings side by side get more from 2 cores than one training on both; the pages' start-up
 # (kernels, imports) overlaps too.  PAGE_JOBS=1 runs one page at a time (the same numbers; a log in order);
 # make -jN on the command line wins over it.
 PAGE_JOBS     ?= 2
-MAKEFLAGS     += -j$(PAGE_JOBS)
+ifeq ($(MAKELEVEL),0)  # a make inside this one (make real-book) shares its job slots
+  MAKEFLAGS   += -j$(PAGE_JOBS)
+endif
 ifneq ($(filter clean clean-book,$(MAKECMDGOALS)),)
   .NOTPARALLEL:  # `make clean book` cleans first, then builds
 endif
@@ -133,7 +143,7 @@ endif
 STATIC := $(wildcard book/*.md book/*/*.md book/_static/*) book/references.bib _config.yml _toc.yml
 TOC    := build/toc.yml
 
-.PHONY: book test pages venv data data-deam data-soundtracks data-4q weights clean clean-book help preflight FORCE
+.PHONY: book test pages venv data data-deam data-soundtracks data-4q weights clean clean-book help preflight lab FORCE
 
 book: _build/html/index.html ## execute every notebook and build the site
 
@@ -146,8 +156,10 @@ help: ## list the targets and knobs
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
 	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2) TEST_JOBS (pytest workers)"
 	@echo "       P2_MODELS='EmotionCNN EmotionCNN_GRU' (a subset of the four Phase 2 CNNs; default all four)"
-	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
+	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file>"
+	@echo "       FOURQ_REPEATS FOURQ_SPLITS (the Real music chapter's cross-validation) CHECK_WIDTHS (px, make check-book)"
 	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
+	@echo "       DOWNLOADS=<manifest.json> (other addresses and checksums for the downloads; make real-book, data-deam, weights, data-4q)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 
 # ----------------------------------------------------------------- set-up
@@ -181,19 +193,21 @@ $(DATA_READY): | $(PREFLIGHT)
 preflight: | $(READY) ## check the run's preconditions (make book and make pages do it first)
 	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--backbone,$(BACKBONE)) $(if $(strip $(MUSICNN_WEIGHTS)),--musicnn-weights "$(MUSICNN_WEIGHTS)") $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
 
+MANIFEST := $(if $(strip $(DOWNLOADS)),--manifest "$(DOWNLOADS)")
+
 data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 	@test -n "$(DEAM_DIR)" || { echo "error: pass DEAM_DIR=<dir>, the folder to unpack DEAM into"; exit 1; }
-	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)"
+	$(PY) -m mer_utils download-deam --deam-dir "$(DEAM_DIR)" $(MANIFEST)
 
 data-soundtracks: | $(READY) ## say where the Soundtracks dataset is obtained and check the tree in SOUNDTRACKS_DIR
 	$(PY) -m mer_utils check-soundtracks --soundtracks-dir "$(SOUNDTRACKS_DIR)"
 
 data-4q: | $(READY) ## download and unpack the 4Q emotion dataset into FOURQ_DIR (needs internet)
 	@test -n "$(FOURQ_DIR)" || { echo "error: pass FOURQ_DIR=<dir>, the folder to unpack 4Q into"; exit 1; }
-	$(PY) -m mer_utils download-4q --fourq-dir "$(FOURQ_DIR)"
+	$(PY) -m mer_utils download-4q --fourq-dir "$(FOURQ_DIR)" $(MANIFEST)
 
 weights: | $(READY) ## download the PANNs Cnn14 checkpoint and musicnn's MSD weights (needs internet)
-	$(PY) -m mer_utils download-weights $(call given,--dest,"$(PANNS_CHECKPOINT)") $(call given,--musicnn-dest,"$(MUSICNN_WEIGHTS)")
+	$(PY) -m mer_utils download-weights $(if $(strip $(PANNS_CHECKPOINT)),--dest "$(PANNS_CHECKPOINT)") $(if $(strip $(MUSICNN_WEIGHTS)),--musicnn-dest "$(MUSICNN_WEIGHTS)") $(MANIFEST)
 
 # ----------------------------------------------------------------- parameters of each run
 # Rewritten only when a value changes, so Make re-runs exactly what they feed.
@@ -216,7 +230,7 @@ $(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
 $(PARAMS)/predictor.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(FOURQ_DIR)),fourq_dir="$(FOURQ_DIR)")
 $(PARAMS)/real_music.json: FORCE | $(READY)
-	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
+	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,n_splits,$(FOURQ_SPLITS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
 
 # ----------------------------------------------------------------- notebooks -> executed pages
 book/data/corpus.ipynb: notebooks/data_corpus.py $(PARAMS)/corpus.json $(NB_DEPS)
@@ -262,6 +276,36 @@ _build/html/index.html: $(PAGES) $(STATIC) $(TOC) | $(READY)
 	rm -rf _build/.doctrees
 	$(VENV)/bin/jupyter-book build . --toc $(TOC) -W --keep-going --quiet
 	@echo "The book is at _build/html/index.html"
+
+# ----------------------------------------------------------------- the real book
+# Everything downloaded (resumable, verified; DOWNLOADS=<manifest.json> for a mirror), then the book on DEAM with the
+# pretrained CNN14 and musicnn and the Real music chapter on 4Q, then the browser check of every page and of every
+# button's target (check-book).  DEAM_DIR and FOURQ_DIR default to data/deam and data/4q, the weights go to
+# weights/ (or PANNS_CHECKPOINT, MUSICNN_WEIGHTS); the other knobs (P2_EPOCHS, ...) pass through.  .github/workflows/
+# real-book.yml runs it on a GitHub runner and publishes the site.
+REAL_DEAM_DIR  := $(or $(strip $(DEAM_DIR)),data/deam)
+REAL_FOURQ_DIR := $(or $(strip $(FOURQ_DIR)),data/4q)
+REAL_KNOBS      = DATA=deam DEAM_DIR="$(REAL_DEAM_DIR)" FOURQ_DIR="$(REAL_FOURQ_DIR)" BACKBONE=all
+.PHONY: real-book check-book
+real-book: | $(READY) ## download DEAM, 4Q and both pretrained backbones, build the book on them, check it in a browser
+	$(MAKE) data-deam DEAM_DIR="$(REAL_DEAM_DIR)"
+	$(MAKE) weights
+	$(MAKE) data-4q FOURQ_DIR="$(REAL_FOURQ_DIR)"
+	$(MAKE) book $(REAL_KNOBS)
+	$(MAKE) check-book $(REAL_KNOBS)
+
+# The launch buttons (Binder, Colab) open the executed notebooks on the branch _config.yml names (repository:
+# branch:); build/executed is that branch's tree, which the workflow publishes.  The check opens every page of the
+# site in headless Chromium and every button's target in that tree (scripts/check_book.py --published).
+EXECUTED := build/executed
+CHECK_WIDTHS ?=
+check-book: | $(READY) ## check the built site in headless Chromium, and every launch and download button's target
+	$(PY) -m mer_utils executed-tree $(EXECUTED) $(PAGES)
+	$(PY) scripts/check_book.py --html _build/html --published $(EXECUTED) $(if $(strip $(CHECK_WIDTHS)),--widths $(CHECK_WIDTHS))
+
+# ----------------------------------------------------------------- editing a page
+lab: | $(READY) ## JupyterLab: notebooks/*.py open as notebooks, kernels run where make book runs them
+	$(PY) -m mer_utils lab
 
 # ----------------------------------------------------------------- DEAM-scale rehearsal
 # The whole book on SynthDEAM at DEAM's size (1,744 songs x 45 s) with DATA=deam settings, in a copy of the tree

@@ -14,6 +14,9 @@ Commands::
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
     check-soundtracks say where Soundtracks is obtained and check an unpacked tree (make data-soundtracks)
     download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
+    lab              JupyterLab with notebooks/*.py opened as notebooks, kernels in the repository root (make lab)
+    executed-tree    lay out the executed notebooks as the branch the launch buttons open (make check-book)
+    downloads        print every download's published address, size and checksums (a downloads manifest)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; predict.cli)
 
 User errors print one line starting with ``error:`` and exit with status 1.
@@ -151,6 +154,18 @@ def main(argv=None) -> int:
             from .corpus.download import main_weights
 
             main_weights(rest)
+        elif command == "lab":
+            from .lab import main as lab_main
+
+            return int(lab_main(rest) or 0)
+        elif command == "executed-tree":
+            from .executed import main as executed_main
+
+            return int(executed_main(rest) or 0)
+        elif command == "downloads":
+            from .corpus.download import main_downloads
+
+            return int(main_downloads(rest) or 0)
         elif command == "predict":
             from .predict.cli import main as predict_main
 

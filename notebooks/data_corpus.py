@@ -1,6 +1,7 @@
 # ---
 # jupyter:
 #   jupytext:
+#     notebook_metadata_filter: -jupytext.text_representation.jupytext_version,-jupytext.text_representation.format_version
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -54,7 +55,7 @@ display(Markdown(narrative.corpus_findings(corpus)))
 # 3-second chunks *after* this assignment, so no song has chunks on two sides.
 # Model selection (grid search, epochs, early stopping) sees the training and
 # validation songs only; the test songs are scored once per model.
-
+#
 #
 # A small corpus (Soundtracks) is evaluated by cross-validation instead, grouped
 # by film: the films are dealt into folds of about equal size; in fold k the

@@ -15,6 +15,11 @@ broken-image         an ``<img>`` that did not load (``naturalWidth == 0``)
 broken-link          a link to a page of this site (or an anchor in it) that does not exist
 log-line             a line of page text that looks like Python logging output
                      (``INFO mer_utils.data: ...``, also the default ``INFO:name:...``)
+button-target        (with ``--published``) a button in a page's header (launch on Binder or Colab, source
+                     repository, open an issue) that leads elsewhere than the published book: another
+                     repository, another branch than the executed one, or a notebook that the published
+                     tree of that branch does not hold.  The download buttons are links into the site,
+                     checked as links.
 
 Convention for code cells: notebook code is not part of the book's text, so
 every code cell's source must be hidden (cell tag ``hide-input``: a "Show code
@@ -32,6 +37,12 @@ Exit status: 0 no problem, 1 problems found, 2 the check could not run.
 
     python scripts/check_book.py                      # _build/html, 1400 and 1024 px, build/browser/
     python scripts/check_book.py --html /path/to/_build/html --widths 1400 1024 800 --out /tmp/shots
+    python scripts/check_book.py --published build/executed   # and every button against the executed branch's tree
+
+``--published`` names the tree of the branch the launch buttons open (``make check-book`` lays it out:
+``mer_utils/executed.py``); the repository and that branch are read from ``_config.yml`` (``repository:
+url:`` and ``branch:``) unless ``--repository`` and ``--branch`` say otherwise (the publishing workflow
+passes the repository it runs in).
 
 Needs ``selenium`` (pinned in pyproject.toml) and Chromium with its driver
 (Debian/Ubuntu: ``apt-get install chromium chromium-driver``); elsewhere set
@@ -72,7 +83,7 @@ DEFAULT_WIDTHS = (1400, 1024)
 VIEWPORT_HEIGHT = 900
 MAX_SCREENSHOT_HEIGHT = 60000       # px; longer pages are cut (Chromium's limit is about 64k)
 SKIP_PAGES = {"search.html", "genindex.html", "py-modindex.html"}
-KINDS = ("overflow", "visible-code", "injected-parameters", "broken-image", "broken-link", "log-line")
+KINDS = ("overflow", "visible-code", "injected-parameters", "broken-image", "broken-link", "log-line", "button-target")
 # As printed by mer_utils (format "%(levelname)s %(name)s: %(message)s") and by
 # logging's default format ("%(levelname)s:%(name)s:%(message)s").
 LOG_LINE = re.compile(r"^(?:DEBUG|INFO|WARNING|ERROR|CRITICAL)[ :]\S+:")
@@ -89,6 +100,66 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.page} @{self.width}px: {self.kind}: {self.detail}"
+
+
+@dataclass(frozen=True)
+class PublishedTree:
+    """Where the header buttons of the book's pages must lead: the repository the book is published from, the
+    branch its launch buttons open, and that branch's files (a folder laid out as the branch)."""
+
+    tree: Path
+    repository: str  # https://github.com/<owner>/<name>
+    branch: str
+
+    def problem(self, url: str) -> str | None:
+        """What is wrong with a button that opens ``url``; None when it leads where the book is published."""
+        own = urlsplit(self.repository.rstrip("/"))
+        slug = own.path.strip("/")
+        parts = urlsplit(url)
+        opened = launch_target(url)
+        if opened is None:
+            same_site = (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
+            if same_site and (parts.path.strip("/") == slug or parts.path.startswith(f"/{slug}/issues")):
+                return None
+            return "not a button this check knows (source repository, issues, Binder, Colab)"
+        repository, branch, path = opened
+        if repository != slug:
+            return f"opens repository {repository}, not {slug}, where the book is published"
+        if branch != self.branch:
+            return f"opens branch {branch}, not {self.branch}, the branch that holds the executed notebooks"
+        if not (self.tree / path).is_file():
+            return f"no {path} on branch {branch} (not in {self.tree})"
+        return None
+
+
+_LAUNCH_URLS = (  # (owner/name, branch, path) in the addresses the launch and source buttons open
+    re.compile(r"^https://colab\.research\.google\.com/github/(?P<repo>[^/]+/[^/]+)/blob/(?P<branch>[^/]+)/"
+               r"(?P<path>.+)$"),
+    re.compile(r"^https://github\.com/(?P<repo>[^/]+/[^/]+)/(?:blob|edit)/(?P<branch>[^/]+)/(?P<path>.+)$"),
+    re.compile(r"^https?://[^/]+/v2/gh/(?P<repo>[^/]+/[^/]+)/(?P<branch>[^/?]+)\?urlpath="
+               r"(?:lab/tree|doc/tree|tree|notebooks)/(?P<path>[^&]+)$"),  # Binder
+)
+
+
+def launch_target(url: str) -> tuple[str, str, str] | None:
+    """The repository (owner/name), branch and file a Binder, Colab or GitHub file button opens; None for others."""
+    for pattern in _LAUNCH_URLS:
+        match = pattern.match(url)
+        if match:
+            return match["repo"], match["branch"], unquote(match["path"])
+    return None
+
+
+def published_tree(tree: Path, config: Path, repository: str | None = None,
+                   branch: str | None = None) -> PublishedTree:
+    """The published tree, with the repository and branch of ``config`` (``_config.yml``) unless given."""
+    import yaml
+
+    settings = (yaml.safe_load(config.read_text()) or {}).get("repository", {}) if config.is_file() else {}
+    repository = repository or settings.get("url")
+    if not repository:
+        raise ValueError(f"no repository: url: in {config}; pass --repository")
+    return PublishedTree(Path(tree).resolve(), repository.rstrip("/"), branch or settings.get("branch") or "main")
 
 
 # ----------------------------------------------------------------- the site
@@ -229,7 +300,9 @@ document.querySelectorAll("div.cell").forEach((cell, i) => {
 const links = [...document.querySelectorAll("a[href]")].map(a => ({href: a.getAttribute("href"), url: a.href,
   in_article: article.contains(a)}));
 const ids = [...document.querySelectorAll("[id]")].map(el => el.id);
-return {overflows, cells, links, ids, text: article.innerText};
+const buttons = [...document.querySelectorAll(".article-header-buttons a[href]")].map(a => ({
+  title: a.title || a.getAttribute("aria-label") || a.innerText.trim(), href: a.getAttribute("href"), url: a.href}));
+return {overflows, cells, links, ids, buttons, text: article.innerText};
 """
 
 _IMAGES_SETTLED_JS = "return [...document.images].every(img => img.complete);"
@@ -292,11 +365,12 @@ def redirect_target(html_dir: Path, page: str) -> str | None:
 
 
 def check_page(driver, base_url: str, html_dir: Path, page: str, width: int,
-               out_dir: Path | None = None) -> list[Problem]:
+               out_dir: Path | None = None, published: PublishedTree | None = None) -> list[Problem]:
     """Open one page at one width; the problems a reader would meet there.
 
     A redirect-only page is not opened (the page it leads to is checked on its
-    own); only its target is: a missing one is a broken link."""
+    own); only its target is: a missing one is a broken link.  With ``published``,
+    every header button that leaves the site is checked against it."""
     target = redirect_target(html_dir, page)
     if target is not None:
         found = _local_target(base_url + str(Path(page).parent / target).removeprefix("./"), base_url, html_dir)
@@ -343,6 +417,13 @@ def check_page(driver, base_url: str, html_dir: Path, page: str, width: int,
         if LOG_LINE.match(line.strip()):
             add("log-line", line.strip()[:120])
 
+    if published is not None:
+        for button in m["buttons"]:
+            if _local_target(button["url"], base_url, html_dir) is None:  # links into the site are checked above
+                problem = published.problem(button["url"])
+                if problem:
+                    add("button-target", f"{button['title']!r} {button['href'][:120]} -> {problem}")
+
     # Images last, on the whole page at once, so that lazily loaded ones load too.
     if out_dir is not None:
         _full_page_screenshot(driver, width, screenshot_path(out_dir, page, width))
@@ -363,7 +444,8 @@ def check_page(driver, base_url: str, html_dir: Path, page: str, width: int,
 
 def check_site(html_dir: Path, widths=DEFAULT_WIDTHS, out_dir: Path | None = None,
                chromium: str = CHROMIUM, chromedriver: str = CHROMEDRIVER,
-               pages: list[str] | None = None, progress=None) -> list[Problem]:
+               pages: list[str] | None = None, progress=None,
+               published: PublishedTree | None = None) -> list[Problem]:
     """Every page of html_dir at every width; the problems found, page by page."""
     html_dir = Path(html_dir).resolve()
     pages = find_pages(html_dir) if pages is None else pages
@@ -371,7 +453,7 @@ def check_site(html_dir: Path, widths=DEFAULT_WIDTHS, out_dir: Path | None = Non
     with serve(html_dir) as base_url, start_browser(chromium, chromedriver) as driver:
         for page in pages:
             for width in widths:
-                found = check_page(driver, base_url, html_dir, page, width, out_dir)
+                found = check_page(driver, base_url, html_dir, page, width, out_dir, published)
                 problems.extend(found)
                 if progress:
                     progress(page, width, found)
@@ -404,6 +486,12 @@ def main(argv: list[str] | None = None) -> int:
                         help="folder for the screenshots (default: build/browser)")
     parser.add_argument("--chromium", default=CHROMIUM, help=f"browser binary (default: {CHROMIUM})")
     parser.add_argument("--chromedriver", default=CHROMEDRIVER, help=f"driver binary (default: {CHROMEDRIVER})")
+    parser.add_argument("--published", type=Path,
+                        help="the tree of the branch the launch buttons open (e.g. build/executed): check every button")
+    parser.add_argument("--config", type=Path, default=Path("_config.yml"),
+                        help="the book's configuration, for the repository and branch (default: _config.yml)")
+    parser.add_argument("--repository", help="the repository the book is published from (default: the config's url)")
+    parser.add_argument("--branch", help="the branch of executed notebooks (default: the config's branch)")
     args = parser.parse_args(argv)
     try:
         widths = _widths(args.widths)
@@ -418,6 +506,16 @@ def main(argv: list[str] | None = None) -> int:
     if reason:
         print(f"error: cannot run the browser check: {reason}", file=sys.stderr)
         return 2
+    published = None
+    if args.published is not None:
+        if not args.published.is_dir():
+            print(f"error: --published {args.published} is not a folder (make check-book lays it out)", file=sys.stderr)
+            return 2
+        try:
+            published = published_tree(args.published, args.config, args.repository, args.branch)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     pages = find_pages(html_dir)
     if args.out.exists():  # this run's screenshots only
         for old in args.out.glob("*.png"):
@@ -428,9 +526,11 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, flush=True)
 
     started = time.monotonic()
-    problems = check_site(html_dir, widths, args.out, args.chromium, args.chromedriver, pages, progress)
+    problems = check_site(html_dir, widths, args.out, args.chromium, args.chromedriver, pages, progress, published)
     print()
     print(summary(problems, len(pages), widths))
+    if published is not None:
+        print(f"Buttons checked against {published.repository}, branch {published.branch}: {published.tree}")
     shots = len(list(args.out.glob("*.png"))) if args.out.is_dir() else 0
     print(f"Screenshots: {args.out}/ ({shots} PNG files; redirect-only pages have none); "
           f"took {time.monotonic() - started:.0f} s")

@@ -18,6 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 QUICK = ["SYNTH_SONGS=24", "SYNTH_SECONDS=8", "SYNTH_SR=22050", "P1_GRID=small", "P2_EPOCHS=2", "P3_EPOCHS=3"]
+# make real-book's quick settings: the 10-clip DEAM sample and about 20 4Q clips, one look at each page.
+REAL_QUICK = ["P1_GRID=small", "P2_EPOCHS=1", "P3_EPOCHS=2", "FOURQ_SPLITS=3", "FOURQ_REPEATS=1", "CHECK_WIDTHS=1024"]
 GENERATED = {".venv", "data", "cache", "results", "build", "_build", ".git", ".pytest_cache", "weights"}
 
 

@@ -75,6 +75,19 @@ seed = 7</pre></div></div>
         <div class="cell docutils container"><div class="cell_input docutils container"><pre>x = 1
 y = 2</pre></div></div>
         <p><a href="nowhere.html">a dead link</a> and <a href="index.html#no-such-anchor">a dead anchor</a></p>""",
+    # The header buttons of sphinx-book-theme 1.3, each leading to the published book or not.
+    "buttons.html": """<div class="article-header-buttons">
+        <a class="btn dropdown-item" title="Launch on Binder"
+           href="https://mybinder.org/v2/gh/OWNER/mer-book/executed?urlpath=tree/book/there.ipynb">Binder</a>
+        <a class="btn dropdown-item" title="Launch on Colab"
+           href="https://colab.research.google.com/github/OWNER/mer-book/blob/executed/book/gone.ipynb">Colab</a>
+        <a class="btn dropdown-item" title="Launch on Colab"
+           href="https://colab.research.google.com/github/OWNER/mer-book/blob/main/book/there.ipynb">Colab</a>
+        <a class="btn dropdown-item" title="Source repository" href="https://github.com/OWNER/mer-book">repo</a>
+        <a class="btn dropdown-item" title="Open an issue"
+           href="https://github.com/OWNER/mer-book/issues/new?title=Issue">issue</a>
+        <a class="btn dropdown-item" title="Download source file" href="_sources/there.ipynb">download</a>
+        </div><p>A page with header buttons.</p>""",
 }
 # Redirect-only pages, like the root index.html of a Jupyter Book.
 REDIRECTS = {"moved.html": "sub/index.html", "gone.html": "sub/missing.html"}
@@ -94,14 +107,25 @@ def site(tmp_path_factory):
         (root / name).write_text(f'<meta http-equiv="Refresh" content="0; url={target}" />')
     (root / "_images").mkdir()
     (root / "_images" / "fig.png").write_bytes(PNG)
+    (root / "_sources").mkdir()
+    (root / "_sources" / "there.ipynb").write_text("{}")
     (root / "search.html").write_text("<p>skipped: INFO x.y: not checked</p>")
     return root
 
 
 @pytest.fixture(scope="module")
-def problems(site, tmp_path_factory):
+def published(tmp_path_factory):
+    """The executed branch's tree for the buttons page: book/there.ipynb is there, book/gone.ipynb is not."""
+    tree = tmp_path_factory.mktemp("executed")
+    (tree / "book").mkdir()
+    (tree / "book" / "there.ipynb").write_text("{}")
+    return check_book.PublishedTree(tree, "https://github.com/OWNER/mer-book", "executed")
+
+
+@pytest.fixture(scope="module")
+def problems(site, published, tmp_path_factory):
     shots = tmp_path_factory.mktemp("shots")
-    found = check_book.check_site(site, widths=(1024,), out_dir=shots)
+    found = check_book.check_site(site, widths=(1024,), out_dir=shots, published=published)
     return found, shots
 
 
@@ -110,8 +134,8 @@ def by_page(found, page):
 
 
 def test_the_site_is_walked_without_search_and_index_pages(site):
-    assert check_book.find_pages(site) == ["code.html", "gone.html", "image.html", "index.html", "log.html",
-                                           "moved.html", "overflow.html", "sub/index.html"]
+    assert check_book.find_pages(site) == ["buttons.html", "code.html", "gone.html", "image.html", "index.html",
+                                           "log.html", "moved.html", "overflow.html", "sub/index.html"]
 
 
 def test_a_clean_page_has_no_problem(problems):
@@ -162,7 +186,7 @@ def test_each_line_names_page_and_width(problems):
 def test_a_screenshot_per_page_and_width_but_redirects(problems, site):
     _, shots = problems
     names = sorted(p.name for p in shots.glob("*.png"))
-    assert names == ["code@1024.png", "image@1024.png", "index@1024.png", "log@1024.png",
+    assert names == ["buttons@1024.png", "code@1024.png", "image@1024.png", "index@1024.png", "log@1024.png",
                      "overflow@1024.png", "sub__index@1024.png"]
     assert all((shots / n).read_bytes().startswith(b"\x89PNG") for n in names)
 
@@ -172,8 +196,38 @@ def test_the_command_line_fails_and_prints_a_summary(site, tmp_path, capsys):
     out = capsys.readouterr().out
     assert status == 1
     assert "image.html @1400px: broken-image:" in out and "image.html @1024px: broken-image:" in out
-    assert "8 page(s) x 2 width(s)" in out
-    assert len(list((tmp_path / "shots").glob("*.png"))) == 12
+    assert "9 page(s) x 2 width(s)" in out
+    assert len(list((tmp_path / "shots").glob("*.png"))) == 14
+
+
+def test_a_button_to_a_notebook_missing_from_the_published_tree_or_on_another_branch_is_reported(problems, published):
+    found, _ = problems
+    assert sorted(by_page(found, "buttons.html")) == [
+        ("button-target", "'Launch on Colab' https://colab.research.google.com/github/OWNER/mer-book/blob/executed/"
+                          "book/gone.ipynb -> no book/gone.ipynb on branch executed (not in "
+                          f"{published.tree})"),
+        ("button-target", "'Launch on Colab' https://colab.research.google.com/github/OWNER/mer-book/blob/main/"
+                          "book/there.ipynb -> opens branch main, not executed, the branch that holds the executed "
+                          "notebooks"),
+    ]
+
+
+def test_buttons_to_another_repository_or_of_an_unknown_kind_are_reported(published):
+    assert "opens repository someone/else, not OWNER/mer-book" in published.problem(
+        "https://colab.research.google.com/github/someone/else/blob/executed/book/there.ipynb")
+    assert "not a button this check knows" in published.problem("https://example.org/launch?nb=book/there.ipynb")
+    assert published.problem("https://github.com/OWNER/mer-book/issues/new?title=x") is None
+    assert check_book.launch_target("https://mybinder.org/v2/gh/o/r/executed?urlpath=lab/tree/book/a%20b.ipynb") == (
+        "o/r", "executed", "book/a b.ipynb")
+
+
+def test_the_published_tree_takes_repository_and_branch_from_the_book_s_config(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/me/book/\n  branch: executed\n")
+    tree = check_book.published_tree(tmp_path, config)
+    assert (tree.repository, tree.branch) == ("https://github.com/me/book", "executed")
+    assert check_book.published_tree(tmp_path, config, "https://github.com/you/book", "pages").branch == "pages"
+    assert check_book.published_tree(tmp_path, REPO / "_config.yml").branch == "executed", "the book's own config"
 
 
 def test_log_lines_are_told_from_prose():

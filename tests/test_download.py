@@ -343,3 +343,57 @@ def test_fetch_panns_weights_falls_back_when_api_fails(server, tmp_path, monkeyp
     dest = tmp_path / dl.PANNS_FILE
     dl.fetch_panns_weights(dest, record_url=server.url + "/api/records/missing", progress=False)
     assert dest.read_bytes() == data
+
+
+# --------------------------------------------------------------------------- a downloads manifest (mirrors)
+
+
+def test_a_manifest_points_deam_elsewhere_and_its_checksums_are_checked(server, tmp_path):
+    zips = deam_zips()
+    urls = {name: serve(server, f"mirror/{name}", data) for name, data in zips.items()}
+    manifest = tmp_path / "downloads.json"
+    manifest.write_text(json.dumps({
+        "deam_audio": {"url": urls["DEAM_audio.zip"], "sha256": hashlib.sha256(zips["DEAM_audio.zip"]).hexdigest()},
+        "deam_annotations": {"url": urls["DEAM_Annotations.zip"], "sha256": "0" * 64},
+    }))
+    deam_dir = tmp_path / "deam"
+    with pytest.raises(MerError, match="DEAM_Annotations.zip is corrupt: expected sha256 0000"):
+        dl.main_deam(["--deam-dir", str(deam_dir), "--manifest", str(manifest)])
+    assert (deam_dir / "MEMD_audio" / "2.mp3").is_file() and not (deam_dir / "annotations").exists()
+    entries = dl.read_manifest(manifest)
+    assert entries["deam_audio"].url == urls["DEAM_audio.zip"] and "panns" not in entries
+
+
+def test_a_manifest_entry_keeps_the_published_checksums_it_does_not_replace(tmp_path):
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"panns": {"url": "http://127.0.0.1:9/Cnn14.pth"}, "musicnn": {"sha256": None}}))
+    entries = dl.read_manifest(manifest)
+    assert entries["panns"].md5 == dl.PUBLISHED["panns"].md5 and entries["panns"].size == dl.PUBLISHED["panns"].size
+    assert entries["musicnn"].sha256 is None and entries["musicnn"].url == dl.PUBLISHED["musicnn"].url
+    assert dl.read_manifest("") == {}
+
+
+@pytest.mark.parametrize("content, message", [
+    ('{"deam": {"url": "x"}}', "names 'deam', which is not a download of the book: use deam_audio"),
+    ('{"fourq": {"adress": "x"}}', "entry 'fourq', has unknown field\\(s\\) adress"),
+    ("not json", "is not JSON"),
+])
+def test_a_wrong_manifest_is_named_with_the_fix(tmp_path, content, message):
+    manifest = tmp_path / "m.json"
+    manifest.write_text(content)
+    with pytest.raises(MerError, match=message):
+        dl.read_manifest(manifest)
+
+
+def test_a_mirrored_panns_checkpoint_skips_zenodo_and_checks_the_mirror_s_md5(server, tmp_path):
+    data = payload(40_000)
+    url = serve(server, "mirror/Cnn14.pth", data)
+    manifest = tmp_path / "m.json"
+    manifest.write_text(json.dumps({"panns": {"url": url, "size": len(data), "md5": hashlib.md5(data).hexdigest()},
+                                    "musicnn": {"url": serve(server, "mirror/MSD_musicnn.h5", b"h5"),
+                                                "sha256": hashlib.sha256(b"h5").hexdigest()}}))
+    dest = tmp_path / "weights" / dl.PANNS_FILE
+    assert dl.main_weights(["--dest", str(dest), "--musicnn-dest", str(tmp_path / "weights" / "MSD_musicnn.h5"),
+                            "--record-url", f"http://127.0.0.1:{closed_port()}/api", "--manifest", str(manifest)]) == 0
+    assert dest.read_bytes() == data and (tmp_path / "weights" / "MSD_musicnn.h5").read_bytes() == b"h5"
+    assert [e["path"] for e in server.log] == ["mirror/Cnn14.pth", "mirror/MSD_musicnn.h5"]

@@ -5,10 +5,12 @@ every notebook with quick settings, the site built with warnings as errors) is
 checked page by page in a copy of its own; then the test checks that a
 second `make book` does no notebook work, that a re-run gives identical
 tables, and that the checkout moved elsewhere keeps its book (its summary pages,
-re-run there, find every record and give the same tables).  A second test does
-the same on the real-format DEAM sample in ../shared when it is there, and a
-third builds a tiny Soundtracks book (four films of the shared sample) under
-film-grouped cross-validation.  Minutes, not seconds: these are the slow tests.
+re-run there, find every record and give the same tables).  A second test runs
+`make real-book` against a local mirror of every download (tests/mirror.py: the
+real-format DEAM sample, a random-weight checkpoint in the PANNs format, musicnn's
+weights, a few whole artists of 4Q), and a third builds a tiny Soundtracks book
+(four films of the shared sample) under film-grouped cross-validation.  Minutes,
+not seconds: these are the slow tests.
 """
 
 from __future__ import annotations
@@ -18,13 +20,17 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
+import mirror
 import pandas as pd
 import pytest
-from books import QUICK, copy_book, copy_repo, html, make, notebooks_run, page_tables
-from conftest import DEAM_SAMPLE, REPO
+from books import QUICK, REAL_QUICK, copy_book, copy_repo, html, make, notebooks_run, page_tables
+from conftest import REPO
+from test_download import FakeServer
 
 
 @pytest.mark.slow
@@ -100,27 +106,67 @@ def test_tiny_synthetic_book(tiny_book, tmp_path):
     assert {page: page_tables(moved / page) for page in summaries} == tables
 
 
-@pytest.mark.slow
-def test_real_format_deam_sample_book(tmp_path):
-    if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
-        pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE}")
-    repo = copy_repo(tmp_path / "repo")
-    spaced = tmp_path / "DEAM with spaces"  # a DEAM_DIR with spaces works end to end
-    os.symlink(DEAM_SAMPLE, spaced)
-    make(
-        repo,
-        "pages",
-        "DATA=deam",
-        f"DEAM_DIR={spaced}",
-        "PANNS_RANDOM=1",
-        "P1_GRID=small",
-        "P2_EPOCHS=1",
-        "P3_EPOCHS=2",
-    )
+def assert_real_format_deam_pages(repo: Path) -> None:
+    """What the pages of a book built on the real-format DEAM sample (10 clips, the full annotation files) show.
+
+    The one place for per-page checks of that book: :func:`test_make_real_book_against_a_local_mirror` builds it.
+    """
     corpus = json.loads((repo / "results" / "deam" / "corpus.json").read_text())
     assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
     page = (repo / "book" / "data" / "corpus.ipynb").read_text()
     assert "1734" in page and "Synthetic data" not in page
+
+
+@pytest.mark.slow
+def test_make_real_book_against_a_local_mirror(tmp_path):
+    """`make real-book` end to end: every download from a local server (DEAM's zips, the PANNs checkpoint,
+    musicnn's weights, the 4Q zip, in their real formats: tests/mirror.py), the book on DEAM with both
+    pretrained backbones and the Real music chapter, the browser check of every page and button."""
+    reason = mirror.missing_samples()
+    if reason:
+        pytest.skip(reason)
+    served = tmp_path / "served"
+    files = mirror.deam_archives(served / "DEAM")
+    files["panns"] = mirror.panns_checkpoint(served / "zenodo" / "Cnn14_mAP=0.431.pth")
+    files["musicnn"] = served / "musicnn" / "MSD_musicnn.h5"
+    files["musicnn"].parent.mkdir(parents=True)
+    shutil.copy(mirror.MUSICNN_WEIGHTS, files["musicnn"])
+    artists = mirror.fourq_artists()
+    files["fourq"] = mirror.fourq_archive(served / "4q", artists)
+    server = FakeServer(served)
+    try:
+        manifest = mirror.write_manifest(tmp_path / "downloads.json", server.url, files, served)
+        repo = copy_repo(tmp_path / "repo")
+        deam_dir = tmp_path / "DEAM with spaces"  # a DEAM_DIR with spaces works end to end
+        run = make(repo, "real-book", f"DOWNLOADS={manifest}", f"DEAM_DIR={deam_dir}", *REAL_QUICK, timeout=1500)
+    finally:
+        server.close()
+
+    # Every file came from the mirror, once, and was verified on its way in.
+    assert sorted(e["path"] for e in server.log if e["status"] == 200) == sorted(
+        p.relative_to(served).as_posix() for p in files.values())
+    assert (repo / "weights" / "Cnn14_mAP=0.431.pth").stat().st_size == files["panns"].stat().st_size
+    record = json.loads((deam_dir / "downloads.json").read_text())
+    assert record["DEAM_audio.zip"]["sha256"] == json.loads(manifest.read_text())["deam_audio"]["sha256"]
+    assert_real_format_deam_pages(repo)
+
+    # The book on DEAM with the pretrained backbones (the checkpoint read from the mirror) and the Real music chapter.
+    for page in ("book/phase3/panns.html", "book/phase3/musicnn.html", "book/realmusic/fourq.html"):
+        assert "Synthetic data" not in html(repo, page), page
+    panns = html(repo, "book/phase3/panns.html")
+    assert "random weights" not in panns.lower() and "Cnn14_mAP=0.431.pth" in panns
+    fourq = html(repo, "book/realmusic/fourq.html")
+    assert "4 quadrants" in fourq and "musicnn (MSD)" in fourq
+    clips = [n for n in zipfile.ZipFile(files["fourq"]).namelist() if n.endswith(".mp3")]
+    assert 16 <= len(clips) <= 24 and {n.split("/")[1] for n in clips} == {"Q1", "Q2", "Q3", "Q4"}
+    assert pd.read_csv(repo / "results" / "4q" / "crossval_predictions.csv")["song"].nunique() == len(clips)
+
+    # The browser check ran, and every launch button names a notebook on the executed branch that is there.
+    assert "problem(s)" in run.stdout and " 0 problem(s)" in run.stdout, run.stdout[-3000:]
+    executed = repo / "build" / "executed"
+    assert (executed / "book" / "realmusic" / "fourq.ipynb").is_file() and (executed / "README.md").is_file()
+    assert "colab.research.google.com/github/OWNER/mer-book/blob/executed/book/phase3/musicnn.ipynb" in html(
+        repo, "book/phase3/musicnn.html")
 
 
 @pytest.mark.slow

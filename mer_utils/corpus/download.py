@@ -1,7 +1,14 @@
-"""Resumable, verified downloads: the DEAM archives and the PANNs Cnn14 checkpoint.
+"""Resumable, verified downloads: the DEAM archives, the PANNs Cnn14 checkpoint, musicnn's weights, the 4Q zip.
 
-Used by ``make data-deam`` (:func:`main_deam`, :func:`fetch_deam`) and
-``make weights`` (:func:`main_weights`, :func:`fetch_panns_weights`).
+Used by ``make data-deam`` (:func:`main_deam`, :func:`fetch_deam`), ``make weights`` (:func:`main_weights`,
+:func:`fetch_panns_weights`), ``make data-4q`` (:func:`mer_utils.corpus.fourq.fetch_fourq`) and ``make real-book``,
+which runs all three.
+
+:data:`PUBLISHED` lists every file the book downloads, where its publisher puts it and the size and checksums
+the publisher gives (DEAM's and 4Q's publishers give none).  A *downloads manifest* (``DOWNLOADS=<file.json>``,
+:func:`read_manifest`) points any of them elsewhere, a mirror or a local server, with the size and checksums of
+the files there: a mirror's archive need not be byte for byte the published one.  ``python -m mer_utils
+downloads`` prints the published table in the manifest's format, as a start for one.
 
 :func:`download` writes to ``<dest>.part``, resumes it with an HTTP ``Range``
 request, checks the size and any checksums given, and only then renames it to
@@ -26,6 +33,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 import zlib
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -36,17 +44,18 @@ from ..phase3.musicnn import DEFAULT_WEIGHTS as DEFAULT_MUSICNN_WEIGHTS
 from ..phase3.musicnn import MSD_MUSICNN_SHA256, MSD_MUSICNN_URL
 from ..pipeline import REPO_ROOT
 from .audio import file_digest
+from .fourq import FOURQ_URL
 
 CONNECT_TIMEOUT = 10  # seconds for the reachability probe (DNS + TCP connect)
 CHUNK = 1 << 20
 USER_AGENT = "mer-utils-download/1.0 (python urllib)"
 
 DEAM_BASE_URL = "https://cvml.unige.ch/databases/DEAM/"
-# One row per official archive: its file name under DEAM_BASE_URL and the
-# top-level folder it unpacks to.  Add rows here to fetch more (e.g. metadata.zip).
+# One row per official archive: its file name under DEAM_BASE_URL, the top-level folder it unpacks to and its
+# row of PUBLISHED.  Add rows here (and to PUBLISHED) to fetch more (e.g. metadata.zip).
 DEAM_ARCHIVES = [
-    {"name": "DEAM_audio.zip", "provides": "MEMD_audio"},
-    {"name": "DEAM_Annotations.zip", "provides": "annotations"},
+    {"name": "DEAM_audio.zip", "provides": "MEMD_audio", "key": "deam_audio"},
+    {"name": "DEAM_Annotations.zip", "provides": "annotations", "key": "deam_annotations"},
 ]
 DEAM_RECORD = "downloads.json"
 UNPACK_PREFIX = ".partial-unpack-"
@@ -58,6 +67,71 @@ PANNS_FALLBACK_URL = "https://zenodo.org/records/3987831/files/Cnn14_mAP%3D0.431
 PANNS_FALLBACK_SIZE = 327_428_481
 PANNS_FALLBACK_MD5 = "541141fa2ee191a88f24a3219fff024e"
 DEFAULT_WEIGHTS = REPO_ROOT / DEFAULT_CHECKPOINT
+
+
+@dataclass(frozen=True)
+class Published:
+    """One file the book downloads: its address, and its size and checksums where known (None: not checked)."""
+
+    url: str
+    size: int | None = None
+    sha256: str | None = None
+    md5: str | None = None
+
+
+# Every download, as its publisher gives it: the defaults, written once.  The PANNs row is what is used when
+# Zenodo's records API (which gives the same size and md5) cannot be read.
+PUBLISHED = {
+    "deam_audio": Published(DEAM_BASE_URL + "DEAM_audio.zip"),
+    "deam_annotations": Published(DEAM_BASE_URL + "DEAM_Annotations.zip"),
+    "panns": Published(PANNS_FALLBACK_URL, size=PANNS_FALLBACK_SIZE, md5=PANNS_FALLBACK_MD5),
+    "musicnn": Published(MSD_MUSICNN_URL, sha256=MSD_MUSICNN_SHA256),
+    "fourq": Published(FOURQ_URL),
+}
+
+
+def read_manifest(path) -> dict[str, Published]:
+    """The entries of a downloads manifest (JSON), each laid over its published values.
+
+    The manifest maps keys of :data:`PUBLISHED` to objects with any of ``url``, ``size``, ``sha256`` and ``md5``::
+
+        {"deam_audio": {"url": "http://mirror.example/DEAM_audio.zip", "sha256": "..."},
+         "panns": {"url": "http://mirror.example/Cnn14_mAP=0.431.pth"}}
+
+    A field left out keeps the published value (the same file on a mirror keeps its checksums); ``null``
+    drops a check.  Keys the manifest does not name are not in the result: their callers use the published
+    entry.  ``None`` or ``""`` for ``path``: no manifest, an empty dict.
+    """
+    if not path:
+        return {}
+    path = Path(path).expanduser()
+    try:
+        given = json.loads(path.read_text())
+    except OSError as exc:
+        raise MerError(f"cannot read the downloads manifest {path} ({exc}): check DOWNLOADS=<file.json>.") from exc
+    except json.JSONDecodeError as exc:
+        raise MerError(f"the downloads manifest {path} is not JSON ({exc}).") from exc
+    allowed = {f.name for f in fields(Published)}
+    if not isinstance(given, dict) or not all(isinstance(v, dict) for v in given.values()):
+        raise MerError(f"the downloads manifest {path} must map each download to an object of {sorted(allowed)}.")
+    entries = {}
+    for key, values in given.items():
+        if key not in PUBLISHED:
+            raise MerError(f"the downloads manifest {path} names '{key}', which is not a download of the book: "
+                           f"use {', '.join(PUBLISHED)}.")
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise MerError(f"the downloads manifest {path}, entry '{key}', has unknown field(s) {', '.join(unknown)}: "
+                           f"use {', '.join(sorted(allowed))}.")
+        entries[key] = Published(**{**asdict(PUBLISHED[key]), **values})
+    return entries
+
+
+def main_downloads(argv=None) -> int:
+    """``python -m mer_utils downloads``: the published table, as a downloads manifest (JSON) to edit."""
+    argparse.ArgumentParser(prog="python -m mer_utils downloads", description=main_downloads.__doc__).parse_args(argv)
+    print(json.dumps({key: asdict(entry) for key, entry in PUBLISHED.items()}, indent=2))
+    return 0
 
 
 # --------------------------------------------------------------------------- helpers
@@ -225,11 +299,14 @@ def _stream(response, part: Path, mode: str, start: int, expected, name: str, pr
 # --------------------------------------------------------------------------- DEAM
 
 
-def fetch_deam(deam_dir, *, base_url=DEAM_BASE_URL, progress=True) -> Path:
+def fetch_deam(deam_dir, *, base_url=None, manifest=None, progress=True) -> Path:
     """Download and unpack the official DEAM archives (:data:`DEAM_ARCHIVES`) into ``deam_dir``.
 
+    Each archive comes from its :data:`PUBLISHED` address, or from ``manifest``'s entry
+    (:func:`read_manifest`), or from ``base_url`` + its name when ``base_url`` is given.
     The publisher gives no checksums, so each archive is checked against the
-    server's Content-Length and with :meth:`zipfile.ZipFile.testzip` before it is
+    server's Content-Length (and against a manifest's size and checksums, where it gives
+    them) and with :meth:`zipfile.ZipFile.testzip` before it is
     unpacked, and the sha256 of what was fetched is recorded in
     ``<deam_dir>/downloads.json``: compare it with another download or another user's
     to be sure you have the same data.  Each archive is unpacked into a hidden
@@ -243,14 +320,19 @@ def fetch_deam(deam_dir, *, base_url=DEAM_BASE_URL, progress=True) -> Path:
         shutil.rmtree(stale, ignore_errors=True)
     record_path = deam_dir / DEAM_RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    base_url = base_url if base_url.endswith("/") else base_url + "/"
+    entries = {a["name"]: (manifest or {}).get(a["key"], PUBLISHED[a["key"]]) for a in DEAM_ARCHIVES}
+    if base_url:
+        base_url = base_url if base_url.endswith("/") else base_url + "/"
+        entries = {name: Published(base_url + name, entry.size, entry.sha256, entry.md5)
+                   for name, entry in entries.items()}
     todo = [a for a in DEAM_ARCHIVES if a["name"] not in record and not (deam_dir / a["provides"]).exists()]
-    missing = [(base_url + a["name"], deam_dir / a["name"]) for a in todo if not (deam_dir / a["name"]).exists()]
+    missing = [(entries[a["name"]].url, deam_dir / a["name"]) for a in todo if not (deam_dir / a["name"]).exists()]
     if missing:
-        check_reachable(base_url, missing, alternative=f"or unpack the archives into {deam_dir} yourself")
+        check_reachable(missing[0][0], missing, alternative=f"or unpack the archives into {deam_dir} yourself")
     for archive in todo:
-        url, path = base_url + archive["name"], deam_dir / archive["name"]
-        download(url, path, progress=progress)
+        entry, path = entries[archive["name"]], deam_dir / archive["name"]
+        url = entry.url
+        download(url, path, size=entry.size, sha256=entry.sha256, md5=entry.md5, progress=progress)
         _test_zip(path, url)
         record[archive["name"]] = {
             "url": url,
@@ -316,13 +398,17 @@ def check_deam_tree(deam_dir) -> dict:
 # --------------------------------------------------------------------------- PANNs
 
 
-def fetch_panns_weights(dest=DEFAULT_WEIGHTS, *, record_url=ZENODO_RECORD_API, progress=True) -> Path:
+def fetch_panns_weights(dest=DEFAULT_WEIGHTS, *, record_url=ZENODO_RECORD_API, mirror: Published | None = None,
+                        progress=True) -> Path:
     """Download ``Cnn14_mAP=0.431.pth`` (Zenodo record 3987831) to ``dest``.
 
     The size and md5 come from Zenodo's records API; if it cannot be read while
     the host answers, the direct URL and the known size/md5 constants are used.
+    ``mirror`` (a manifest's ``panns`` entry) replaces all that: that address, that size and checksums.
     """
     dest = Path(dest).expanduser()
+    if mirror is not None:
+        return download(mirror.url, dest, size=mirror.size, sha256=mirror.sha256, md5=mirror.md5, progress=progress)
     if dest.exists() and not _problems(dest, PANNS_FALLBACK_SIZE, None, PANNS_FALLBACK_MD5):
         return dest
     check_reachable(record_url, [(PANNS_FALLBACK_URL, dest)])
@@ -343,20 +429,25 @@ def fetch_panns_weights(dest=DEFAULT_WEIGHTS, *, record_url=ZENODO_RECORD_API, p
 
 
 def fetch_musicnn_weights(dest=DEFAULT_MUSICNN_WEIGHTS, *, url=MSD_MUSICNN_URL, sha256=MSD_MUSICNN_SHA256,
-                          progress=True) -> Path:
+                          size=None, md5=None, progress=True) -> Path:
     """Download musicnn's MSD weights (``MSD_musicnn.h5``, ISC licence, 3 MB) to ``dest``, checking the sha256."""
-    return download(url, Path(dest).expanduser(), sha256=sha256, progress=progress)
+    return download(url, Path(dest).expanduser(), size=size, sha256=sha256, md5=md5, progress=progress)
 
 
 # --------------------------------------------------------------------------- command line
 
 
+MANIFEST_HELP = "a downloads manifest (JSON, DOWNLOADS=<file>): other addresses, sizes and checksums"
+
+
 def main_deam(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mer_utils data-deam", description="Download and unpack DEAM.")
     parser.add_argument("--deam-dir", required=True, help="folder to hold MEMD_audio/ and annotations/")
-    parser.add_argument("--base-url", default=DEAM_BASE_URL, help=f"where the archives are (default {DEAM_BASE_URL})")
+    parser.add_argument("--base-url", help=f"the folder of both archives (default: their published addresses, "
+                                           f"{DEAM_BASE_URL}, or the manifest's)")
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
-    deam_dir = fetch_deam(args.deam_dir, base_url=args.base_url)
+    deam_dir = fetch_deam(args.deam_dir, base_url=args.base_url, manifest=read_manifest(args.manifest))
     tree = check_deam_tree(deam_dir)
     print(
         f"DEAM is ready in {deam_dir}: {tree['mp3_files']} mp3 files in {tree['audio_dir']}; "
@@ -376,16 +467,20 @@ def main_weights(argv=None) -> int:
     )
     parser.add_argument("--musicnn-dest", default=str(DEFAULT_MUSICNN_WEIGHTS),
                         help=f"where to put musicnn's MSD_musicnn.h5 (default {DEFAULT_MUSICNN_WEIGHTS})")
-    parser.add_argument("--musicnn-url", default=MSD_MUSICNN_URL, help=f"its address (default {MSD_MUSICNN_URL})")
+    parser.add_argument("--musicnn-url", help=f"its address (default {MSD_MUSICNN_URL}, or the manifest's)")
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
+    manifest = read_manifest(args.manifest)
+    musicnn = manifest.get("musicnn", PUBLISHED["musicnn"])
     problems = []  # one failure does not stop the other download; both are reported
     try:
-        path = fetch_panns_weights(args.dest, record_url=args.record_url)
+        path = fetch_panns_weights(args.dest, record_url=args.record_url, mirror=manifest.get("panns"))
         print(f"PANNs checkpoint ready: {path} ({path.stat().st_size:,} bytes, md5 {file_digest(path, 'md5')})")
     except MerError as exc:
         problems.append(f"PANNs checkpoint: {exc}")
     try:
-        path = fetch_musicnn_weights(args.musicnn_dest, url=args.musicnn_url)
+        path = fetch_musicnn_weights(args.musicnn_dest, url=args.musicnn_url or musicnn.url, sha256=musicnn.sha256,
+                                     size=musicnn.size, md5=musicnn.md5)
         print(f"musicnn weights ready: {path} ({path.stat().st_size:,} bytes, sha256 {file_digest(path, 'sha256')})")
     except MerError as exc:
         problems.append(f"musicnn weights: {exc}")

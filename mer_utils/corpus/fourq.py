@@ -462,11 +462,12 @@ def _has_csvs(root: Path) -> bool:
     return all(csvs.values())
 
 
-def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, progress: bool = True) -> Path:
+def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, size: int | None = None, sha256: str | None = None,
+                md5: str | None = None, progress: bool = True) -> Path:
     """Download and unpack MER_audio_taffc_dataset.zip into ``fourq_dir``; return ``fourq_dir``.
 
     The authors publish no checksum, so the zip is checked against the server's
-    Content-Length and with :meth:`zipfile.ZipFile.testzip` before it is unpacked, and
+    Content-Length (and ``size``, ``sha256``, ``md5`` where given: a downloads manifest's) and with :meth:`zipfile.ZipFile.testzip` before it is unpacked, and
     the sha256 of what was fetched is recorded in ``<fourq_dir>/downloads.json``:
     compare it with another download to be sure you have the same data.  The transfer
     resumes after an interruption (``<zip>.part``) and fails at once on an offline
@@ -490,7 +491,7 @@ def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, progress: bool = True) -> Pa
     path = fourq_dir / name
     if not path.exists():
         check_reachable(url, [(url, path)], alternative=f"or unpack it into {fourq_dir} yourself")
-    download(url, path, progress=progress)
+    download(url, path, size=size, sha256=sha256, md5=md5, progress=progress)
     _test_zip(path, url)
     record_path = fourq_dir / FOURQ_RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
@@ -513,9 +514,15 @@ def main_fourq(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mer_utils download-4q",
                                      description="Download and unpack the 4Q audio emotion dataset.")
     parser.add_argument("--fourq-dir", required=True, help="folder to unpack MER_audio_taffc_dataset.zip into")
-    parser.add_argument("--url", default=FOURQ_URL, help=f"where the zip is (default {FOURQ_URL})")
+    parser.add_argument("--url", help=f"where the zip is (default {FOURQ_URL}, or the manifest's)")
+    from .download import MANIFEST_HELP, PUBLISHED, read_manifest
+
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
     args = parser.parse_args(argv)
-    fourq_dir = fetch_fourq(args.fourq_dir, url=args.url)
+
+    entry = read_manifest(args.manifest).get("fourq", PUBLISHED["fourq"])
+    fourq_dir = fetch_fourq(args.fourq_dir, url=args.url or entry.url, size=entry.size, sha256=entry.sha256,
+                            md5=entry.md5)
     fourq = load_fourq(fourq_dir)
     recorded = fourq_dir / FOURQ_RECORD
     print(f"4Q is ready: {fourq.describe()}"
