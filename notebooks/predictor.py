@@ -75,8 +75,8 @@ display(backbone.banner())
 
 # %%
 embedded = backbone.embed(page.corpus, page.cache_dir, n_threads=n_threads, precision=precision, progress=False)
-rated = fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs, page.corpus.songs, page.groups,
-                           page.folds)
+rated = fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs, page.corpus.songs,
+                           page.corpus.groups, page.folds)
 clips, clips_note = fusion.fourq_clips(fourq_dir, backbone, fourq_cache_dir, n_threads=n_threads,
                                        precision=precision)
 clips_name = clips.name if clips is not None else None
@@ -90,22 +90,16 @@ settings = training_settings(page.data, "EmotionMLP")
 runs = fusion.fold_runs(rated, clips, settings=settings, seed=page.seed)
 rated_scores = fusion.rated_scores(runs, rated.name)
 display(style_plain(sentences.rated_table(rated_scores, rated.name),
-                    f"{page.corpus.kind}: out-of-fold scores of each model ({len(rated.ids)} excerpts, "
-                    f"{len(set(rated.groups))} films; 95% intervals from a bootstrap over films; RMSE and MAE on "
-                    "the 1–9 scale)"))
+                    sentences.rated_caption(page.corpus, len(rated.ids), len(set(rated.groups)))))
 
 # %%
 sign_scores = fusion.sign_scores(runs, clips_name)
 differences = fusion.variant_differences(runs, rated.name, clips_name)
 if clips is not None:
     display(style_plain(sentences.sign_table(sign_scores, peer_anchors()),
-                        f"4Q: ROC AUC of each model's valence for the valence sign and of its arousal for the "
-                        f"arousal sign ({len(clips.names)} clips; 95% intervals from a bootstrap over artists), "
-                        "and the published figures of the tools people use instead"))
+                        sentences.sign_caption(len(clips.names), len(set(clips.groups)))))
     display(Markdown(f"*{PEER_CAVEAT}*"))
-    display(style_plain(sentences.difference_table(differences),
-                        "The fused model minus the ratings-only model on the same items (paired bootstrap: films "
-                        "for R², artists for AUC)"))
+    display(style_plain(sentences.difference_table(differences), sentences.difference_caption(page.corpus)))
 
 # %% [markdown]
 # ## What the page finds

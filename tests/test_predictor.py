@@ -158,3 +158,17 @@ def test_quadrant_probabilities_follow_the_fit_and_a_model_without_one_says_whic
     with pytest.raises(MerError, match="--data soundtracks"):
         song_models.quadrant_columns(plain, values)
     assert saved.raw["out_of_fold"]["4q"]["item"] == sorted(saved.raw["out_of_fold"]["4q"]["item"])
+
+
+def test_a_rated_corpus_with_one_split_joins_every_run_and_its_test_songs_are_scored_once():
+    from mer_utils.corpus.split import song_split
+
+    rated, clips = toy_corpora()
+    rated.folds = fold_splits(song_split(rated.ids, seed=0))  # DEAM's one train / validation / test split
+    plan = fusion.runs_plan(rated, clips, seed=1)
+    assert len(plan) == fusion.SIGN_FOLDS and [scored for *_, scored in plan] == [True] + [False] * 4
+    runs = fusion.fold_runs(rated, clips, settings=SETTINGS, seed=1)
+    test_songs = set(rated.ids[plan[0][1]["test"]])
+    for variant, part in runs[runs["corpus"] == "soundtracks"].groupby("variant"):
+        assert set(part["item"]) == test_songs and part["item"].is_unique
+    assert (runs[runs["corpus"] == "4q"].groupby("variant")["item"].nunique() == len(clips.names)).all()

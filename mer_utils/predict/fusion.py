@@ -23,8 +23,10 @@ side: the rated corpus's folds are the book's (film-grouped for Soundtracks),
 with the artist as group).  In run k the model trains on both training parts,
 stops on both validation parts and predicts both test parts, so every rated
 song and every 4Q clip is predicted once by a model that never saw its film
-or its artist.  The same runs without the 4Q rows give the ratings-only
-model on exactly the same rated songs, so the two are paired.
+or its artist.  A rated corpus with one split (DEAM) takes part in every one of
+:data:`SIGN_FOLDS` runs with that split, and its test songs are scored from the
+first run.  The same runs without the 4Q rows give the ratings-only model on
+exactly the same rated songs, so the two are paired.
 
 What is saved (:func:`final_predictor`): the model refitted on every song of
 both corpora (run 1's validation parts stop it), the logistic fit of 4Q's
@@ -46,6 +48,7 @@ from ..errors import MerError
 PSEUDO_STRENGTH = 1.0  # a 4Q clip's pseudo-rating: this many training standard deviations from the training mean
 SIGN_COLUMNS = {"valence_mean": "valence_positive", "arousal_mean": "arousal_high"}  # target -> 4Q sign
 VARIANTS = ("ratings only", "ratings + 4Q quadrants")
+SIGN_FOLDS = 5  # artist-grouped folds of the clips when the rated corpus has one split (else as many as its folds)
 
 
 @dataclass
@@ -134,9 +137,29 @@ def rated_parts(rated: RatedSongs) -> dict[int, dict[str, np.ndarray]]:
     position = {int(i): k for k, i in enumerate(rated.ids)}
     out = {}
     for fold, split in rated.folds.items():
-        out[int(fold)] = {part: np.asarray([position[int(i)] for i in frame["song_id"] if int(i) in position])
+        out[int(fold)] = {part: np.asarray([position[int(i)] for i in frame["song_id"] if int(i) in position],
+                                           dtype=int)
                           for part, frame in split.groupby("part")}
     return out
+
+
+def runs_plan(rated: RatedSongs, clips: SignedClips | None, seed: int) -> list[tuple[int, dict, dict | None, bool]]:
+    """The runs of :func:`fold_runs`: ``(fold, rated parts, clip parts, score the rated test songs)`` each.
+
+    As many runs as the rated corpus has folds; with one split (and clips), :data:`SIGN_FOLDS` runs that all use
+    it, the rated test songs scored in the first only.
+    """
+    rated_by_fold = rated_parts(rated)
+    one = len(rated_by_fold) == 1
+    n_runs = SIGN_FOLDS if one and clips is not None else len(rated_by_fold)
+    clip_by_fold = sign_folds(clips, n_runs, seed) if clips is not None else {}
+    folds = sorted(rated_by_fold)
+    plan = []
+    for k in range(n_runs):
+        fold = folds[0] if one else folds[k]
+        clip_parts = clip_by_fold[sorted(clip_by_fold)[k]] if clips is not None else None
+        plan.append((k + 1 if one else fold, rated_by_fold[fold], clip_parts, k == 0 or not one))
+    return plan
 
 
 def fit_predictor(rated: RatedSongs, rated_rows: dict, clips: SignedClips | None, clip_rows: dict | None, *,
@@ -169,18 +192,17 @@ def fold_runs(rated: RatedSongs, clips: SignedClips | None, *, settings: dict, s
     scale) and the truth (``true_<target>``: a rating, or the sign as 1.0 / 0.0 for a clip).
     Without ``clips`` only the ratings-only variant runs, on the rated corpus.
     """
-    rated_by_fold = rated_parts(rated)
-    clip_by_fold = sign_folds(clips, len(rated_by_fold), seed) if clips is not None else {}
     rows = []
-    for k, (fold, parts) in enumerate(sorted(rated_by_fold.items())):
-        clip_parts = clip_by_fold.get(sorted(clip_by_fold)[k]) if clips is not None else None
+    for fold, parts, clip_parts, score_rated in runs_plan(rated, clips, seed):
         for variant in VARIANTS if clips is not None else VARIANTS[:1]:
             with_clips = variant != VARIANTS[0]
             model = fit_predictor(rated, parts, clips if with_clips else None, clip_parts if with_clips else None,
                                   settings=settings, seed=seed)
             best = int(model.history.attrs["best_epoch"])
-            tests = [(rated.name, rated.ids[parts["test"]], rated.groups[parts["test"]], rated.x[parts["test"]],
-                      rated.y[parts["test"]])]
+            tests = []
+            if score_rated:
+                tests.append((rated.name, rated.ids[parts["test"]], rated.groups[parts["test"]],
+                              rated.x[parts["test"]], rated.y[parts["test"]]))
             if clips is not None:
                 test = clip_parts["test"]
                 tests.append((clips.name, clips.names[test], clips.groups[test], clips.x[test],
@@ -287,13 +309,12 @@ def quadrant_fit(runs: pd.DataFrame, clips_name: str, variant: str = VARIANTS[1]
 
 def final_predictor(rated: RatedSongs, clips: SignedClips | None, *, settings: dict, seed: int):
     """The model to ship: trained on every song of both corpora but run 1's validation parts, which stop it."""
-    rated_by_fold = rated_parts(rated)
-    first = rated_by_fold[min(rated_by_fold)]
+    _, first, clip_parts, _ = runs_plan(rated, clips, seed)[0]
     rated_rows = {"validation": first["validation"],
                   "train": np.setdiff1d(np.arange(len(rated.ids)), first["validation"])}
     clip_rows = None
     if clips is not None:
-        validation = sign_folds(clips, len(rated_by_fold), seed)[1]["validation"]
+        validation = clip_parts["validation"]
         clip_rows = {"validation": validation, "train": np.setdiff1d(np.arange(len(clips.names)), validation)}
     return fit_predictor(rated, rated_rows, clips, clip_rows, settings=settings, seed=seed)
 

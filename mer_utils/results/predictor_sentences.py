@@ -20,6 +20,26 @@ def _name(target: str, corpus: str | None = None) -> str:
     return f"{name} (energy)" if name == "arousal" and corpus == "soundtracks" else name
 
 
+def rated_caption(corpus, songs: int, groups: int) -> str:
+    """The caption of the rated corpus's table: what was scored and how the intervals were drawn."""
+    unit = corpus.group_column or "song"
+    return (f"{corpus.kind}: out-of-fold scores of each model ({songs} songs from {groups} {unit}s; 95% intervals "
+            f"from a bootstrap over {unit}s; RMSE and MAE on the 1–9 scale)")
+
+
+def sign_caption(clips: int, artists: int) -> str:
+    """The caption of the 4Q table."""
+    return (f"4Q: ROC AUC of each model's valence for the valence sign and of its arousal for the arousal sign "
+            f"({clips} clips by {artists} artists; 95% intervals from a bootstrap over artists), and the published "
+            "figures of the tools people use instead")
+
+
+def difference_caption(corpus) -> str:
+    unit = corpus.group_column or "song"
+    return (f"The fused model minus the ratings-only model on the same items (paired bootstrap: {unit}s for R², "
+            "artists for AUC)")
+
+
 def rated_table(scores: pd.DataFrame, corpus: str) -> pd.DataFrame:
     """One row per model variant and target: R², RMSE and MAE (1..9) with their intervals, songs and groups."""
     rows = []
