@@ -1,6 +1,7 @@
 """`mer predict` beside vibenet on 4Q's real clips, in one run: quadrant ranking (ROC AUC) and speed, end to end.
 
     .venv/bin/python benchmarks/bench_peers.py [--fourq DIR] [--model PATH ...] [--no-vibenet] [--out build/peers]
+                                               [--clips N] [--repeats R]
 
 Every model `make book` left under results/*/models/ (or those given with
 --model) predicts every clip of the 4Q sample (../shared/4q-sample by default)
@@ -14,7 +15,10 @@ x real time.  A model that learned 4Q's quadrants is scored on the out-of-fold
 predictions its bundle carries, never on clips it was trained on.  The paired
 differences to vibenet on the same clips follow.  The tables go to stdout and
 to <out>/peers.md (and peers.csv); the load average before and after says
-whether the machine was quiet.
+whether the machine was quiet.  With --repeats R every tool runs R times, the
+tools taking turns in each round, and the fastest run of each counts (other
+processes only ever slow a run down); --clips N takes N clips, as many from
+each quadrant, for a quicker run (the AUCs are then on those clips only).
 
 Which CPU: the script prints lscpu's model name and whether torch runs
 bfloat16 natively there (musicnn's timbral layers use it where it does).
@@ -60,6 +64,8 @@ def main(argv=None) -> int:
     parser.add_argument("--vibenet-env", type=Path, default=REPO / "build" / "peers" / "vibenet-venv")
     parser.add_argument("--out", type=Path, default=REPO / "build" / "peers")
     parser.add_argument("--jobs", type=int, default=2, help="decoding threads / vibenet workers (default 2)")
+    parser.add_argument("--clips", type=int, default=0, help="take this many clips, balanced by quadrant (0: all)")
+    parser.add_argument("--repeats", type=int, default=1, help="rounds; the fastest run of each tool counts")
     args = parser.parse_args(argv)
 
     try:
@@ -67,38 +73,48 @@ def main(argv=None) -> int:
     except MerError as exc:
         parser.exit(1, f"error: {exc}\n")
     songs = fourq.songs
+    clips_root = fourq.root
+    if args.clips:
+        songs = peers.balanced_clips(songs, args.clips)
+        clips_root = peers.linked_clips(songs, args.out / "clips")
     import soundfile as sf
 
     audio_seconds = float(sum(sf.info(str(p)).duration for p in songs["audio_path"]))
-    clips_root = fourq.root
     models = args.model or [p for file in BUNDLE_FILES for p in sorted(RESULTS_ROOT.glob(f"*/{file.as_posix()}"))]
     print(f"4Q: {len(songs)} clips, {audio_seconds / 3600:.2f} h of audio, {songs['artist_group'].nunique()} artists; "
           f"CPU: {cpu_name()}; load average {os.getloadavg()[0]:.2f}", flush=True)
-    runs = []
+    tools = {}
     for path in models:
         bundle = load_bundle(path)
-        predictions, seconds, failed = peers.mer_predict(path, clips_root, jobs=args.jobs)
-        oof = peers.out_of_fold(bundle.raw)
         name = f"mer predict: {path.relative_to(REPO) if path.is_relative_to(REPO) else path}"
-        run = peers.ToolRun(name, corpus_label(bundle), predictions, seconds, failed=failed)
-        if oof is not None:
-            run.predictions, run.scored_on = oof, "out of fold by artist"
-        runs.append(run)
-        print(f"{name}: {describe(bundle)}; {seconds:.0f} s", flush=True)
+        print(f"{name}: {describe(bundle)}", flush=True)
+        tools[name] = (corpus_label(bundle), peers.out_of_fold(bundle.raw),
+                       lambda path=path: peers.mer_predict(path, clips_root, jobs=args.jobs))
     if not args.no_vibenet:
         command = peers.vibenet_environment(args.vibenet_env)
-        predictions, seconds, failed = peers.vibenet_predict(command, clips_root, workers=args.jobs)
-        runs.append(peers.ToolRun("vibenet 0.1.0", "FMA (its authors' teacher labels)", predictions, seconds,
-                                  failed=failed))
-        print(f"vibenet: {seconds:.0f} s", flush=True)
+        tools["vibenet 0.1.0"] = ("FMA (its authors' teacher labels)", None,
+                                  lambda: peers.vibenet_predict(command, clips_root, workers=args.jobs))
+    runs = {}
+    for round_ in range(max(1, args.repeats)):
+        order = list(tools) if round_ % 2 == 0 else list(tools)[::-1]
+        for name in order:
+            trained_on, oof, predict = tools[name]
+            predictions, seconds, failed = predict()
+            print(f"round {round_ + 1}: {name}: {seconds:.0f} s (load average {os.getloadavg()[0]:.2f})", flush=True)
+            if name not in runs or seconds < runs[name].seconds:
+                runs[name] = peers.ToolRun(name, trained_on, predictions, seconds, failed=failed)
+                if oof is not None:
+                    runs[name].predictions, runs[name].scored_on = oof, "out of fold by artist"
+    runs = list(runs.values())
     if not runs:
         parser.exit(1, "error: no model found under results/*/models/ and vibenet left out: run 'make book' first\n")
     import pandas as pd
 
     table = pd.DataFrame([peers.score(run, songs, audio_seconds) for run in runs])
     differences = peers.paired_to(runs, songs, "vibenet 0.1.0")
-    text = "\n\n".join([f"4Q clips at {args.fourq}: {len(songs)} clips; CPU: {cpu_name()}; load average after "
-                        f"{os.getloadavg()[0]:.2f}", peers.markdown_table(table),
+    text = "\n\n".join([f"4Q clips at {args.fourq}: {len(songs)} clips; CPU: {cpu_name()}; fastest of "
+                        f"{max(1, args.repeats)} run(s) each; load average after {os.getloadavg()[0]:.2f}",
+                        peers.markdown_table(table),
                         peers.differences_table(differences) if len(differences) else ""])
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "peers.md").write_text(text + "\n")

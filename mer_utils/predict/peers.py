@@ -108,6 +108,25 @@ def vibenet_predict(command, clips_root, workers: int = 2) -> tuple[pd.DataFrame
     return frame, seconds, done.stderr.count("Failed on")
 
 
+def balanced_clips(songs: pd.DataFrame, count: int) -> pd.DataFrame:
+    """``count`` clips, as many from each quadrant as possible, the first by name in each (a quick run)."""
+    per = max(1, count // songs["quadrant"].nunique())
+    return songs.sort_index().groupby("quadrant", group_keys=False).head(per)
+
+
+def linked_clips(songs: pd.DataFrame, folder) -> Path:
+    """A fresh folder of links to ``songs``' audio files, one subfolder per quadrant (what the tools read)."""
+    import shutil
+
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    for name, row in songs.iterrows():
+        target = folder / str(row["quadrant"]) / Path(row["audio_path"]).name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.symlink_to(Path(row["audio_path"]).resolve())
+    return folder
+
+
 def out_of_fold(bundle_raw: dict, corpus: str = "4q") -> pd.DataFrame | None:
     """The out-of-fold predictions a bundle carries for ``corpus`` (``valence``, ``arousal`` by clip), or None."""
     entry = (bundle_raw.get("out_of_fold") or {}).get(corpus)
