@@ -260,6 +260,19 @@ def test_the_gru_learns_the_curves_and_padding_changes_no_song_s_prediction(torc
     assert scores["r"].mean() > 0.5 and (history["frames_per_s"] > 0).all()
 
 
+def test_the_ridge_path_gives_scikit_learns_ridge_for_every_penalty():
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import StandardScaler
+
+    from mer_utils.phase4.ridge import ridge_path
+
+    rng = np.random.default_rng(0)
+    x = StandardScaler().fit_transform(rng.standard_normal((400, 30)))
+    y = x[:, :2] @ np.array([[1.0, 0.5], [-0.3, 2.0]]) + rng.standard_normal((400, 2))
+    for alpha, fitted in ridge_path(x, y, (0.1, 10.0, 1000.0)).items():
+        assert np.allclose(fitted.predict(x), Ridge(alpha=alpha).fit(x, y).predict(x), atol=1e-5)
+
+
 def test_the_ridge_chooses_its_penalty_on_validation_songs():
     from mer_utils.phase4.ridge import ALPHAS, fit_frame_ridge
 
