@@ -20,6 +20,17 @@ has them), and what a BiGRU epoch over those songs costs at the measured rate.
 
 The inputs are random: training time does not depend on the values.  The machine's load average is printed
 before and after: the absolute rates depend on it, the ratios much less.
+
+``--deam-scale`` times instead the page's models end to end at DEAM's size on stand-in inputs: SynthDEAM's 2 Hz
+curves of ``--songs`` songs of 45 s (labelled from 2 s, as the DEAM-scale rehearsal's corpus), random CNN14-wide
+frame embeddings (float16, as Phase 3's cache keeps them) and random windowed descriptors, the book's split, and
+:func:`mer_utils.phase4.experiment.run_setting` with DEAM's training settings for the BiGRU, early stopping off and
+``--epochs`` epochs: every step's seconds, and the BiGRU's seconds per epoch, from which the schedule's maximum
+(60 epochs) follows.  What it leaves out: reading the frames from the cache (640 MB, seconds) and extracting the
+Phase 1 descriptors, which costs what Phase 1's features cost (the same STFT and descriptors over the same audio:
+2.9 min in the rehearsal of the README).
+
+    .venv/bin/python benchmarks/bench_phase4.py --deam-scale --songs 1744 --epochs 3
 """
 
 from __future__ import annotations
@@ -85,19 +96,68 @@ def cnn_rate(chunks: int, threads: int, seed: int = 0) -> float:
     return float(history["samples_per_s"].iloc[0])
 
 
+def deam_scale(songs: int, epochs: int, seed: int = 42) -> None:
+    """The Phase 4 models at DEAM's size on stand-in inputs (see the module docstring)."""
+    from mer_utils.corpus import synth
+    from mer_utils.corpus.split import song_split
+    from mer_utils.phase4.curves import Curves
+    from mer_utils.phase4.experiment import Inputs, run_setting
+    from mer_utils.phase4.frames import FrameSource
+    from mer_utils.phase4.settings import book_setting
+    from mer_utils.training.defaults import training_settings
+
+    start = time.perf_counter()
+    ids = list(range(2, songs + 2))
+    rows = []
+    for song in ids:
+        labels = synth.dynamic_labels(1234, song, 45.0)
+        rows.append(pd.DataFrame({"song_id": song, "time_s": labels["times"], "valence": labels["valence"],
+                                  "arousal": labels["arousal"]}))
+    curves = Curves(pd.concat(rows, ignore_index=True), "stand-in")
+    rng = np.random.default_rng(seed)
+    frames = FrameSource("CNN14 stand-in frames", 0.5,
+                         {s: rng.standard_normal((90, 2048), dtype=np.float32).astype(np.float16) for s in ids})
+    descriptors = FrameSource("descriptors", 0.5, {s: rng.standard_normal((90, 386), dtype=np.float32) for s in ids})
+    inputs = Inputs(curves=curves, frames=frames, descriptors=descriptors, embedded=None)
+    setting = book_setting(song_split(ids, seed=seed), ids)
+    means = curves.song_means(setting.songs("test"))
+    print(f"stand-in inputs for {songs} songs in {time.perf_counter() - start:.0f} s; "
+          f"{curves.table.shape[0]:,} labelled frames; split {[len(v) for v in setting.parts.values()]}", flush=True)
+    settings = {**training_settings("deam", "DynamicGRU"), "epochs": epochs, "patience": None}
+    start = time.perf_counter()
+    run = run_setting(inputs, setting, {d: means[d] for d in ("valence", "arousal")}, "stand-in", settings, seed,
+                      progress=False)
+    total = time.perf_counter() - start
+    per_epoch = float(run.gru.history["seconds"].mean())
+    fixed = total - run.seconds["ridge"] - run.seconds["gru"]
+    print(f"both Ridge regressions {run.seconds['ridge']:.0f} s; BiGRU {run.seconds['gru']:.0f} s for {epochs} "
+          f"epochs ({per_epoch:.1f} s an epoch with validation, "
+          f"{run.gru.history['frames_per_s'].median():,.0f} training frames/s); alignment, predictions and scores "
+          f"{fixed:.0f} s; in all {total:.0f} s.")
+    print(f"at the schedule's maximum of {training_settings('deam', 'DynamicGRU')['epochs']} epochs: "
+          f"{(total + (training_settings('deam', 'DynamicGRU')['epochs'] - epochs) * per_epoch) / 60:.1f} min, "
+          "plus the Phase 1 descriptors (about Phase 1's features time).", flush=True)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--songs", type=int, default=256)
+    parser.add_argument("--songs", type=int, default=256, help="songs of the throughput epochs (--deam-scale: 1744)")
     parser.add_argument("--frames", type=int, default=90, help="frames per song (90: a 45-second clip)")
     parser.add_argument("--chunks", type=int, default=640, help="log-mel chunks of the Phase 2 epoch")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--ridge-rows", type=int, default=90000, help="labelled training frames of the Ridge timing")
     parser.add_argument("--train-songs", type=int, default=1046, help="training songs of a DEAM-scale BiGRU epoch")
+    parser.add_argument("--deam-scale", action="store_true", help="time the page's models at DEAM's size instead")
+    parser.add_argument("--epochs", type=int, default=3, help="BiGRU epochs of --deam-scale")
     args = parser.parse_args(argv)
     import logging
 
     logging.disable(logging.INFO)
     print(load_average(), flush=True)
+    if args.deam_scale:
+        deam_scale(args.songs, args.epochs)
+        print(load_average(), flush=True)
+        return 0
     rates: dict = {}
     for _ in range(args.rounds):
         for threads in (1, 2):

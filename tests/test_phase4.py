@@ -416,3 +416,26 @@ def test_the_toc_drops_phase4_where_its_page_was_not_built():
     assert any(p["caption"].startswith("Phase 4") for p in built["parts"])
     assert not any(p["caption"].startswith("Phase 4") for p in filter_toc(toc, [], REPO)["parts"])
     assert re.search(r"book/phase4/dynamic", json.dumps(built))
+
+
+def test_a_curve_model_on_musicnn_frames_rebuilds_musicnn_from_its_checked_weights(tmp_path, torch_one_thread):
+    from mer_utils.phase3.backbones import MusicnnBackbone, Phase3Backbone
+    from mer_utils.phase3.musicnn import verify_sha256
+    from mer_utils.phase4.bundle import load_curve_model, predict_file_curve, save_curve_model
+    from mer_utils.phase4.sequence import fit_dynamic_gru
+
+    weights = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
+    if not weights.is_file():
+        pytest.skip(f"musicnn's weights are not at {weights}")
+    curves = _curves(n_songs=6, frames=6)
+    gru = fit_dynamic_gru(_sequences(curves, dim=200), curves.song_ids[:4], curves.song_ids[4:], epochs=1,
+                          patience=None, batch_size=4, lr=1e-3, seed=0, progress=False)
+    backbone = Phase3Backbone("musicnn", MusicnnBackbone(weights, verify_sha256(weights)))
+    hop = 2.992 / 6
+    embedded = type("Embedded", (), {"frame_seconds": hop, "settings": {"sr": 16000, "precision": "float32"}})()
+    bundle = load_curve_model(save_curve_model(tmp_path, gru, backbone, embedded, extra={"data": "deam"}))
+    assert bundle.backbone["name"] == "musicnn" and bundle.provenance()["backbone"] == "pretrained"
+    song = tmp_path / "song.wav"
+    write_tone(song, 3.2, 440.0)
+    curve = predict_file_curve(bundle, song)
+    assert len(curve) == 6 and curve["time_s"].iloc[-1] == pytest.approx(6 * hop, abs=1e-3)
