@@ -21,6 +21,10 @@ has them), and what a BiGRU epoch over those songs costs at the measured rate.
 The inputs are random: training time does not depend on the values.  The machine's load average is printed
 before and after: the absolute rates depend on it, the ratios much less.
 
+``--frames-overhead`` measures what keeping the frame embeddings costs Phase 3: CNN14's embedding of
+``--segments`` 3-second segments with and without them (:meth:`mer_utils.phase3.embeddings.Embedder.embed_segments_with_frames`),
+alternating ``--rounds`` times, the best round of each, and the ratio.
+
 ``--deam-scale`` times instead the page's models end to end at DEAM's size on stand-in inputs: SynthDEAM's 2 Hz
 curves of ``--songs`` songs of 45 s (labelled from 2 s, as the DEAM-scale rehearsal's corpus), random CNN14-wide
 frame embeddings (float16, as Phase 3's cache keeps them) and random windowed descriptors, the book's split, and
@@ -139,6 +143,25 @@ def deam_scale(songs: int, epochs: int, seed: int = 42) -> None:
           "plus the Phase 1 descriptors (about Phase 1's features time).", flush=True)
 
 
+def frames_overhead(segments: int, rounds: int) -> None:
+    """CNN14 embeddings with and without the frame embeddings, alternating; the best of ``rounds`` each."""
+    from mer_utils.phase3.cnn14 import random_backbone
+    from mer_utils.phase3.embeddings import Embedder
+
+    embedder = Embedder(random_backbone(42), batch_size=32, n_threads=2, precision="auto")
+    x = np.random.default_rng(0).standard_normal((segments, 96000)).astype(np.float32) * 0.1
+    times = {"without frames": [], "with frames": []}
+    for _ in range(rounds):
+        for name, run in (("without frames", embedder.embed_segments), ("with frames", embedder.embed_segments_with_frames)):
+            start = time.perf_counter()
+            run(x)
+            times[name].append(time.perf_counter() - start)
+    best = {k: min(v) for k, v in times.items()}
+    print(f"CNN14 ({embedder.precision}, 2 threads), {segments} segments: " + ", ".join(
+        f"{k} {segments * 3.0 / v:.0f}x real time" for k, v in best.items())
+          + f"; with / without: {best['with frames'] / best['without frames']:.3f} in time")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--songs", type=int, default=256, help="songs of the throughput epochs (--deam-scale: 1744)")
@@ -149,11 +172,17 @@ def main(argv=None) -> int:
     parser.add_argument("--train-songs", type=int, default=1046, help="training songs of a DEAM-scale BiGRU epoch")
     parser.add_argument("--deam-scale", action="store_true", help="time the page's models at DEAM's size instead")
     parser.add_argument("--epochs", type=int, default=3, help="BiGRU epochs of --deam-scale")
+    parser.add_argument("--frames-overhead", action="store_true", help="Phase 3's cost of keeping frames instead")
+    parser.add_argument("--segments", type=int, default=32, help="segments of --frames-overhead")
     args = parser.parse_args(argv)
     import logging
 
     logging.disable(logging.INFO)
     print(load_average(), flush=True)
+    if args.frames_overhead:
+        frames_overhead(args.segments, args.rounds)
+        print(load_average(), flush=True)
+        return 0
     if args.deam_scale:
         deam_scale(args.songs, args.epochs)
         print(load_average(), flush=True)

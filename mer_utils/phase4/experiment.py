@@ -11,9 +11,9 @@ then fits, from simple to rich,
    (:mod:`mer_utils.phase4.ridge`),
 3. the bidirectional GRU over the frame embeddings (:mod:`mer_utils.phase4.sequence`),
 
-on the setting's training songs, selects on its validation songs, predicts its test songs and scores every
-model on the labelled times all of them predict (:mod:`mer_utils.phase4.protocol`), with SynthDEAM's
-noise-free curves as the ceiling.  :data:`PAIRS` are the paired comparisons the page reads.
+on the setting's training songs, selects on its validation songs, predicts its test songs (clipped to the
+annotations' range, -1..1) and scores every model on the labelled times all of them predict
+(:mod:`mer_utils.phase4.protocol`), with SynthDEAM's noise-free curves as the ceiling.  :data:`PAIRS` are the paired comparisons the page reads.
 """
 
 from __future__ import annotations
@@ -117,6 +117,8 @@ def run_setting(inputs: Inputs, setting: Setting, static_values: dict, static_la
                    RIDGE_FEATURES: ridges[RIDGE_FEATURES].predict(descriptors, test),
                    RIDGE_FRAMES: ridges[RIDGE_FRAMES].predict(frames, test),
                    GRU: gru.predict(frames, test)}
+    for frame in predictions.values():  # the annotations' own range: no rating lies outside it
+        frame[list(DIMENSIONS)] = frame[list(DIMENSIONS)].clip(-1, 1)
     if inputs.curves.has_ceiling:
         ceiling = inputs.curves.of(test)[["song_id", "time_s", *[f"{d}_expected" for d in DIMENSIONS]]]
         predictions[CEILING] = ceiling.rename(columns={f"{d}_expected": d for d in DIMENSIONS})

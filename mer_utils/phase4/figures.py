@@ -65,12 +65,11 @@ def score_distributions(scores: pd.DataFrame, order) -> plt.Figure:
             for k, values in enumerate(data, start=1):
                 jitter = np.random.default_rng(k).uniform(-0.15, 0.15, len(values))
                 ax.scatter(values, k + jitter, s=6, alpha=0.45, color=_style(order[k - 1]).get("color", "C0"))
-            if col == 0:  # the row shares its y axis: the labels on the left serve both panels
-                ax.set_yticks(range(1, len(order) + 1), order, fontsize=8)
             ax.set(xlabel=("Pearson r per song" if metric == "r" else "RMSE per song (-1..1 scale)"),
                    title=f"{d}: {'r' if metric == 'r' else 'RMSE'}")
             if metric == "r":
                 ax.axvline(0, color="0.6", lw=0.8)
+        axes[row][0].set_yticks(range(1, len(order) + 1), order, fontsize=8)  # shared by the row, so set last
     fig.suptitle("Per-song scores of every model on the test songs")
     fig.tight_layout()
     return fig

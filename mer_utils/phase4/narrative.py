@@ -36,8 +36,9 @@ def annotations_sentence(curves, synthetic: bool) -> str:
                  f"seconds), so a short clip is labelled over most of its length. At each half second the song's "
                  f"latent valence and arousal are its cue weights applied to the cues *at that moment*: {DRIFTING} "
                  "drift linearly over the clip, in the audio and in the labels alike, and the song keeps its own "
-                 "unexplained offset. Ten simulated raters each add noise that wanders slowly (from one half second "
-                 "to the next it keeps 90% of its value); the curve is their mean, the band their spread. The "
+                 "unexplained offset. Ten simulated raters each add a level of their own and a slow wandering "
+                 "around it (from one half second to the next it keeps 90% of its value); the curve is their mean, "
+                 "the band their spread. The "
                  "generator also records the noise-free curve, the expected mean rating given the cues at each "
                  "moment: the **ceiling** row of the tables, what a model that read every cue exactly would score.")
     elif not curves.has_spread:
@@ -170,7 +171,8 @@ def protocol_note(run) -> str:
     flat_truth = int(run.scores.loc[run.scores["model"] == run.labels[GRU], "flat_truth"].sum())
     return (
         "MediaEval 2015's protocol: for each test song, the RMSE and Pearson's r between the predicted and the "
-        "annotated curve (both on -1..1) over the labelled half seconds every model predicts; then the mean over "
+        "annotated curve (both on -1..1; every prediction is clipped to that range) over the labelled half seconds "
+        "every model predicts; then the mean over "
         f"songs, with a 95% bootstrap interval over the songs ({N_RESAMPLES} resamples). Where r is undefined "
         f"because a curve does not move (its range below {FLAT:g}): a song whose annotated curve is flat is left "
         f"out of every model's r (here {flat_truth} song-dimension pair{'s' if flat_truth != 1 else ''}), and a "

@@ -20,7 +20,7 @@ import pandas as pd
 from .curves import DIMENSIONS
 from .frames import Sequences, windowed_mean
 
-ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0)
+ALPHAS = (1.0, 10.0, 100.0, 1000.0, 10000.0, 100000.0)  # 1e5: the default book chose 1e4, the largest of 1..1e4
 
 
 @dataclass
