@@ -58,6 +58,7 @@ P2_EPOCHS     ?=
 P2_PATIENCE   ?=
 P2_PRECISION  ?=
 P3_EPOCHS     ?=
+P4_EPOCHS     ?=
 # A downloads manifest (JSON): other addresses, sizes and checksums for the downloads (python -m mer_utils downloads
 # prints the published ones in its format).  Empty: the publishers' own.
 DOWNLOADS     ?=
@@ -126,10 +127,20 @@ P2_PAGES   := $(foreach m,$(P2_MODELS),$(foreach t,$(P2_TARGETS),book/phase2/$(m
 p2target    = $(lastword $(subst _, ,$(1)))
 p2model     = $(patsubst %_$(call p2target,$(1)),%,$(1))
 
+# Phase 4 (emotion over time) needs the 2 Hz annotations: SynthDEAM writes them; a DEAM tree has them when
+# DEAM_Annotations.zip was unpacked whole; Soundtracks has none, so its book has no Phase 4.  The sequence model
+# reads musicnn's frame embeddings where musicnn runs in Phase 3, else CNN14's, from Phase 3's cache.
+P4_BACKBONE := $(if $(filter musicnn,$(P3_BACKBONES)),musicnn,cnn14)
+ifeq ($(DATA),synth)
+  P4_PAGES := book/phase4/dynamic.ipynb
+else ifeq ($(DATA),deam)
+  P4_PAGES := $(if $(shell find -L "$(DEAM_DIR)" -iname valence.csv -print -quit 2>/dev/null),book/phase4/dynamic.ipynb)
+endif
+
 PAGES := book/data/corpus.ipynb \
          book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
          $(P2_PAGES) book/phase2/summary.ipynb \
-         $(P3_PAGES) book/conclusions/comparison.ipynb
+         $(P3_PAGES) $(P4_PAGES) book/conclusions/comparison.ipynb
 # The Real music chapter (4Q) is built only when FOURQ_DIR is given; build/toc.yml lists the chapters that ran.
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb
@@ -153,7 +164,7 @@ help: ## list the targets and knobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir>"
 	@echo "       SUBSET=1_2000|2000_2058|all (DEAM) SEED JOBS FOLDS (K of grouped cross-validation; Soundtracks: 5)"
-	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS"
+	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS P4_EPOCHS"
 	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2) TEST_JOBS (pytest workers)"
 	@echo "       P2_MODELS='EmotionCNN EmotionCNN_GRU' (a subset of the four Phase 2 CNNs; default all four)"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file>"
@@ -229,6 +240,8 @@ $(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights="$(MUSICNN_FILE)" $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/predictor.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(FOURQ_DIR)),fourq_dir="$(FOURQ_DIR)")
+$(PARAMS)/phase4.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) backbone=$(P4_BACKBONE) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P4_EPOCHS)) $(call given,n_jobs,$(JOBS))
 $(PARAMS)/real_music.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,n_splits,$(FOURQ_SPLITS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
 
@@ -250,6 +263,9 @@ book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildc
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
 book/phase3/musicnn.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3_musicnn.json $(wildcard $(MUSICNN_FILE)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_musicnn.json
+# Phase 4 after the static models (its constant baseline is their best) and the Phase 3 page whose cache holds its frames
+book/phase4/dynamic.ipynb: notebooks/phase4_dynamic.py $(PARAMS)/phase4.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase4.json
 book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
@@ -324,7 +340,7 @@ test: $(READY) ## set up, then run the tests (unit tests and the end-to-end buil
 	$(PY) -m pytest $(if $(filter-out 0,$(TEST_JOBS)),-n $(TEST_JOBS) --dist loadgroup)
 
 clean-book: ## remove executed pages and the site (keeps data and caches)
-	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb book/predictor/*.ipynb build/params build/failed $(TOC)
+	rm -rf _build $(PAGES) book/realmusic/*.ipynb book/phase3/*.ipynb book/phase4/*.ipynb book/predictor/*.ipynb build/params build/failed $(TOC)
 
 clean: clean-book ## remove everything generated except the virtualenv
 	rm -rf data cache results build

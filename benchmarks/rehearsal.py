@@ -5,8 +5,9 @@
 (``make rehearsal`` runs it with these defaults.)  What a user meets on
 ``make book DATA=deam`` cannot be timed here without DEAM, so the rehearsal
 builds its stand-in: SynthDEAM generated at DEAM's size and clip length
-(1,744 songs of 45 s, in the DEAM layout) and the book run on it with
-``DATA=deam``, so with DEAM's training settings (the report's schedule,
+(1,744 songs of 45 s, in the DEAM layout, with 2 Hz curves from 2 s on, so
+Phase 4 runs too, on somewhat more labelled frames than DEAM's 60 per song) and
+the book run on it with ``DATA=deam``, so with DEAM's training settings (the report's schedule,
 :mod:`mer_utils.training.defaults`) and a random-weights CNN14 (``PANNS_RANDOM=1``;
 the pretrained checkpoint costs the same to run).
 
@@ -72,6 +73,7 @@ STEPS = (
      ("Phase 1: features", "book/phase1/features.ipynb"), ("Phase 1: models", "book/phase1/models.ipynb")]
     + [(f"Phase 2: {m}, {t}", f"book/phase2/{m}_{t}.ipynb") for m in PHASE2_MODELS for t in TARGETS]
     + [("Phase 2: summary", "book/phase2/summary.ipynb"), ("Phase 3: CNN14 + MLP", "book/phase3/panns.ipynb"),
+       ("Phase 4: emotion over time", "book/phase4/dynamic.ipynb"),
        ("conclusions", "book/conclusions/comparison.ipynb"), ("the site (jupyter-book)", "_build/html/index.html")]
 )
 

@@ -21,6 +21,11 @@ Phase 3: embeddings, MLP   ``phase3_panns.py`` (one page     ``phase3/`` (``back
                            per backbone: CNN14, musicnn)    ``inference``, ``embeddings``, ``musicnn``,
                                                             ``musicnn_embeddings``, ``space``),
                                                             ``training/mlp``
+Phase 4: emotion over time ``phase4_dynamic.py`` (SynthDEAM  ``phase4/`` (``curves``, ``frames``,
+                           and DEAM with 2 Hz annotations)  ``descriptors``, ``settings``, ``static``,
+                                                            ``ridge``, ``sequence``, ``protocol``,
+                                                            ``experiment``, ``figures``, ``narrative``,
+                                                            ``bundle``), frames kept by ``phase3/embeddings``
 Real music (4Q, optional)  ``real_music.py``                ``realmusic/`` (``corpus``, ``representations``,
                                                             ``crossval``, ``transfer``, ``tables``,
                                                             ``figures``), ``corpus/fourq``,
@@ -31,7 +36,8 @@ Conclusions                ``conclusions.py``               ``results/`` (``reco
                                                             ``lesson_sentences``, ``verdicts``)
 Predicting new songs       ``predictor.py`` (the model      ``predict/`` (``bundles``, ``songs``, ``cli``,
                            for real songs), ``mer predict``  ``fusion``, ``peers``),
-                                                            ``results/predictor_sentences``
+                                                            ``results/predictor_sentences``; the 2 Hz
+                                                            curve: ``phase4/bundle``
 =========================  ===============================  =============================================
 
 Shared by every part: ``page`` (what each notebook does first), ``plots``

@@ -142,8 +142,9 @@ display(style_plain(verdicts.corpus_verdicts(page.results_dir.parent),
 # ## What stays open
 #
 # The report's list of future work still stands: fine-tuning CNN14 instead of
-# freezing it, predicting the 2 Hz emotion curves rather than song means, and
-# more data for the rarer corners of the valence–arousal plane. Two points
+# freezing it, and more data for the rarer corners of the valence–arousal
+# plane. Its third item, the 2 Hz emotion curves rather than song means, is
+# Phase 4 of this book, where the corpus has them. Two points
 # this book adds: every verdict above rests on a paired interval over the test
 # songs, so "no detectable difference" is a real answer and often the honest
 # one on a test set of this size; and on SynthDEAM the gap to the generating

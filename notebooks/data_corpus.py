@@ -35,6 +35,7 @@ from mer_utils.corpus.deam import dynamic_annotations
 from mer_utils.corpus.split import fold_overview, part_overview
 from mer_utils.corpus.synth import cue_weight_table
 from mer_utils.page import start_page
+from mer_utils.phase4.narrative import dynamic_annotations_note
 from mer_utils.results import narrative
 from mer_utils.results.tables import style_plain
 
@@ -76,14 +77,14 @@ else:
 # ## Dynamic annotations
 #
 # DEAM also gives valence and arousal every half second from 15 s on, on a
-# -1..1 scale. The book predicts the song-level means, as the report did; the
-# curves below show how much the ratings move within a song.
+# -1..1 scale. Phases 1 to 3 predict the song-level means, as the report did;
+# Phase 4 predicts these curves. The curves below show how much the ratings
+# move within a song.
 
 # %%
 dynamic = dynamic_annotations(corpus.root)
-if dynamic is None:
-    display(Markdown("No dynamic annotations in this tree; the book does not need them."))
-else:
+display(Markdown(dynamic_annotations_note(dynamic is not None, corpus)))
+if dynamic is not None:
     fig = plots.dynamic_curves(dynamic, corpus.song_ids)
 
 # %% [markdown]
@@ -101,6 +102,17 @@ else:
 # an expected upper bound, not a hard one, and it depends on the songs: every
 # results table sets beside its figures the ceiling on the same songs. On real
 # DEAM this section is empty.
+#
+# SynthDEAM's 2 Hz labels follow the same cues as they change. Tempo, dynamics,
+# brightness and rhythmic density drift linearly over each clip, in the audio
+# and in the labels alike: at every half second the latent valence and arousal
+# are the cue weights applied to the cues at that moment, plus the song's own
+# unexplained offset. Ten simulated raters each add a level of their own and a
+# slow wandering around it; the file holds their mean, and their spread per
+# half second beside it. The labels start at 2 s (DEAM's at 15 s), so a
+# 12-second clip is labelled over most of its length. The generator also writes
+# the noise-free curve of each song, the expected mean rating given the cues at
+# each moment: Phase 4's ceiling.
 
 # %%
 if corpus.is_synthetic:

@@ -76,6 +76,7 @@ def test_tiny_synthetic_book(tiny_book, tmp_path):
     conclusions = html(repo, "book/conclusions/comparison.html")
     assert "test R² [95% CI]" in conclusions and "Paired comparisons on the same test songs" in conclusions
     assert "The report's per-epoch table" in html(repo, "book/phase2/EmotionCNN_valence.html")
+    assert_phase4_page(repo)
 
     # Nothing changed: no notebook runs again.
     again = make(repo, "book", *QUICK)
@@ -115,6 +116,40 @@ def assert_real_format_deam_pages(repo: Path) -> None:
     assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
     page = (repo / "book" / "data" / "corpus.ipynb").read_text()
     assert "1734" in page and "Synthetic data" not in page
+    assert_phase4_on_deam_sample(repo, DEAM_SAMPLE)
+
+
+def assert_phase4_page(repo: Path) -> None:
+    """The tiny synthetic book's Phase 4: the page with its tables, figures and anchors, its results and model."""
+    from mer_utils.phase4.bundle import load_curve_model
+
+    page = html(repo, "book/phase4/dynamic.html")
+    for text in ("Synthetic data", "mean per-song RMSE", "BiGRU", "constant: best static model",
+                 "generating function (ceiling)", "Paired comparisons on the same test songs", "Coutinho et al. 2015",
+                 "Malik et al. 2017", "raters", "SUBSET=all"):
+        assert text in page, text
+    assert page.count("<img") >= 3, "learning curves, example curves, per-song scores"
+    summary = json.loads((repo / "results" / "synthdeam" / "phase4" / "book_split.json").read_text())
+    assert summary["scale"] == "[-1, 1] (DEAM dynamic annotations)"
+    assert {row["model"] for row in summary["summary"]} >= {"BiGRU, random-weight CNN14 frames",
+                                                            "constant: best static model"}
+    bundle = load_curve_model(repo / "results" / "synthdeam" / "models" / "dynamic_gru.pt")
+    assert bundle.provenance()["data"] == "synthdeam" and bundle.backbone["kind"] == "random"
+
+
+def assert_phase4_on_deam_sample(repo: Path, sample: Path) -> None:
+    """Phase 4 on the real-format DEAM sample: on its 2 Hz annotations where the sample has them; where it has
+    none (the sample in ../shared has only the static files), the build leaves Phase 4 out and says why."""
+    from mer_utils.phase4.curves import has_dynamic_annotations
+
+    built = repo / "book" / "phase4" / "dynamic.ipynb"
+    if has_dynamic_annotations(sample):
+        text = built.read_text()
+        assert "Synthetic data" not in text and "DEAM" in text and "BiGRU" in text
+        assert (repo / "results" / "deam" / "phase4" / "book_split.json").is_file()
+    else:
+        assert not built.exists(), "no 2 Hz annotations, no Phase 4 page"
+        assert "this build has no Phase 4" in (repo / "book" / "data" / "corpus.ipynb").read_text()
 
 
 @pytest.mark.slow

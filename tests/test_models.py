@@ -32,8 +32,9 @@ def test_mlp_output_shape():
 @pytest.mark.parametrize("name", list(MODELS))
 def test_one_step_lowers_the_loss(name):
     torch.manual_seed(0)
-    x = torch.randn(4, 2048) if name == "EmotionMLP" else torch.randn(4, 1, 128, 128)
-    y = torch.randn(4, 2 if name == "EmotionMLP" else 1)
+    inputs = {"EmotionMLP": ((4, 2048), (4, 2)), "DynamicGRU": ((4, 6, 2048), (4, 6, 2))}  # songs x frames x dim
+    x_shape, y_shape = inputs.get(name, ((4, 1, 128, 128), (4, 1)))
+    x, y = torch.randn(*x_shape), torch.randn(*y_shape)
     model = build_model(name, seed=0).train()
     optimiser = torch.optim.SGD(model.parameters(), lr=1e-4)
 

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from mer_utils.corpus import synth
-from mer_utils.corpus.deam import load_corpus, load_dynamic_annotations
+from mer_utils.corpus.deam import load_corpus, load_dynamic_annotations, load_dynamic_spread
 from mer_utils.errors import MerError
 
 SONGS, SECONDS, SR, SEED = 12, 16.0, 22050, 7
@@ -53,10 +53,15 @@ def test_layout_reads_with_the_deam_loader(corpus):
     assert full == [synth.HEADER_2000_2058] and "valence_ max_mean" in full[0]
     for dimension in ("valence", "arousal"):
         dynamic = load_dynamic_annotations(corpus, dimension)
-        assert list(dynamic.index) == loaded.song_ids and list(dynamic.columns) == [15.0, 15.5]
+        assert list(dynamic.index) == loaded.song_ids and list(dynamic.columns) == [2.0 + 0.5 * k for k in range(28)]
         assert dynamic.notna().all().all() and dynamic.stack().between(-1, 1).all()
+        spread = load_dynamic_spread(corpus, dimension)
+        assert spread.shape == dynamic.shape and spread.stack().between(0, 1).all()
     header = (corpus / LEVEL / "dynamic (per second annotations)" / "valence.csv").read_text().splitlines()[0]
-    assert header == "song_id,sample_15000ms,sample_15500ms"
+    assert header.startswith("song_id,sample_2000ms,sample_2500ms,") and header.endswith(",sample_15500ms")
+    expected = pd.read_csv(corpus / synth.DYNAMIC_EXPECTED_FILE)
+    assert list(expected.columns) == ["song_id", "time_s", "valence_expected", "arousal_expected"]
+    assert len(expected) == SONGS * 28
     record = json.loads((corpus / "synthdeam.json").read_text())
     assert (record["seed"], record["n_songs"], record["seconds"], record["sr"]) == (SEED, SONGS, SECONDS, SR)
     assert set(record["cue_weights"]) == set(synth.CUES) and 0 < loaded.noise_ceiling("valence_mean") < 1
@@ -111,7 +116,7 @@ def test_resume_keeps_finished_clips(tmp_path):
     after = {name: (p.stat().st_mtime_ns, p.read_bytes()) for name, p in clips.items()}
     assert meta.exists() and after["3.mp3"][1] == before["3.mp3"][1]
     assert all(after[name] == before[name] for name in before if name != "3.mp3")
-    # clips shorter than 15.5 s: dynamic files hold the song ids only
+    # clips of 2 s or less: dynamic files hold the song ids only (SynthDEAM's labels start at 2 s)
     dynamic = tmp_path / LEVEL / "dynamic (per second annotations)" / "arousal.csv"
     assert dynamic.read_text().splitlines()[:2] == ["song_id", "2"]
     synth.generate(tmp_path, 3, 2.0, seed=4, sr=16000, n_jobs=1, progress=False)  # other settings

@@ -38,6 +38,10 @@ STATIC_FILES = {
 }
 SUBSETS = ("1_2000", "2000_2058", "all")
 DYNAMIC_FILES = {"valence": "valence.csv", "arousal": "arousal.csv"}
+# The raters' spread per half second, where a tree has it: SynthDEAM writes the first name; the emoMusic release
+# of the 2013 songs names it the second way.
+DYNAMIC_SPREAD_FILES = {"valence": ("valence_std.csv", "valence_cont_std.csv"),
+                        "arousal": ("arousal_std.csv", "arousal_cont_std.csv")}
 LABEL_COLUMNS = ["valence_mean", "valence_std", "arousal_mean", "arousal_std"]
 AUDIO_SUFFIXES = (".mp3", ".wav", ".flac", ".ogg")
 SYNTH_META_FILE = "synthdeam.json"
@@ -150,16 +154,8 @@ def load_static_annotations(root, subset: str = "1_2000") -> pd.DataFrame:
     return labels
 
 
-def load_dynamic_annotations(root, dimension: str) -> pd.DataFrame:
-    """The 2 Hz dynamic annotations of one dimension, values in [-1, 1].
-
-    Returns a wide frame indexed by ``song_id`` whose columns are times in
-    seconds (15.0, 15.5, ...); cells after a song's end are NaN.
-    """
-    root = check_root(root)
-    if dimension not in DYNAMIC_FILES:
-        raise MerError(f"unknown dimension '{dimension}': use 'valence' or 'arousal'.")
-    path = find_file(root, DYNAMIC_FILES[dimension], f"dynamic {dimension} annotation file")
+def read_dynamic_table(path: Path) -> pd.DataFrame:
+    """A DEAM-format 2 Hz table (``song_id, sample_15000ms, ...``) indexed by ``song_id``, columns in seconds."""
     frame = read_annotation_csv(path).set_index("song_id")
     columns = {}
     for column in frame.columns:
@@ -173,6 +169,30 @@ def load_dynamic_annotations(root, dimension: str) -> pd.DataFrame:
     frame = frame[list(columns)].rename(columns=columns).apply(pd.to_numeric, errors="coerce")
     frame.columns.name = "time_s"
     return frame.sort_index()
+
+
+def load_dynamic_annotations(root, dimension: str) -> pd.DataFrame:
+    """The 2 Hz dynamic annotations of one dimension, values in [-1, 1].
+
+    Returns a wide frame indexed by ``song_id`` whose columns are times in
+    seconds (15.0, 15.5, ...); cells after a song's end are NaN.
+    """
+    root = check_root(root)
+    if dimension not in DYNAMIC_FILES:
+        raise MerError(f"unknown dimension '{dimension}': use 'valence' or 'arousal'.")
+    return read_dynamic_table(find_file(root, DYNAMIC_FILES[dimension], f"dynamic {dimension} annotation file"))
+
+
+def load_dynamic_spread(root, dimension: str) -> pd.DataFrame | None:
+    """The raters' standard deviation per half second (:data:`DYNAMIC_SPREAD_FILES`), or ``None`` without such a file."""
+    root = check_root(root)
+    for name in DYNAMIC_SPREAD_FILES[dimension]:
+        try:
+            path = find_file(root, name, f"dynamic {dimension} spread file")
+        except MerError:
+            continue
+        return read_dynamic_table(path)
+    return None
 
 
 def find_audio(root) -> dict[int, Path]:

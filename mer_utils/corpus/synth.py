@@ -24,10 +24,24 @@ The R² of those expectations against the published means on a set of songs
 (:func:`ceiling_r2`) is the ceiling beside every figure computed on those songs;
 over the whole corpus it is the "expected ceiling" in ``synthdeam.json``.  It is an
 expected upper bound, not a hard one: it assumes a model reads the cues off the
-audio exactly, and on a few dozen songs it moves by several hundredths.  Dynamic labels (2 Hz from
-15 s to the clip's end) are the song's latent value at that time (drifting cues and
-its unexplained part) plus smooth noise, mapped to [-1, 1] by (value - 5) / 4; a clip
-of 15.5 s or less has at most one sample column (none at 15 s or less).
+audio exactly, and on a few dozen songs it moves by several hundredths.
+
+Dynamic labels (:func:`dynamic_labels`), 2 Hz from :data:`DYNAMIC_START` (2 s) to the
+clip's end, as DEAM's start at 15 s: the first seconds carry no label, and a 12 s
+clip has 20 labelled half seconds.  At each time the song's latent value is its
+cue part *at that moment* (the drifting cues, :func:`cues_at`) plus its song-level
+unexplained part, on the 1..9 scale; each of :data:`N_RATERS` simulated raters
+adds a level of its own for the song (sd :data:`DYNAMIC_RATER_OFFSET_SD`) and a
+slow wandering around it (AR(1), sd :data:`DYNAMIC_RATER_SD`), and
+(value - 5) / 4, clipped to [-1, 1], puts a rating on DEAM's dynamic scale.  The
+files hold the raters' mean (``valence.csv``, ``arousal.csv``, DEAM's layout) and
+their spread (``valence_std.csv``, ``arousal_std.csv``).  The noise-free curve,
+the expected mean rating given the cues at each time (by simulation over the
+unexplained part and the raters, like :func:`expected_labels`), goes to
+``synthdeam_dynamic_expected.csv``: it is the ceiling curve of Phase 4, what a
+model that read every cue off the audio as it changes would predict.  The
+dynamic labels draw their noise after the static labels', so the audio and the
+static labels do not depend on them.
 
 Songs are seeded from (seed, song_id), so parallel order does not matter.  Every
 file is written atomically; clips already written with the same settings are kept
@@ -52,9 +66,10 @@ from scipy.stats import norm
 
 from ..cache import atomic_path, settings_key, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..errors import MerError
-from .deam import DYNAMIC_FILES, STATIC_FILES, SYNTH_CUES_FILE, SYNTH_META_FILE
+from .deam import DYNAMIC_FILES, DYNAMIC_SPREAD_FILES, STATIC_FILES, SYNTH_CUES_FILE, SYNTH_META_FILE
 
-VERSION = 2  # 2: each song's expected label is recorded in synthdeam_cues.csv
+VERSION = 3  # 2: each song's expected label is recorded in synthdeam_cues.csv; 3: dynamic labels from 2 s, with raters
+AUDIO_VERSION = 2  # of the clips (their markers' key): version 3 changed only the dynamic labels, so clips are kept
 CUES = {  # cue: what the listener hears as its standardised value z rises
     "tempo": "beats per minute, 100 * 2**(0.33 z)",
     "mode": "major (+1) or minor (-1) key: scale and chord qualities",
@@ -104,11 +119,14 @@ TARGETS = {
 }  # DEAM 1_2000
 N_RATERS = 10
 UNEXPLAINED_RATIO = 0.45  # sd of the song-level unexplained variation / sd of the cue part
-DYNAMIC_NOISE_SD = 0.25  # sd of the smooth noise (1..9 scale) in the 2 Hz labels
-DYNAMIC_START, DYNAMIC_STEP = 15.0, 0.5
+DYNAMIC_START, DYNAMIC_STEP = 2.0, 0.5  # SynthDEAM's 2 Hz labels; DEAM's start at 15 s
+DYNAMIC_RATER_OFFSET_SD = 0.8  # sd of a rater's own level over a whole song (1..9 scale): 0.2 on the -1..1 scale
+DYNAMIC_RATER_SD = 0.4  # sd of a rater's wandering around it (1..9 scale): 0.1 on the -1..1 scale
+DYNAMIC_AR = 0.9  # autocorrelation of the wandering from one half second to the next
+DYNAMIC_EXPECTED_FILE = "synthdeam_dynamic_expected.csv"  # the noise-free curves (Phase 4's ceiling)
 SAMPLE_RATES = (16000, 22050, 24000, 32000, 44100, 48000)
 CALIBRATION_SEED, N_REFERENCE = 20130487, 4000
-CUE_STREAM, LABEL_STREAM, AUDIO_STREAM, CEILING_STREAM = 0, 1, 2, 3
+CUE_STREAM, LABEL_STREAM, AUDIO_STREAM, CEILING_STREAM, DYNAMIC_CEILING_STREAM = 0, 1, 2, 3, 4
 DIMENSIONS = ("valence", "arousal")
 HEADER_1_2000 = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
 HEADER_2000_2058 = (
@@ -159,8 +177,15 @@ def cue_part(z, dimension: str) -> np.ndarray:
 
 
 def _label_noise(seed: int, song_id: int, n_dynamic: int = 0):
+    """The song's unexplained shocks (2), its static raters' noise (raters, 2) and, drawn after them, the
+    dynamic raters' wandering (times, raters, 2) and offsets (raters, 2): the static labels never depend on the
+    number of dynamic samples."""
     rng = np.random.default_rng([seed, song_id, LABEL_STREAM])
-    return rng.standard_normal(2), rng.standard_normal((N_RATERS, 2)), rng.standard_normal((n_dynamic, 2))
+    shocks, raters = rng.standard_normal(2), rng.standard_normal((N_RATERS, 2))
+    if not n_dynamic:
+        return shocks, raters, np.zeros((0, N_RATERS, 2))
+    wandering = rng.standard_normal((n_dynamic, N_RATERS, 2))
+    return shocks, raters, wandering, rng.standard_normal((N_RATERS, 2))
 
 
 def _true_values(parts: dict, unexplained, cal: dict) -> dict:
@@ -280,16 +305,43 @@ def ceiling_r2(labels: pd.DataFrame, expected: pd.DataFrame, song_ids=None) -> d
             for d in DIMENSIONS}
 
 
-def dynamic_labels(seed: int, song_id: int, seconds: float) -> dict:
-    """The 2 Hz labels in [-1, 1]: ``{"times": seconds, "valence": ..., "arousal": ...}``."""
+def dynamic_times(seconds: float) -> np.ndarray:
+    """The 2 Hz label times of a clip of ``seconds``: from :data:`DYNAMIC_START`, strictly before the clip's end."""
+    return DYNAMIC_START + DYNAMIC_STEP * np.arange(max(0, int(np.ceil((seconds - DYNAMIC_START) / DYNAMIC_STEP))))
+
+
+def _dynamic_ratings(true: dict, wandering: np.ndarray, offsets: np.ndarray) -> dict:
+    """Each rater's rating on DEAM's -1..1 scale: ``true`` (1..9, per time) plus the rater's own offset and
+    wandering (both standard normal, scaled here), rescaled and clipped."""
+    return {d: np.clip((true[d][..., None] + DYNAMIC_RATER_OFFSET_SD * offsets[..., i]
+                        + DYNAMIC_RATER_SD * wandering[..., i] - 5) / 4, -1, 1) for i, d in enumerate(DIMENSIONS)}
+
+
+def dynamic_labels(seed: int, song_id: int, seconds: float, draws: int = 200) -> dict:
+    """A song's 2 Hz labels on DEAM's -1..1 scale, the raters' spread and the noise-free curve.
+
+    Returns ``{"times": seconds, "<d>": the raters' mean, "<d>_std": their population sd,
+    "<d>_expected": the expected mean rating given the cues at each time}`` for ``d`` in
+    valence and arousal (see the module docstring).  ``draws``: simulated panels behind the expectation.
+    """
     cal, _ = calibrate()
-    times = DYNAMIC_START + DYNAMIC_STEP * np.arange(max(0, int(np.ceil((seconds - DYNAMIC_START) / DYNAMIC_STEP))))
-    unexplained, _, noise = _label_noise(seed, song_id, len(times))
-    z = cues_at(draw_cues(seed, song_id), times / seconds)
-    true = _true_values({d: cue_part(z, d) for d in DIMENSIONS}, unexplained, cal)
-    smooth = lfilter([np.sqrt(1 - 0.9**2)], [1, -0.9], noise, axis=0)  # AR(1) noise, sd about 1
-    out = {d: np.clip((true[d] + DYNAMIC_NOISE_SD * smooth[:, i] - 5) / 4, -1, 1) for i, d in enumerate(DIMENSIONS)}
-    return {"times": times} | out
+    times = dynamic_times(seconds)
+    if not len(times):
+        return {"times": times} | {f"{d}{part}": times for d in DIMENSIONS for part in ("", "_std", "_expected")}
+    unexplained, _, noise, offsets = _label_noise(seed, song_id, len(times))
+    parts = {d: cue_part(cues_at(draw_cues(seed, song_id), times / seconds), d) for d in DIMENSIONS}
+    gain = np.sqrt(1 - DYNAMIC_AR**2)  # AR(1) per rater, started in its stationary state: sd 1 from the first sample
+    wandering = lfilter([gain], [1, -DYNAMIC_AR], noise, axis=0, zi=(1 - gain) * noise[:1])[0]
+    ratings = _dynamic_ratings(_true_values(parts, unexplained, cal), wandering, offsets)
+    out = {"times": times}
+    for d in DIMENSIONS:
+        out[d], out[f"{d}_std"] = ratings[d].mean(-1), ratings[d].std(-1)
+    rng = np.random.default_rng([seed, song_id, DYNAMIC_CEILING_STREAM])
+    shocks = rng.standard_normal((draws, 1, 2))  # the song's unexplained part, redrawn; raters' noise at each time
+    simulated = _dynamic_ratings(_true_values({d: parts[d][None, :] for d in DIMENSIONS}, shocks, cal),
+                                 rng.standard_normal((draws, len(times), N_RATERS, 2)),
+                                 rng.standard_normal((draws, 1, N_RATERS, 2)))
+    return out | {f"{d}_expected": simulated[d].mean(-1).mean(0) for d in DIMENSIONS}
 
 
 # ----------------------------------------------------------------------------- audio
@@ -450,10 +502,17 @@ def _write_annotations(root: Path, labels: pd.DataFrame, seed: int, seconds: flo
     write_text_atomic(folder / "song_level" / STATIC_FILES["1_2000"], "\n".join([HEADER_1_2000, *rows]) + "\n")
     write_text_atomic(folder / "song_level" / STATIC_FILES["2000_2058"], HEADER_2000_2058 + "\n")
     dynamic = [dynamic_labels(seed, i, seconds) for i in labels.index]
-    columns = [f"sample_{round(t * 1000)}ms" for t in dynamic[0]["times"]]
+    times = dynamic[0]["times"]
+    columns = [f"sample_{round(t * 1000)}ms" for t in times]
     for d in DIMENSIONS:
-        frame = pd.DataFrame([song[d] for song in dynamic], index=labels.index, columns=columns).round(4)
-        write_csv_atomic(folder / "dynamic (per second annotations)" / DYNAMIC_FILES[d], frame, index=True)
+        for name, key in ((DYNAMIC_FILES[d], d), (DYNAMIC_SPREAD_FILES[d][0], f"{d}_std")):
+            frame = pd.DataFrame([song[key] for song in dynamic], index=labels.index, columns=columns).round(4)
+            write_csv_atomic(folder / "dynamic (per second annotations)" / name, frame, index=True)
+    expected = pd.DataFrame({"song_id": np.repeat(labels.index.to_numpy(), len(times)),
+                             "time_s": np.tile(times, len(labels)),
+                             **{f"{d}_expected": np.concatenate([song[f"{d}_expected"] for song in dynamic])
+                                for d in DIMENSIONS}})
+    write_csv_atomic(root / DYNAMIC_EXPECTED_FILE, expected.round(4))
     physical = pd.DataFrame(audible(labels), index=labels.index).add_prefix("audible_")
     write_csv_atomic(root / SYNTH_CUES_FILE, pd.concat([labels, physical], axis=1).round(4), index=True)
 
@@ -487,7 +546,7 @@ def generate(
         ):
             return record
         meta_path.unlink()  # from here on the corpus is incomplete
-    key = settings_key(version=VERSION, seed=seed, seconds=float(seconds), sr=sr)
+    key = settings_key(version=AUDIO_VERSION, seed=seed, seconds=float(seconds), sr=sr)
     todo = [i for i in song_ids if not _clip_is_done(root, key, i)]
     clips = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
         delayed(_write_clip)(root, key, seed, i, float(seconds), sr) for i in todo
@@ -513,6 +572,10 @@ def generate(
         "drifting_cues": list(DRIFTING_CUES),
         "drift_sd": DRIFT_SD,
         "n_raters": N_RATERS,
+        "dynamic": {"start_s": DYNAMIC_START, "step_s": DYNAMIC_STEP, "rater_offset_sd": DYNAMIC_RATER_OFFSET_SD,
+                    "rater_sd": DYNAMIC_RATER_SD,
+                    "autocorrelation": DYNAMIC_AR, "scale": "(value - 5) / 4, clipped to [-1, 1]",
+                    "expected_file": DYNAMIC_EXPECTED_FILE},
         "unexplained_ratio": UNEXPLAINED_RATIO,
         "calibration": calibration,
         "calibration_targets": TARGETS,

@@ -26,8 +26,9 @@ than raw power so that quiet and loud bands weigh alike in linear models.
 Results are cached per song (a :class:`mer_utils.cache.SongCache` keyed by the
 settings), so an interrupted run resumes where it stopped.
 
-Used by: ``notebooks/phase1_features.py`` and ``notebooks/phase1_models.py``;
-measured by ``benchmarks/bench_features.py``.
+Used by: ``notebooks/phase1_features.py`` and ``notebooks/phase1_models.py``, and by
+``notebooks/phase4_dynamic.py`` (:func:`descriptor_blocks`, the same descriptors over
+sliding windows); measured by ``benchmarks/bench_features.py``.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ def feature_family(name: str) -> str:
     return name.rsplit("_", 2)[0]
 
 
-def song_features(audio: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
-    """The 386 features of one mono clip, sharing one STFT across all families."""
+def descriptor_blocks(audio: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512) -> list:
+    """The frame-level descriptors behind the features, one ``(size, stft_frames)`` array per family of
+    :data:`FAMILIES`, in that order, all from one STFT (Phase 4 averages them over sliding windows instead)."""
     import librosa
 
     if audio.size < n_fft:
@@ -81,7 +83,12 @@ def song_features(audio: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_len
     chroma = librosa.feature.chroma_stft(S=power, sr=sr)
     contrast = librosa.feature.spectral_contrast(S=magnitude, sr=sr)
     tonnetz = librosa.feature.tonnetz(chroma=chroma, sr=sr)
-    blocks = [mfcc, mfcc_delta, chroma, mel_db, contrast, tonnetz]
+    return [mfcc, mfcc_delta, chroma, mel_db, contrast, tonnetz]
+
+
+def song_features(audio: np.ndarray, sr: int = 22050, n_fft: int = 2048, hop_length: int = 512) -> np.ndarray:
+    """The 386 features of one mono clip, sharing one STFT across all families."""
+    blocks = descriptor_blocks(audio, sr=sr, n_fft=n_fft, hop_length=hop_length)
     values = np.concatenate([b.mean(axis=1) for b in blocks] + [b.std(axis=1) for b in blocks])
     return values.astype(np.float32)
 

@@ -126,17 +126,23 @@ class Phase3Backbone:
     def banner(self):
         return self.network.banner()
 
-    def embed(self, corpus, cache_dir, batch_size=None, n_threads=None, precision=None, progress: bool = True):
-        """Song embeddings of ``corpus`` (an EmbeddingSet), cached under ``cache_dir``."""
+    def embed(self, corpus, cache_dir, batch_size=None, n_threads=None, precision=None, progress: bool = True,
+              keep_frames: bool = True):
+        """Song embeddings of ``corpus`` (an EmbeddingSet), cached under ``cache_dir``.
+
+        ``keep_frames``: also keep each song's 0.5 s frame embeddings from the same forward passes, for
+        Phase 4 (``notebooks/phase4_dynamic.py`` reads them from this cache, so no clip is embedded twice).
+        """
         if self.name == "musicnn":
             from .musicnn_embeddings import embed_corpus_musicnn
 
             return embed_corpus_musicnn(corpus, cache_dir, self.network.weights, batch_size=batch_size,
-                                        n_threads=n_threads, precision=precision or "auto", progress=progress)
+                                        n_threads=n_threads, precision=precision or "auto", progress=progress,
+                                        keep_frames=keep_frames)
         from .embeddings import embed_corpus
 
         return embed_corpus(corpus, cache_dir, self.network, batch_size=batch_size, n_threads=n_threads,
-                            precision=precision, progress=progress)
+                            precision=precision, progress=progress, keep_frames=keep_frames)
 
 
 def phase3_backbone(name: str | None, data: str, checkpoint=None, random_backbone: bool = False,

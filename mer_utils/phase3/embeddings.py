@@ -16,6 +16,16 @@ The cache is a :class:`mer_utils.cache.SongCache`: one ``.npy`` per song,
 settings and the backbone's identity (the checkpoint's sha256, or the random
 seed and a hash of the weights).  Clips that cannot be decoded or are too
 short get a skip record with the reason; an interrupted run resumes.
+
+With ``keep_frames`` (the Phase 3 pages ask for it) the same forward passes also
+give each segment six frame embeddings of about 0.5 s
+(:meth:`mer_utils.phase3.inference.FastCnn14.forward_with_frames`), stored as
+float16 beside the song's segment embeddings (``<id>_<fingerprint>.frames.npy``):
+Phase 4's sequence model reads them (``notebooks/phase4_dynamic.py``), so no clip
+is embedded twice.  The song embeddings, the cache key and every Phase 3 figure
+are the same with or without them.  A song cached before frames were kept gets
+them on the next call with ``keep_frames``; its segment embeddings are left as
+they are.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..cache import SongCache, settings_key, write_csv_atomic
+from ..cache import SongCache, save_npy_atomic, settings_key, write_csv_atomic
 from ..corpus.audio import clips_ahead, decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
 from ..estimates import announce_audio, clip_seconds
@@ -41,6 +51,9 @@ log = logging.getLogger(__name__)
 
 EMBEDDING_DIM = 2048
 SEGMENT_SETTINGS = {"sr": 32000, "segment_seconds": 3.0}
+FRAMES_PER_SEGMENT = 6  # frame embeddings kept beside each segment's (keep_frames): one per 0.5 s, for Phase 4
+FRAMES_SUFFIX = ".frames.npy"  # a song's frame embeddings sit beside its segment embeddings: <id>_<fingerprint>.frames.npy
+FRAMES_DTYPE = np.float16  # half the disk of float32; Phase 4 reads them back as float32
 CACHE_VERSION = 1
 DEFAULT_BATCH = 32  # segments per forward pass
 
@@ -97,16 +110,35 @@ class Embedder:
 
     def embed_segments(self, segments: np.ndarray) -> np.ndarray:
         """``(n, 96000)`` waveforms -> ``(n, 2048)`` float32 embeddings."""
+        return self._run(segments, frames=False)
+
+    def embed_segments_with_frames(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, 96000)`` waveforms -> the embeddings of :meth:`embed_segments` and, from the same forward passes,
+        ``(n * FRAMES_PER_SEGMENT, 2048)`` float32 frame embeddings, one per 0.5 s, in time order."""
+        return self._run(segments, frames=True)
+
+    def _run(self, segments: np.ndarray, frames: bool):
         segments = np.asarray(segments, dtype=np.float32)
         if segments.ndim != 2 or segments.shape[0] == 0:
             raise MerError(f"expected a non-empty (n_segments, samples) array, got shape {segments.shape}.")
-        out = []
+        out, framed = [], []
         keep_freed_memory()
         with torch_threads(self.n_threads), torch.inference_mode():
             for at in range(0, len(segments), self.batch_size):
                 batch = torch.from_numpy(segments[at : at + self.batch_size])
-                out.append(self.fast(batch).float().numpy())
-        return np.concatenate(out).astype(np.float32, copy=False)
+                if frames:
+                    embedding, frame = self.fast.forward_with_frames(batch, FRAMES_PER_SEGMENT)
+                    framed.append(frame.float().reshape(-1, frame.shape[-1]).numpy())
+                else:
+                    embedding = self.fast(batch)
+                out.append(embedding.float().numpy())
+        embeddings = np.concatenate(out).astype(np.float32, copy=False)
+        return (embeddings, np.concatenate(framed).astype(np.float32, copy=False)) if frames else embeddings
+
+    def embed_file_frames(self, path) -> np.ndarray:
+        """The 0.5 s frame embeddings ``(n_frames, 2048)`` of any audio file (``mer predict --curve``, Phase 4)."""
+        audio = load_audio(path, sr=SEGMENT_SETTINGS["sr"])
+        return self.embed_segments_with_frames(segment_audio(audio, name=str(path)))[1]
 
     def embed_audio(self, audio: np.ndarray, name: str = "clip") -> np.ndarray:
         """Embeddings ``(n_segments, 2048)`` of a mono clip at 32 kHz."""
@@ -151,10 +183,17 @@ class EmbeddingSet:
     computed_audio_seconds: float = 0.0
     reused_songs: int = 0
     files: dict = field(default_factory=dict, repr=False)
+    frame_seconds: float | None = None  # the hop of the kept frame embeddings (None: not kept)
 
     def segments(self, song_id: int) -> np.ndarray:
         """The ``(n_segments, 2048)`` embeddings of one song."""
         return np.load(self.files[int(song_id)])
+
+    def frames(self, song_id: int) -> np.ndarray:
+        """The ``(n_frames, dim)`` frame embeddings of one song, float32; frame ``j`` ends at ``(j + 1) * frame_seconds``."""
+        if self.frame_seconds is None:
+            raise MerError(f"the embeddings in {self.folder} were computed without frames: embed with keep_frames=True.")
+        return np.load(frames_path(self.files[int(song_id)])).astype(np.float32)
 
     def segment_counts(self) -> pd.DataFrame:
         """Count, mean, spread and range of the segments per song, as one row."""
@@ -189,6 +228,32 @@ class EmbeddingSet:
         if len(self.skipped):
             text += f"; {len(self.skipped)} clip(s) skipped"
         return text
+
+
+def frames_path(array_path) -> Path:
+    """Where a song's frame embeddings sit: beside its segment embeddings, ``<stem>.frames.npy``."""
+    array_path = Path(array_path)
+    return array_path.with_name(array_path.name.removesuffix(".npy") + FRAMES_SUFFIX)
+
+
+def todo_songs(store, songs: pd.DataFrame, keep_frames: bool) -> list[tuple[int, str]]:
+    """The songs to embed: those not done, and with ``keep_frames`` also those embedded without their frames."""
+    todo = store.todo(songs)
+    if keep_frames:
+        waiting = set(todo)
+        todo += [(int(i), str(p)) for i, p in zip(songs.index, songs["audio_path"])
+                 if (int(i), str(p)) not in waiting and store.array_path(i, p).exists()
+                 and not frames_path(store.array_path(i, p)).exists()]
+    return todo
+
+
+def save_song(store, song_id: int, audio_path, values: np.ndarray, frames: np.ndarray | None) -> None:
+    """Store a song's segment embeddings (unless cached already) and, when given, its frame embeddings (float16)."""
+    path = store.array_path(song_id, audio_path)
+    if not path.exists():
+        store.save(song_id, audio_path, values)
+    if frames is not None:
+        save_npy_atomic(frames_path(path), frames.astype(FRAMES_DTYPE))
 
 
 def read_cached_songs(store, songs, skipped_ids: set, dim: int, what: str):
@@ -239,13 +304,15 @@ def embed_corpus(
     precision: str | None = None,
     progress: bool = True,
     embedder: Embedder | None = None,
+    keep_frames: bool = False,
 ) -> EmbeddingSet:
     """Embed every song of ``corpus`` (from the cache where possible).
 
     Segments of several songs share a forward pass (``batch_size`` segments);
     the next clips are decoded in a background thread while the network runs.
     Clips that cannot be decoded or are shorter than one segment are skipped,
-    logged and listed in ``EmbeddingSet.skipped``.
+    logged and listed in ``EmbeddingSet.skipped``.  ``keep_frames``: also keep
+    each song's 0.5 s frame embeddings (see the module docstring).
     """
     from tqdm import tqdm
 
@@ -267,7 +334,7 @@ def embed_corpus(
         },
     )
     songs = [(int(i), str(p)) for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])]
-    todo = store.todo(corpus.songs)
+    todo = todo_songs(store, corpus.songs, keep_frames)
     reused = len(songs) - len(todo)
     ahead = plan_embedding("CNN14 embeddings", "cnn14", todo, len(songs), folder, SEGMENT_SETTINGS["sr"])
 
@@ -290,10 +357,13 @@ def embed_corpus(
         nonlocal audio_seconds
         if not pending:
             return
-        values = embedder.embed_segments(np.concatenate([segs for _, segs in pending]))
+        batch = np.concatenate([segs for _, segs in pending])
+        values, frames = embedder.embed_segments_with_frames(batch) if keep_frames else (
+            embedder.embed_segments(batch), None)
         at = 0
         for song_id, segs in pending:
-            store.save(song_id, paths[song_id], values[at : at + len(segs)])
+            part = slice(at * FRAMES_PER_SEGMENT, (at + len(segs)) * FRAMES_PER_SEGMENT)
+            save_song(store, song_id, paths[song_id], values[at : at + len(segs)], None if frames is None else frames[part])
             at += len(segs)
             audio_seconds += len(segs) * seconds
         pending.clear()
@@ -339,6 +409,7 @@ def embed_corpus(
         computed_audio_seconds=audio_seconds,
         reused_songs=reused,
         files=files,
+        frame_seconds=seconds / FRAMES_PER_SEGMENT if keep_frames else None,
     )
     log.info(result.describe())
     return result

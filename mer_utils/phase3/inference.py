@@ -13,6 +13,11 @@ bfloat16 (``precision="auto"``, :func:`mer_utils.training.runtime.resolve_precis
 the convolutions under bfloat16 autocast (embeddings agree with float32 to a
 relative error of about 0.4 %).  The precision is part of the cache key and of
 the saved model.
+
+:meth:`FastCnn14.forward_with_frames` also returns, from the same forward pass,
+a frame-level sequence: the same pooling head applied to six stretches of about
+0.5 s of the last block's time axis (Phase 4 reads it, ``notebooks/phase4_dynamic.py``),
+so a song is never embedded twice.
 """
 
 from __future__ import annotations
@@ -90,7 +95,19 @@ class FastCnn14(nn.Module):
         x = x.max(dim=2).values + x.mean(dim=2)
         return F.relu_(self.fc1(x))
 
-    def forward(self, x):
+    def frame_head(self, x, frames: int):
+        """The head applied to ``frames`` equal stretches of the last block's time axis: ``(B, frames, 2048)``.
+
+        The same max + mean pooling and ``fc1`` as :meth:`head`, over each stretch
+        (adaptive pooling: the 9 time steps of a 3-second segment into 6 frames of
+        about 0.5 s, neighbouring frames sharing a step where the division is uneven).
+        """
+        x = x.float().mean(dim=3)
+        x = F.adaptive_max_pool1d(x, frames) + F.adaptive_avg_pool1d(x, frames)
+        return F.relu_(self.fc1(x.transpose(1, 2)))
+
+    def deep(self, x):
+        """The last conv block's output ``(B, 2048, time, mel)`` of ``(B, 96000)`` waveforms (see :meth:`forward`)."""
         autocast = (
             torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16" else contextlib.nullcontext()
         )
@@ -100,5 +117,12 @@ class FastCnn14(nn.Module):
             with autocast:
                 parts.append(self.blocks(mel, 0, 4))
         with autocast:
-            deep = self.blocks(torch.cat(parts), 4, 6)
-        return self.head(deep)
+            return self.blocks(torch.cat(parts), 4, 6)
+
+    def forward(self, x):
+        return self.head(self.deep(x))
+
+    def forward_with_frames(self, x, frames: int):
+        """``forward(x)`` and, from the same computation, :meth:`frame_head`: ``((B, 2048), (B, frames, 2048))``."""
+        deep = self.deep(x)
+        return self.head(deep), self.frame_head(deep, frames)

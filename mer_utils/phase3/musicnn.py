@@ -66,6 +66,11 @@ it in the two timbral convolutions.  What makes it fast on a CPU:
   (max abs 0.06 for values of standard deviation 2.2; tag probabilities within
   0.01).  float32 is the default and the one checked against the reference.
 
+Frames for Phase 4 (:meth:`Musicnn.forward_with_frames`): the same back end applied
+to six stretches of about 0.5 s of a patch's mid-end features (max and mean over
+each stretch, the batch norm, the 200-unit dense layer before its ReLU), computed
+from the forward pass that gives the patch's embedding.
+
 Measured on the 2-core AMD EPYC (Zen 4) development machine, otherwise idle,
 two workers: from a decoded waveform to embeddings, 110-120x real time in
 float32 and 170-200x in bfloat16 (the network alone 125-145x and 230-275x,
@@ -497,8 +502,20 @@ class Musicnn(nn.Module):
         tags = torch.sigmoid(self.tagger(self.dense_norm(F.relu(embedding))))
         return MusicnnOutput(embedding, tags)
 
+    def frame_embeddings(self, features, frames: int):
+        """``(B, 753, frames_in)`` -> ``(B, frames, 200)``: the back end's embedding (dense, before its ReLU) of
+        ``frames`` equal stretches of the patch (adaptive max and mean pooling, interleaved as in :meth:`back_end`)."""
+        pooled = torch.stack([F.adaptive_max_pool1d(features, frames), F.adaptive_avg_pool1d(features, frames)], dim=3)
+        pooled = pooled.permute(0, 2, 1, 3).flatten(2)  # (B, frames, 753 * 2), max and mean of a feature side by side
+        return self.dense(self.pool_norm(pooled.reshape(-1, pooled.shape[-1]))).reshape(len(features), frames, -1)
+
     def forward(self, patches) -> MusicnnOutput:
         return self.back_end(self.mid_end(self.front_end(patches)))
+
+    def forward_with_frames(self, patches, frames: int) -> tuple[MusicnnOutput, torch.Tensor]:
+        """``forward(patches)`` and, from the same mid-end features, :meth:`frame_embeddings` ``(B, frames, 200)``."""
+        features = self.mid_end(self.front_end(patches))
+        return self.back_end(features), self.frame_embeddings(features, frames)
 
 
 def load_musicnn(path=None, precision: str = "float32") -> Musicnn:
@@ -554,13 +571,24 @@ class MusicnnEmbedder:
         self.batch_size = int(batch_size)
         self.n_threads = None if n_threads is None else int(n_threads)
 
-    def _forward(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _forward(self, patches: np.ndarray, frames: int = 0) -> tuple[np.ndarray, ...]:
         with torch.inference_mode():
-            out = self.model(torch.from_numpy(patches))
-        return out.embedding.float().numpy(), out.tags.float().numpy()
+            if not frames:
+                out = self.model(torch.from_numpy(patches))
+                return out.embedding.float().numpy(), out.tags.float().numpy()
+            out, framed = self.model.forward_with_frames(torch.from_numpy(patches), frames)
+        return out.embedding.float().numpy(), out.tags.float().numpy(), framed.float().numpy()
 
     def run_patches(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(n, 187, 96)`` patches -> ``(n, 200)`` embeddings and ``(n, 50)`` tag probabilities, float32."""
+        return self._run(patches, 0)
+
+    def run_patches_with_frames(self, patches: np.ndarray, frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`run_patches` and, from the same forward passes, ``(n * frames, 200)`` frame embeddings in time
+        order (``frames`` per patch, :meth:`Musicnn.frame_embeddings`)."""
+        return self._run(patches, int(frames))
+
+    def _run(self, patches: np.ndarray, frames: int):
         patches = np.ascontiguousarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[1:] != (PATCH_FRAMES, N_MELS) or patches.shape[0] == 0:
             raise MerError(f"expected a non-empty (n, {PATCH_FRAMES}, {N_MELS}) patch array, "
@@ -568,15 +596,19 @@ class MusicnnEmbedder:
         keep_freed_memory()
         workers = self.n_threads or 1
         chunks = [patches[part] for part in patch_chunks(len(patches), self.batch_size, workers)]
+        forward = functools.partial(self._forward, frames=frames)
         if self.n_threads is None:
-            outputs = [self._forward(chunk) for chunk in chunks]
+            outputs = [forward(chunk) for chunk in chunks]
         elif workers == 1 or len(chunks) == 1:
             with torch_threads(1):
-                outputs = [self._forward(chunk) for chunk in chunks]
+                outputs = [forward(chunk) for chunk in chunks]
         else:
             with torch_threads(1), ThreadPoolExecutor(min(workers, len(chunks)), initializer=_one_torch_thread) as pool:
-                outputs = list(pool.map(self._forward, chunks))
-        return np.concatenate([e for e, _ in outputs]), np.concatenate([t for _, t in outputs])
+                outputs = list(pool.map(forward, chunks))
+        joined = [np.concatenate([out[k] for out in outputs]) for k in range(len(outputs[0]))]
+        if frames:
+            joined[2] = joined[2].reshape(-1, joined[2].shape[-1])
+        return tuple(joined)
 
     def embed_audio(self, audio: np.ndarray, name: str = "clip", hop_frames: int = PATCH_FRAMES) -> np.ndarray:
         """Per-patch embeddings ``(n_patches, 200)`` of mono 16 kHz audio."""

@@ -33,7 +33,7 @@ from ..cache import SongCache, settings_key, write_csv_atomic
 from ..corpus.audio import decoded_ahead, load_audio
 from ..errors import AudioReadError, MerError
 from ..training.runtime import DEFAULT_JOBS
-from .embeddings import EmbeddingSet, plan_embedding, read_cached_songs
+from .embeddings import FRAMES_PER_SEGMENT, EmbeddingSet, plan_embedding, read_cached_songs, save_song, todo_songs
 from .musicnn import EMBEDDING_DIM, HOP, PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches, load_musicnn, weights_path
 
 log = logging.getLogger(__name__)
@@ -50,13 +50,15 @@ def musicnn_settings(precision: str) -> dict:
 
 
 def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None = None, n_threads: int | None = None,
-                         precision: str | None = None, progress: bool = True) -> EmbeddingSet:
+                         precision: str | None = None, progress: bool = True, keep_frames: bool = False) -> EmbeddingSet:
     """musicnn embeddings of every song of ``corpus`` (``songs`` indexed by integer id, with ``audio_path``).
 
     ``weights``: the ``.h5`` file (``None``: :func:`mer_utils.phase3.musicnn.weights_path`);
     a missing or foreign file raises :class:`MerError` saying how to get it.
     ``precision``: ``"float32"`` (default, the reference), ``"bfloat16"`` or ``"auto"``.
     The next clips are decoded in a background thread while the network runs.
+    ``keep_frames``: also keep each song's 0.5 s frame embeddings, from the same forward passes, as CNN14's
+    (:func:`mer_utils.phase3.embeddings.embed_corpus`; the song embeddings do not change).
     """
     from tqdm import tqdm
 
@@ -72,7 +74,7 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
                                "settings": settings, "backbone": {**identity, "path": str(path)}})
     songs = [(int(i), str(p)) for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])]
     paths = dict(songs)
-    todo = store.todo(corpus.songs)
+    todo = todo_songs(store, corpus.songs, keep_frames)
     reused = len(songs) - len(todo)
     ahead = plan_embedding("musicnn embeddings", "musicnn", todo, len(songs), folder, SR)
 
@@ -91,7 +93,11 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
         if problem:
             store.skip(song_id, paths[song_id], *problem)
         else:
-            store.save(song_id, paths[song_id], embedder.run_patches(patches)[0])
+            if keep_frames:
+                values, _, frames = embedder.run_patches_with_frames(patches, FRAMES_PER_SEGMENT)
+            else:
+                values, frames = embedder.run_patches(patches)[0], None
+            save_song(store, song_id, paths[song_id], values, frames)
             audio_seconds += len(patches) * PATCH_SECONDS
         bar.update()
     bar.close()
@@ -109,6 +115,7 @@ def embed_corpus_musicnn(corpus, cache_dir, weights=None, batch_size: int | None
         n_segments=pd.Series(counts, index=pd.Index(ids, name="song_id"), name="segments"), skipped=skipped,
         settings=settings, backbone={"kind": "pretrained", "identity": f"musicnn-{model.sha256}", **identity},
         compute_seconds=compute_seconds, computed_audio_seconds=audio_seconds, reused_songs=reused, files=files,
+        frame_seconds=PATCH_SECONDS / FRAMES_PER_SEGMENT if keep_frames else None,
     )
     log.info(result.describe())
     return result

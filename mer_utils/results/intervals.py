@@ -1,8 +1,9 @@
 """Uncertainty of held-out figures: bootstrap intervals over songs and paired differences between models.
 
 Used by: every results notebook, through the result records (``notebooks/phase1_models.py``,
-``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py``) and ``notebooks/conclusions.py``
-(the paired comparisons behind every verdict).
+``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py``), ``notebooks/conclusions.py``
+(the paired comparisons behind every verdict) and ``notebooks/phase4_dynamic.py`` (means over songs of
+per-song scores: :func:`mean_interval`, :func:`paired_mean_difference`).
 
 A test set is a sample of songs.  :func:`bootstrap_interval` resamples the
 test songs with replacement (``N_RESAMPLES`` times, seeded) and recomputes R²,
@@ -119,6 +120,29 @@ def paired_difference(y_true, pred_a, pred_b, metric: str = "r2", n_resamples: i
 def is_better(difference: dict, metric: str = "r2") -> bool:
     """True when the interval of A minus B excludes zero in A's favour."""
     return difference["low"] > 0 if metric == "r2" else difference["high"] < 0
+
+
+def mean_interval(values, groups=None, n_resamples: int = N_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                  level: float = LEVEL) -> list[float]:
+    """The 95% bootstrap interval of the mean of per-song values (e.g. Phase 4's per-song RMSE), songs resampled
+    (whole groups at a time when ``groups`` is given)."""
+    values = np.asarray(values, dtype=float)
+    if not len(values):
+        return [float("nan"), float("nan")]
+    weights = resample_weights(len(values), groups, n_resamples, seed)
+    return _bounds((weights @ values) / weights.sum(axis=1), level)
+
+
+def paired_mean_difference(values_a, values_b, groups=None, n_resamples: int = N_RESAMPLES,
+                           seed: int = BOOTSTRAP_SEED, level: float = LEVEL) -> dict:
+    """Mean of A minus mean of B over the same songs (per-song values in the same order), with the paired bootstrap
+    interval: ``{"difference", "low", "high", "songs"}``, as :func:`paired_difference` for a metric averaged over
+    songs.  Which sign favours A depends on the metric (lower RMSE, higher r)."""
+    a, b = np.asarray(values_a, dtype=float), np.asarray(values_b, dtype=float)
+    difference = a - b
+    low, high = mean_interval(difference, groups, n_resamples, seed, level)
+    return {"difference": float(difference.mean()) if len(difference) else float("nan"), "low": low, "high": high,
+            "songs": int(len(difference))}
 
 
 def predictions_frame(song_ids, y_true, y_pred) -> pd.DataFrame:

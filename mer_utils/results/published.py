@@ -3,8 +3,9 @@
 Used by: every results notebook, through :mod:`mer_utils.results.tables`
 (the report's column beside each of this run's), ``notebooks/phase2_train.py``
 and ``notebooks/phase3_panns.py`` (the report's figure on the learning curves;
-its per-epoch Tables 3 to 10 are :func:`report_epoch_table`), and
-``notebooks/conclusions.py`` (the outside anchors).
+its per-epoch Tables 3 to 10 are :func:`report_epoch_table`),
+``notebooks/conclusions.py`` (the outside anchors) and ``notebooks/phase4_dynamic.py``
+(MediaEval 2015's anchors for emotion over time, :data:`DYNAMIC_ANCHORS`).
 
 Every number of the report (Gupta 2025, ``../shared/reference/report.txt``) is
 written here exactly as printed there; ``tests/test_published.py`` reads the
@@ -182,6 +183,47 @@ SOUNDTRACKS_ANCHORS = [
 def anchors_for(corpus) -> list[dict]:
     """The published anchors to set beside a corpus's figures: Soundtracks' own, else the DEAM-era ones."""
     return SOUNDTRACKS_ANCHORS if getattr(corpus, "kind", "") == "Soundtracks" else PUBLISHED_ANCHORS
+
+
+# Published figures for emotion over time (Phase 4, notebooks/phase4_dynamic.py): MediaEval 2015's Emotion in Music
+# task, 2 Hz valence and arousal on DEAM's -1..1 scale, scored per song (RMSE and Pearson r between the predicted
+# and the annotated curve) and averaged over the 58 full-length 2015 test songs.  ``rmse`` and ``r`` are NaN where
+# the paper gives none; ``spread`` is the standard deviation over songs the paper prints beside a mean (not an
+# interval).  Checked against each paper's abstract (CEUR-WS vol. 1436 for the 2015 working notes; arXiv 1706.02292).
+_MEDIAEVAL_2015 = ("MediaEval 2015 task: trained on the task's development excerpts (2013-14), tested on the 58 "
+                   "full-length 2015 songs; per-song scores averaged over songs")
+DYNAMIC_ANCHORS = [
+    {"source": "Coutinho et al. 2015, deep LSTM-RNN (MediaEval 2015)", "short": "Coutinho et al. 2015",
+     "reference": "coutinho2015lstm", "protocol": _MEDIAEVAL_2015,
+     "figures": {"valence": {"rmse": np.nan, "r": 0.026, "r_spread": 0.500},
+                 "arousal": {"rmse": np.nan, "r": 0.613, "r_spread": 0.278}}},
+    {"source": "Chin and Wang 2015, deep RNN (MediaEval 2015)", "short": "Chin and Wang 2015",
+     "reference": "chin2015rnn", "protocol": _MEDIAEVAL_2015,
+     "figures": {"valence": {"rmse": 0.3359, "rmse_spread": 0.1614, "r": -0.0103, "r_spread": 0.3420},
+                 "arousal": {"rmse": 0.2555, "rmse_spread": 0.1255, "r": 0.3417, "r_spread": 0.2501}}},
+    {"source": "Malik et al. 2017, stacked CNN and RNN", "short": "Malik et al. 2017", "reference": "malik2017stacked",
+     "protocol": "the MediaEval 2015 Emotion in Music data, tested on its 58 full-length 2015 songs (RMSE only)",
+     "figures": {"valence": {"rmse": 0.268, "r": np.nan}, "arousal": {"rmse": 0.202, "r": np.nan}}},
+]
+DYNAMIC_PROTOCOL_CAVEAT = (
+    "These anchors are DEAM's own 2015 test: 58 full-length songs, annotated by a different panel from the 2013-14 "
+    "excerpts, with models trained on the task's cleaned development set. This book's default figures come from its "
+    "own split (test excerpts from the same years as the training ones) or from SynthDEAM, so they sit beside the "
+    "anchors, not against them; with DATA=deam SUBSET=all the book also runs the 2015 setting itself."
+)
+
+
+def dynamic_anchors() -> pd.DataFrame:
+    """:data:`DYNAMIC_ANCHORS` as rows: source, dimension, RMSE and r (-1..1 scale; NaN where not published), the
+    spread over songs the paper prints, the protocol and the bibliography key."""
+    rows = []
+    for anchor in DYNAMIC_ANCHORS:
+        for dimension, figures in anchor["figures"].items():
+            rows.append({"source": anchor["source"], "dimension": dimension, "rmse": figures.get("rmse", np.nan),
+                         "rmse_spread": figures.get("rmse_spread", np.nan), "r": figures.get("r", np.nan),
+                         "r_spread": figures.get("r_spread", np.nan), "protocol": anchor["protocol"],
+                         "reference": anchor["reference"]})
+    return pd.DataFrame(rows)
 
 
 # The report's per-epoch validation logs of the four Phase 2 models, every number as printed:

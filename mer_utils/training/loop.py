@@ -7,7 +7,9 @@ together, through :mod:`mer_utils.training.mlp`).  The protocol is the same for 
 * labels are standardised with a scaler fit on the training songs only
   (:func:`fit_target_scaler`); the model learns the standardised values;
 * loss: mean squared error per target, summed over targets (for one target,
-  plain MSE); optimiser: Adam;
+  plain MSE); optimiser: Adam.  Phase 4's sequence model (``notebooks/phase4_dynamic.py``)
+  trains on batches of songs ``(songs, frames, targets)`` whose unlabelled and padded
+  frames carry NaN targets: the loss and the validation scores count labelled frames only;
 * after every epoch the validation set is scored: its loss, and R²
   (scikit-learn ``r2_score``), RMSE and MAE on the **original 1..9 scale**
   (predictions are inverse-transformed with the training scaler);
@@ -59,13 +61,17 @@ def fit_target_scaler(values):
     return StandardScaler().fit(values)
 
 
-def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0):
-    """A DataLoader without worker processes; when shuffling, its generator is seeded."""
+def make_loader(dataset, batch_size: int, shuffle: bool = False, seed: int = 0, collate_fn=None):
+    """A DataLoader without worker processes; when shuffling, its generator is seeded.
+
+    ``collate_fn``: how items become a batch (Phase 4 pads songs of different lengths); ``None``: torch's default.
+    """
     import torch
     from torch.utils.data import DataLoader
 
     generator = torch.Generator().manual_seed(int(seed)) if shuffle else None
-    return DataLoader(dataset, batch_size=int(batch_size), shuffle=shuffle, generator=generator, num_workers=0)
+    return DataLoader(dataset, batch_size=int(batch_size), shuffle=shuffle, generator=generator, num_workers=0,
+                      collate_fn=collate_fn)
 
 
 def array_loader(features, targets, target_scaler, batch_size: int, shuffle: bool = False, seed: int = 0):
@@ -104,8 +110,32 @@ def _batch(x, device):
 
 
 def _loss(prediction, target):
-    """MSE per target, summed over targets."""
+    """MSE per target, summed over targets.
+
+    A sequence batch ``(songs, frames, targets)`` (Phase 4) counts only its labelled frames: a target of NaN
+    (an unlabelled or padded frame) adds nothing, and each target's MSE is over its labelled frames.
+    """
+    import torch
+
+    if target.dim() == 3:
+        labelled = torch.isfinite(target)
+        error = torch.where(labelled, prediction - torch.nan_to_num(target), torch.zeros_like(prediction))
+        return ((error**2).sum(dim=(0, 1)) / labelled.sum(dim=(0, 1)).clamp(min=1)).sum()
     return ((prediction - target) ** 2).mean(dim=0).sum()
+
+
+def _targets(y):
+    """``(B, n_targets)`` targets of a batch; a sequence batch ``(B, frames, n_targets)`` stays as it is."""
+    return y if y.dim() == 3 else y.reshape(len(y), -1)
+
+
+def _labelled_rows(prediction, target):
+    """Frames ``(n, n_targets)`` of a batch with a label: every row of a song batch, the labelled frames of a sequence
+    batch (a frame counts when any target has a label; a target without one stays NaN and is skipped by the loss)."""
+    if target.dim() < 3:
+        return prediction, target
+    keep = target.isfinite().any(dim=-1)
+    return prediction[keep], target[keep]
 
 
 def _run_eval(model, loader, device, precision: str = "float32"):
@@ -119,11 +149,13 @@ def _run_eval(model, loader, device, precision: str = "float32"):
     preds, targets = [], []
     with torch.inference_mode(), autocast(device, precision):
         for x, y in loader:
-            preds.append(model(_batch(x, device)).float().cpu())
-            targets.append(y.reshape(len(y), -1).float())
-    pred = torch.cat(preds).reshape(-1, targets[0].shape[1]) if preds else torch.empty(0, 1)
+            pred, target = _labelled_rows(model(_batch(x, device)).float().cpu(), _targets(y).float())
+            preds.append(pred)
+            targets.append(target)
+    pred = torch.cat(preds).reshape(-1, targets[0].shape[-1]) if preds else torch.empty(0, 1)
     target = torch.cat(targets)
-    return pred.numpy(), target.numpy(), float(_loss(pred, target))
+    return pred.numpy(), target.numpy(), float(_loss(pred, target) if target.isfinite().all() else
+                                               _loss(pred[None], target[None]))
 
 
 def _scores(y_true, y_pred, target_names) -> dict:
@@ -220,7 +252,7 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
         model.train()
         total, seen = 0.0, 0
         for x, y in train_loader:
-            x, y = _batch(x, device), y.to(device).reshape(len(y), -1)
+            x, y = _batch(x, device), _targets(y.to(device))
             optimiser.zero_grad(set_to_none=True)
             with autocast(device, precision):
                 prediction = model(x)
