@@ -313,7 +313,7 @@ def test_mediaeval_2015_trains_on_the_excerpts_and_tests_on_the_2015_songs():
 # --------------------------------------------------------------------------- the bundle behind mer predict --curve
 
 
-def test_a_saved_curve_model_gives_the_2_hz_curve_of_an_audio_file(tmp_path, cnn14, torch_one_thread):
+def test_a_saved_curve_model_gives_the_2_hz_curve_of_an_audio_file(tmp_path, cnn14, torch_one_thread, capsys):
     from mer_utils.phase3.backbones import Phase3Backbone
     from mer_utils.phase4.bundle import CURVE_COLUMNS, load_curve_model, predict_file_curve, save_curve_model
     from mer_utils.phase4.sequence import fit_dynamic_gru
@@ -328,7 +328,9 @@ def test_a_saved_curve_model_gives_the_2_hz_curve_of_an_audio_file(tmp_path, cnn
     path = save_curve_model(tmp_path, gru, backbone, embedded, extra={"data": "synthdeam"})
     bundle = load_curve_model(path)
     assert bundle.raw["scale"] == "[-1, 1] (DEAM dynamic annotations)"
-    assert bundle.provenance()["backbone"] == "random" and bundle.provenance()["data"] == "synthdeam"
+    row = bundle.provenance()
+    assert (row["backbone"], row["data"], row["scale"]) == ("cnn14", "synthdeam", "synthdeam:-1..1")
+    assert row["weights"].startswith("random:seed")
     assert bundle.backbone["name"] == "cnn14" and bundle.backbone["fingerprint"] == backbone.network.fingerprint
     song = tmp_path / "song.wav"
     write_tone(song, 3.2, 330.0)
@@ -341,6 +343,27 @@ def test_a_saved_curve_model_gives_the_2_hz_curve_of_an_audio_file(tmp_path, cnn
         load_curve_model(tmp_path / "other.pt")
     with pytest.raises(MerError, match="not found"):
         load_curve_model(tmp_path / "missing.pt")
+
+    # mer predict --curve: the same curve, one row per half second with the provenance columns; a corrupt file fails
+    # alone (exit 1); JSON holds one object per song with its curve.
+    import csv
+    import io
+
+    from mer_utils.predict import cli
+
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"\xff\xfb not an mp3 " * 40)
+    code = cli.main([str(song), str(broken), "--curve", "--model", str(path), "--format", "csv", "-q"])
+    out, err = capsys.readouterr()
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1 and "broken.mp3" in err and "SynthDEAM" in err  # and the caveat
+    assert list(rows[0]) == list(cli.CURVE_COLUMNS) and len(rows) == 6
+    assert [float(r["valence"]) for r in rows] == pytest.approx(curve["valence"].tolist(), abs=1e-4)
+    assert {r["scale"] for r in rows} == {"synthdeam:-1..1"}
+    assert cli.main([str(song), "--curve", "--model", str(path), "--format", "json", "-q"]) == 0
+    (song_json,) = json.loads(capsys.readouterr().out)
+    assert [p["time_s"] for p in song_json["curve"]] == [0.5 * k for k in range(1, 7)]
+    assert cli.main([str(song), "--curve", "--segments", "--model", str(path)]) == 2
 
 
 # --------------------------------------------------------------------------- the page's words and the book's layout
@@ -434,7 +457,7 @@ def test_a_curve_model_on_musicnn_frames_rebuilds_musicnn_from_its_checked_weigh
     hop = 2.992 / 6
     embedded = type("Embedded", (), {"frame_seconds": hop, "settings": {"sr": 16000, "precision": "float32"}})()
     bundle = load_curve_model(save_curve_model(tmp_path, gru, backbone, embedded, extra={"data": "deam"}))
-    assert bundle.backbone["name"] == "musicnn" and bundle.provenance()["backbone"] == "pretrained"
+    assert bundle.backbone["name"] == "musicnn" and bundle.provenance()["weights"].startswith("pretrained:")
     song = tmp_path / "song.wav"
     write_tone(song, 3.2, 440.0)
     curve = predict_file_curve(bundle, song)

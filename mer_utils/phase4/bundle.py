@@ -63,10 +63,30 @@ class CurveModel:
     frames: dict
     raw: dict
 
+    value_range = "-1..1"  # the dynamic annotations' scale
+
+    @property
+    def name(self) -> str:
+        """The backbone's name: ``cnn14`` or ``musicnn``."""
+        return str(self.backbone.get("name") or "cnn14")
+
+    @property
+    def data(self) -> str:
+        return str(self.raw.get("data") or "unknown")
+
+    @property
+    def learned_from(self) -> dict:
+        return {self.data: "2 Hz curves"}
+
+    @property
+    def scale(self) -> str:
+        return str(self.raw.get("scale") or SCALE)
+
     def provenance(self) -> dict:
-        """What every output row says about the model: ``data``, ``backbone`` (pretrained or random) and ``model``."""
-        return {"data": str(self.raw.get("data") or "unknown"), "backbone": str(self.backbone.get("kind", "unknown")),
-                "model": str(self.path)}
+        """What every output row says about the model (:func:`mer_utils.predict.bundles.provenance`)."""
+        from ..predict.bundles import provenance
+
+        return provenance(self)
 
 
 def load_curve_model(path) -> CurveModel:

@@ -154,6 +154,8 @@ class Bundle:
     def scale(self) -> str:
         return str(self.raw.get("scale") or SCALES.get(self.data, "unknown"))
 
+    value_range = "1-9"  # the song-level ratings' range (a Phase 4 curve model's is -1..1)
+
     @property
     def on_real_ratings(self) -> bool:
         return self.data in REAL_RATINGS
@@ -217,13 +219,17 @@ def corpus_label(bundle: Bundle) -> str:
     return "+".join([bundle.data, *others])
 
 
-def provenance(bundle: Bundle) -> dict:
-    """What every output row says about its model: ``data``, ``backbone``, ``weights``, ``scale``, ``model``."""
+def provenance(bundle) -> dict:
+    """What every output row says about its model: ``data``, ``backbone``, ``weights``, ``scale``, ``model``.
+
+    ``bundle`` is a :class:`Bundle` or a Phase 4 curve model (:class:`mer_utils.phase4.bundle.CurveModel`);
+    ``scale`` names whose scale the values are on and its range: ``soundtracks:1-9``, ``synthdeam:-1..1``.
+    """
     return {
         "data": corpus_label(bundle),
         "backbone": bundle.name,
         "weights": weights_label(bundle.backbone),
-        "scale": f"{bundle.data}:1-9",  # whose 1..9 rating scale the values are on (the corpus it learned ratings from)
+        "scale": f"{bundle.data}:{bundle.value_range}",
         "model": display_path(bundle.path),
     }
 
@@ -257,12 +263,6 @@ def caveat(bundle: Bundle) -> str | None:
 # --------------------------------------------------------------------------- which model
 
 
-def bundle_paths(folder: str, results_root=None) -> list[Path]:
-    """The bundles ``make book`` may have saved for one corpus, best first (:data:`BUNDLE_FILES`)."""
-    root = Path(results_root or RESULTS_ROOT) / folder
-    return [root / file for file in BUNDLE_FILES]
-
-
 def _peek(path: Path) -> dict:
     """``data`` and ``backbone`` of a bundle without building its network; ``{}`` for an unreadable file."""
     import torch
@@ -281,7 +281,7 @@ def _rank(path: Path) -> tuple:
     return (real, path.stat().st_mtime_ns, str(path))
 
 
-def choose_model(model=None, data: str | None = None, results_root=None) -> tuple[Path, str]:
+def choose_model(model=None, data: str | None = None, results_root=None, files=BUNDLE_FILES) -> tuple[Path, str]:
     """The bundle to predict with and why: ``(path, reason)``.
 
     ``model`` (``--model``) wins.  ``data`` (``--data synth|deam|soundtracks``)
@@ -290,13 +290,14 @@ def choose_model(model=None, data: str | None = None, results_root=None) -> tupl
     candidate: one trained on real ratings (DEAM or Soundtracks) with a pretrained
     backbone is preferred, the most recently written first; only when there is
     none does the most recently written bundle of any kind run.  No bundle raises
-    :class:`MerError` naming what was looked for and saying to run ``make book``.
+    :class:`MerError` naming what was looked for and saying to run ``make book``.  ``files``: the
+    bundle files to look for, best first (``mer predict --curve``: Phase 4's curve model).
     """
     root = Path(results_root or RESULTS_ROOT)
     if model is not None:
         return Path(model), "--model"
     if data is not None:
-        candidates = bundle_paths(DATA_FOLDERS[data], root)
+        candidates = [root / DATA_FOLDERS[data] / file for file in files]
         found = [p for p in candidates if p.is_file()]
         if not found:
             make = "make book" if data == "synth" else f"make book DATA={data} ..."
@@ -305,9 +306,9 @@ def choose_model(model=None, data: str | None = None, results_root=None) -> tupl
                 f"exists. Run '{make}' first (it saves its models there), or pass --model PATH."
             )
         return found[0], f"--data {data}: the best model that book saved ({found[0].name})"
-    found = sorted((p for file in BUNDLE_FILES for p in root.glob(f"*/{file.as_posix()}")), key=_rank)
+    found = sorted((p for file in files for p in root.glob(f"*/{file.as_posix()}")), key=_rank)
     if not found:
-        names = ", ".join(file.name for file in BUNDLE_FILES)
+        names = ", ".join(file.name for file in files)
         raise MerError(
             f"no trained model found: looked for {root / '*' / 'models'} ({names}). Run 'make book' first "
             "(it saves its models there), or pass --model PATH."

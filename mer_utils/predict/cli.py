@@ -14,7 +14,10 @@ Inputs (:func:`expand_inputs`): files (any format librosa reads), folders
 a small thread pool (``--jobs``) while the network embeds the previous ones
 (:func:`predict_files`); a progress bar runs on stderr when it is a terminal.
 ``--segments`` adds a row per 3-second unit; ``--quadrant`` adds the Russell
-quadrant and its probability where the model learned them.  The table, CSV and
+quadrant and its probability where the model learned them; ``--curve`` runs
+Phase 4's sequence model instead and gives each song's 2 Hz curve (one row per
+half second: ``time_s``, valence and arousal on the dynamic annotations' -1..1
+scale, :mod:`mer_utils.phase4.bundle`).  The table, CSV and
 JSON outputs have the same columns (:func:`output_columns`), and every row
 names the model's corpus, backbone, weights, scale and file.  A file that
 cannot be read or is too short gets a one-line error on stderr and the other
@@ -56,6 +59,7 @@ DEFAULT_JOBS = 2  # decoding threads: the machines the book is built on have 2 c
 # the targets' short names (valence, arousal) follow, then quadrant and quadrant_p with --quadrant.
 COLUMNS = ("file", "level", "start_s", "end_s", "segments", "data", "backbone", "weights", "scale", "model")
 QUADRANT_COLUMNS = ("quadrant", "quadrant_p")
+CURVE_COLUMNS = ("file", "time_s", "valence", "arousal", "data", "backbone", "weights", "scale", "model")
 
 
 # --------------------------------------------------------------------------- inputs
@@ -228,6 +232,34 @@ def format_results(results: list[dict], names: list[str], fmt: str, segments: bo
     return _table(song_rows, columns, names)
 
 
+def format_curves(results: list[dict], fmt: str) -> str:
+    """Curves (``--curve``) as a table or CSV (one row per half second, :data:`CURVE_COLUMNS`) or JSON (one object
+    per song, its ``curve`` a list of ``time_s``, ``valence``, ``arousal``)."""
+    if fmt == "json":
+        songs = [{c: r[c] for c in CURVE_COLUMNS if c in r} | {"curve": r["curve"]} for r in results]
+        return json.dumps(songs, indent=2) + "\n"
+    rows = [{**{c: r[c] for c in CURVE_COLUMNS if c in r}, **point} for r in results for point in r["curve"]]
+    if fmt == "csv":
+        import csv
+
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=list(CURVE_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+        return out.getvalue()
+    if not rows:
+        return ""
+    widths = {c: max(len(c), *(len(_cell(row[c])) for row in rows)) for c in CURVE_COLUMNS}
+    lines = ["  ".join(f"{c:<{widths[c]}}" for c in CURVE_COLUMNS).rstrip()]
+    lines += ["  ".join(f"{_cell(row[c]):<{widths[c]}}" for c in CURVE_COLUMNS).rstrip() for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value) -> str:
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
 def _table(rows: list[dict], columns: list[str], names: list[str]) -> str:
     """Aligned text; a segment row leaves file and provenance blank (they are the song row's above)."""
     headers = {c: (f"{c} (1-9)" if c in names else c) for c in columns}
@@ -263,6 +295,7 @@ examples:
   mer predict 'albums/*/*.flac'                  a glob pattern (quote it; ** spans folders with -r)
   mer predict --segments song.mp3                the 3-second curve as well
   mer predict --quadrant song.mp3                the Russell quadrant and its probability too
+  mer predict --curve song.mp3 --format csv      valence and arousal every half second (Phase 4)
   mer predict -r music/ --format csv > va.csv    or --format json; the same columns in every format
   mer predict --data soundtracks song.mp3        the model 'make book DATA=soundtracks ...' saved
 
@@ -272,6 +305,7 @@ which model:
   else, among every model under {root}, one trained on real ratings
   (DEAM or Soundtracks) with a pretrained backbone, the most recently written; only when there is
   none, the most recently written model of any kind. The choice and the reason go to stderr.
+  With --curve, the same rule picks Phase 4's results/<corpus>/models/dynamic_gru.pt.
 
 where the numbers come from:
   every row carries the model's data (the corpora it learned from), its backbone (cnn14 or
@@ -328,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--quadrant", action="store_true",
                         help="add the Russell quadrant (Q1-Q4) and its probability (models that learned 4Q's "
                              "quadrants)")
+    parser.add_argument("--curve", action="store_true",
+                        help="the 2 Hz curve of Phase 4's sequence model (time_s, valence, arousal on -1..1) instead "
+                             "of one value per song")
     parser.add_argument(
         "--format", choices=("table", "csv", "json"), default="table", help="output format (default: table)"
     )
@@ -368,6 +405,23 @@ def load_model(args) -> tuple[SongModel, str]:
     return song_model(bundle, threads=args.threads, checkpoint=args.checkpoint), reason
 
 
+def load_curve_model(args):
+    """Phase 4's curve model the arguments ask for, a function from a file to its curve, and why it was chosen."""
+    from ..phase4.bundle import CURVE_FILE, frame_embedder, load_curve_model as load, predict_file_curve
+
+    path, reason = choose_model(args.model, args.data, files=(CURVE_FILE,))
+    bundle = load(path)
+    embed = frame_embedder(bundle, args.checkpoint)
+
+    def curve(file):
+        frame = predict_file_curve(bundle, file, embed=embed)
+        return {"file": str(file), "end_s": float(frame["time_s"].iloc[-1]) if len(frame) else 0.0,
+                "curve": [{"time_s": float(t), "valence": float(v), "arousal": float(a)}
+                          for t, v, a in frame[["time_s", "valence", "arousal"]].itertuples(index=False)]}
+
+    return bundle, curve, reason
+
+
 def main(argv=None) -> int:
     """Entry point of ``mer predict``; returns the exit status."""
     from tqdm import tqdm
@@ -376,17 +430,27 @@ def main(argv=None) -> int:
         args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help (0) or a usage error (2)
         return int(exc.code or 0)
+    if args.curve and (args.segments or args.quadrant):
+        print("error: --curve gives the 2 Hz curve of Phase 4's model; --segments and --quadrant belong to the "
+              "song-level models: use one or the other", file=sys.stderr)
+        return 2
     files, problems = expand_inputs(args.songs, recursive=args.recursive)
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if not files:
         return 1
     try:
-        model, reason = load_model(args)
+        if args.curve:
+            bundle, curve, reason = load_curve_model(args)
+            outcomes = (_curve_of(curve, path) for path in files)
+        else:
+            model, reason = load_model(args)
+            bundle = model.bundle
+            outcomes = predict_files(model, files, segments=args.segments, quadrant=args.quadrant, jobs=args.jobs)
     except MerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    bundle, origin = model.bundle, provenance(model.bundle)
+    origin = provenance(bundle)
     if not args.quiet:
         print(f"model: {origin['model']} ({reason})", file=sys.stderr)
         print(f"model: {describe(bundle)}", file=sys.stderr)
@@ -398,8 +462,7 @@ def main(argv=None) -> int:
         total=len(files), unit="song", desc="mer predict", file=sys.stderr, disable=not show_progress(args.quiet)
     )
     try:
-        for song, result, error in predict_files(model, files, segments=args.segments, quadrant=args.quadrant,
-                                                 jobs=args.jobs):
+        for song, result, error in outcomes:
             if error is not None:
                 failed += 1
                 tqdm.write(_error_line(song, error), file=sys.stderr)
@@ -413,6 +476,17 @@ def main(argv=None) -> int:
         print(f"error: interrupted after {bar.n} of {len(files)} files; printing those predicted", file=sys.stderr)
         failed += 1
     bar.close()
-    sys.stdout.write(format_results(results, model.names, args.format, args.segments, args.quadrant))
+    if args.curve:
+        sys.stdout.write(format_curves(results, args.format))
+    else:
+        sys.stdout.write(format_results(results, model.names, args.format, args.segments, args.quadrant))
     sys.stdout.flush()
     return 1 if failed else 0
+
+
+def _curve_of(curve, path):
+    """``(path, result, error)`` of one file's curve, as :func:`predict_files` yields them."""
+    try:
+        return path, curve(path), None
+    except AudioReadError as exc:
+        return path, None, exc
