@@ -107,7 +107,7 @@ def test_tiny_synthetic_book(tiny_book, tmp_path):
     assert {page: page_tables(moved / page) for page in summaries} == tables
 
 
-def assert_real_format_deam_pages(repo: Path) -> None:
+def assert_real_format_deam_pages(repo: Path, deam_dir: Path) -> None:
     """What the pages of a book built on the real-format DEAM sample (10 clips, the full annotation files) show.
 
     The one place for per-page checks of that book: :func:`test_make_real_book_against_a_local_mirror` builds it.
@@ -116,7 +116,7 @@ def assert_real_format_deam_pages(repo: Path) -> None:
     assert corpus["songs"] == 10 and len(corpus["missing_audio"]) == 1734
     page = (repo / "book" / "data" / "corpus.ipynb").read_text()
     assert "1734" in page and "Synthetic data" not in page
-    assert_phase4_on_deam_sample(repo, DEAM_SAMPLE)
+    assert_phase4_on_deam_sample(repo, deam_dir)
 
 
 def assert_phase4_page(repo: Path) -> None:
@@ -183,7 +183,7 @@ def test_make_real_book_against_a_local_mirror(tmp_path):
     assert (repo / "weights" / "Cnn14_mAP=0.431.pth").stat().st_size == files["panns"].stat().st_size
     record = json.loads((deam_dir / "downloads.json").read_text())
     assert record["DEAM_audio.zip"]["sha256"] == json.loads(manifest.read_text())["deam_audio"]["sha256"]
-    assert_real_format_deam_pages(repo)
+    assert_real_format_deam_pages(repo, deam_dir)
 
     # The book on DEAM with the pretrained backbones (the checkpoint read from the mirror) and the Real music chapter.
     for page in ("book/phase3/panns.html", "book/phase3/musicnn.html", "book/realmusic/fourq.html"):
