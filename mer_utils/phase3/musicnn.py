@@ -353,10 +353,21 @@ class FrequencyMaxBlock(nn.Module):
     def conv_max(self, x):
         raise NotImplementedError
 
+    def conv_max_direct(self, x):
+        """``max_f(conv'(x))`` by the library's 2-D convolution: on a GPU, and when the weights train.
+
+        The strided products of :meth:`conv_max` are made for inference on a
+        CPU; autograd through their overlapping views is slow, and a GPU runs
+        cuDNN's convolution faster than a loop over patches.  The same numbers
+        (to float rounding).
+        """
+        return F.conv2d(x[:, None], self.weight).amax(dim=3)
+
     def forward(self, x):
         """``(B, frames, 96)`` normalised patches -> ``(B, filters, frames)`` float32."""
         x = F.pad(x, (0, 0, *self.time_padding)).contiguous()  # conv_max takes strided views of each patch
-        peak = self.conv_max(x).float() + self.bias[:, None]
+        direct = x.device.type != "cpu" or (torch.is_grad_enabled() and self.weight.requires_grad)
+        peak = (self.conv_max_direct(x) if direct else self.conv_max(x)).float() + self.bias[:, None]
         return self.norm(F.relu(peak * self.signs[:, None]))
 
 
@@ -490,10 +501,14 @@ class Musicnn(nn.Module):
             outputs.append(x)
         return torch.cat(outputs, dim=1)
 
+    @staticmethod
+    def pool(features):
+        """``(B, 753, frames)`` -> ``(B, 1506)``: max and mean over time, interleaved as Keras flattens (753, 2)."""
+        return torch.stack([features.amax(dim=2), features.mean(dim=2)], dim=2).flatten(1)
+
     def back_end(self, features) -> MusicnnOutput:
-        """``(B, 753, frames)`` -> embedding and tags.  Max and mean interleave as Keras flattens (753, 2)."""
-        pooled = torch.stack([features.amax(dim=2), features.mean(dim=2)], dim=2).flatten(1)
-        embedding = self.dense(self.pool_norm(pooled))
+        """``(B, 753, frames)`` -> embedding and tags (:meth:`pool`, batch norm, the dense layer, the tagger)."""
+        embedding = self.dense(self.pool_norm(self.pool(features)))
         tags = torch.sigmoid(self.tagger(self.dense_norm(F.relu(embedding))))
         return MusicnnOutput(embedding, tags)
 
@@ -559,8 +574,12 @@ class MusicnnEmbedder:
             out = self.model(torch.from_numpy(patches))
         return out.embedding.float().numpy(), out.tags.float().numpy()
 
-    def run_patches(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``(n, 187, 96)`` patches -> ``(n, 200)`` embeddings and ``(n, 50)`` tag probabilities, float32."""
+    def _front_end(self, patches: np.ndarray) -> tuple[np.ndarray]:
+        with torch.inference_mode():
+            return (self.model.front_end(torch.from_numpy(patches)).float().numpy(),)
+
+    def _map(self, forward, patches: np.ndarray) -> list[np.ndarray]:
+        """``forward`` on chunks of the patches in the workers; each of its outputs concatenated in patch order."""
         patches = np.ascontiguousarray(patches, dtype=np.float32)
         if patches.ndim != 3 or patches.shape[1:] != (PATCH_FRAMES, N_MELS) or patches.shape[0] == 0:
             raise MerError(f"expected a non-empty (n, {PATCH_FRAMES}, {N_MELS}) patch array, "
@@ -569,14 +588,23 @@ class MusicnnEmbedder:
         workers = self.n_threads or 1
         chunks = [patches[part] for part in patch_chunks(len(patches), self.batch_size, workers)]
         if self.n_threads is None:
-            outputs = [self._forward(chunk) for chunk in chunks]
+            outputs = [forward(chunk) for chunk in chunks]
         elif workers == 1 or len(chunks) == 1:
             with torch_threads(1):
-                outputs = [self._forward(chunk) for chunk in chunks]
+                outputs = [forward(chunk) for chunk in chunks]
         else:
             with torch_threads(1), ThreadPoolExecutor(min(workers, len(chunks)), initializer=_one_torch_thread) as pool:
-                outputs = list(pool.map(self._forward, chunks))
-        return np.concatenate([e for e, _ in outputs]), np.concatenate([t for _, t in outputs])
+                outputs = list(pool.map(forward, chunks))
+        return [np.concatenate(parts) for parts in zip(*outputs)]
+
+    def run_patches(self, patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(n, 187, 96)`` patches -> ``(n, 200)`` embeddings and ``(n, 50)`` tag probabilities, float32."""
+        embeddings, tags = self._map(self._forward, patches)
+        return embeddings, tags
+
+    def run_front_end(self, patches: np.ndarray) -> np.ndarray:
+        """``(n, 187, 96)`` patches -> ``(n, 561, 187)`` front-end features, float32 (what fine-tuning caches)."""
+        return self._map(self._front_end, patches)[0]
 
     def embed_audio(self, audio: np.ndarray, name: str = "clip", hop_frames: int = PATCH_FRAMES) -> np.ndarray:
         """Per-patch embeddings ``(n_patches, 200)`` of mono 16 kHz audio."""
