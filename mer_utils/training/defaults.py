@@ -1,6 +1,6 @@
 """Training settings of every network: epochs, patience, batch size and learning rate, written once.
 
-Used by: ``notebooks/phase2_train.py`` and ``notebooks/phase3_panns.py`` (through
+Used by: ``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py`` and ``notebooks/phase3_finetune.py`` (through
 :func:`training_settings`); a notebook parameter left at ``None`` (and a Makefile
 knob left unset) means the value here.
 """
@@ -28,8 +28,18 @@ from ..errors import MerError
 # folds) at 3 to 10 s an epoch on 2 cores, so 6 epochs each to stay near the
 # book's budget; the MLP sees only 5 batches an epoch, so its validation loss is
 # noisy and it gets more epochs and a longer patience.
+#
+# MusicnnRegressor, Cnn14Regressor: a pretrained backbone fine-tuned on 3-second patches (notebooks/phase3_finetune.py,
+# mer_utils.phase3.finetune): Adam at lr for the new head and backbone_lr, ten times lower, for the pretrained layers
+# that train.  On 2 float32 cores the layers after musicnn's front end train at about 180 patches a second on one
+# thread (benchmarks/bench_finetune.py), so an epoch of a Soundtracks fold (about 720 training patches) takes about
+# 4 s; 10 runs (5 folds, fine-tuned and from random weights) of at most 8 epochs, the model on all songs and the two
+# front-end passes fit the page's budget of 10 minutes.  On the validation songs of the sample's folds the song-level
+# loss levels off after 4 to 7 epochs.  DEAM (about 26,000 patches) keeps the same schedule with a longer patience.
 _DEAM = {"batch_size": 32, "lr": 1e-3, "patience": 10}
 _SYNTH = {"batch_size": 32, "lr": 1e-3, "patience": 3}
+_FINETUNE = {"batch_size": 32, "lr": 1e-3, "backbone_lr": 1e-4, "epochs": 8, "patience": 3}
+_FINETUNE_DEAM = {**_FINETUNE, "epochs": 20, "patience": 5}
 TRAINING_DEFAULTS = {
     "deam": {
         "EmotionCNN": {**_DEAM, "epochs": 15},
@@ -37,6 +47,8 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU": {**_DEAM, "epochs": 50},
         "EmotionCNN_GRU_Attention": {**_DEAM, "epochs": 50},
         "EmotionMLP": {**_DEAM, "epochs": 30},
+        "MusicnnRegressor": _FINETUNE_DEAM,
+        "Cnn14Regressor": _FINETUNE_DEAM,
     },
     "synth": {
         "EmotionCNN": {**_SYNTH, "epochs": 10},
@@ -44,6 +56,8 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU": {**_SYNTH, "epochs": 10},
         "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 10},
         "EmotionMLP": {**_SYNTH, "epochs": 30},
+        "MusicnnRegressor": _FINETUNE,
+        "Cnn14Regressor": _FINETUNE,
     },
     "soundtracks": {
         "EmotionCNN": {**_SYNTH, "epochs": 6},
@@ -51,15 +65,19 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU": {**_SYNTH, "epochs": 6},
         "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 6},
         "EmotionMLP": {**_SYNTH, "epochs": 60, "patience": 8},
+        "MusicnnRegressor": _FINETUNE,
+        "Cnn14Regressor": _FINETUNE,
     },
 }
 
 
-def training_settings(data: str, model_name: str, epochs=None, patience=None, batch_size=None, lr=None) -> dict:
+def training_settings(data: str, model_name: str, epochs=None, patience=None, batch_size=None, lr=None,
+                      backbone_lr=None) -> dict:
     """Defaults of :data:`TRAINING_DEFAULTS` for ``data`` and ``model_name``, with any given value overriding.
 
     ``epochs="report"`` takes the report's epoch count for this model (15 for
     EmotionCNN, 50 for the others) whatever ``data`` is; ``None`` keeps the default.
+    ``backbone_lr``: a fine-tuned backbone's rate for its pretrained layers (only its models have one).
     """
     if data not in TRAINING_DEFAULTS:
         raise MerError(f"unknown data '{data}' for training defaults: use one of {', '.join(TRAINING_DEFAULTS)}.")
@@ -72,10 +90,14 @@ def training_settings(data: str, model_name: str, epochs=None, patience=None, ba
         if epochs.strip().lower() != "report":
             raise MerError(f"epochs='{epochs}' is not a number: pass a whole number, 'report' or leave it unset.")
         epochs = TRAINING_DEFAULTS["deam"][model_name]["epochs"]
-    for key, value in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size), ("lr", lr)):
+    if backbone_lr is not None and "backbone_lr" not in settings:
+        raise MerError(f"backbone_lr applies to a fine-tuned backbone, not to {model_name}.")
+    for key, value in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size), ("lr", lr),
+                       ("backbone_lr", backbone_lr)):
         if value is not None:
             settings[key] = value
-    if int(settings["epochs"]) < 1 or int(settings["batch_size"]) < 1 or float(settings["lr"]) <= 0:
+    if (int(settings["epochs"]) < 1 or int(settings["batch_size"]) < 1 or float(settings["lr"]) <= 0
+            or float(settings.get("backbone_lr", 1)) <= 0):
         raise MerError(f"training settings {settings} need epochs >= 1, batch_size >= 1 and lr > 0.")
     if settings["patience"] is not None and int(settings["patience"]) < 1:
         raise MerError(f"patience={settings['patience']} must be 1 or more (or None for no early stopping).")
