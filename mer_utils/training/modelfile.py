@@ -1,7 +1,8 @@
 """The book's networks by name, and the one file format every trained model is saved in.
 
 Used by: ``notebooks/phase2_train.py`` (each Phase 2 run saves its model),
-``notebooks/phase3_panns.py`` (the EmotionMLP that ``mer predict`` loads) and
+``notebooks/phase3_panns.py`` (the EmotionMLP that ``mer predict`` loads),
+``notebooks/phase3_finetune.py`` (a fine-tuned backbone, with every weight it needs) and
 ``mer predict``.
 
 A model file is one ``torch.save`` dict of tensors and plain values, read back
@@ -33,11 +34,12 @@ VERSION = 2
 
 
 def model_classes() -> dict:
-    """Every network of the book by name: the four Phase 2 CNNs and the Phase 3 EmotionMLP."""
+    """Every network of the book by name: the four Phase 2 CNNs, the Phase 3 EmotionMLP and the fine-tuned backbones."""
     from ..phase2.models import CNN_CLASSES
+    from ..phase3.finetune_models import model_classes as finetuned_classes
     from .mlp import EmotionMLP
 
-    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP}
+    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP, **finetuned_classes()}
 
 
 def build_model(name: str, seed: int | None = None, **kwargs):
