@@ -34,6 +34,9 @@ class Source:
     protocol: str = "split"
     default_subset: str = ""
     random_cnn14_ok: bool = False  # a missing CNN14 checkpoint falls back to random weights (else PANNS_RANDOM=1)
+    # Phase 3 fine-tunes musicnn by default (FINETUNE unset) where its weights are present: only where the corpus is
+    # small enough for the page's budget on 2 float32 cores (mer_utils.phase3.backbones.finetune_runs)
+    finetune_by_default: bool = False
 
     def load(self, data_dir, subset: str | None = None) -> Corpus:
         module, function = self.loader.split(":")
@@ -47,7 +50,7 @@ SOURCES = {
     "deam": Source("deam", "deam", "DEAM", "deam:load_corpus", "DEAM_DIR", default_subset="1_2000"),
     "soundtracks": Source("soundtracks", "soundtracks", "Soundtracks (Eerola and Vuoskoski 2011)",
                           "soundtracks:load_soundtracks", "SOUNDTRACKS_DIR", protocol="folds",
-                          default_subset="set1", random_cnn14_ok=True),
+                          default_subset="set1", random_cnn14_ok=True, finetune_by_default=True),
 }
 DATA_CHOICES = tuple(SOURCES)
 CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks"}  # by results-folder name
