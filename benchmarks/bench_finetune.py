@@ -195,7 +195,8 @@ def main(argv=None) -> None:
     precisions = (args.precisions.split(",") if args.precisions else
                   ["float32"] + (["bfloat16"] if resolve_precision("auto", device) == "bfloat16" else []))
     keep_freed_memory()
-    print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}; torch {torch.__version__}; "
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    print(f"device: {name}; torch {torch.__version__}; "
           f"ATEN_CPU_CAPABILITY={os.environ.get('ATEN_CPU_CAPABILITY', '(unset)')}; "
           f"threads {args.threads}; batch {args.batch_size}; precisions {', '.join(precisions)}")
     print(f"load average before: {os.getloadavg()[0]:.2f}")

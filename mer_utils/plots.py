@@ -279,7 +279,8 @@ def finetune_curves(histories: dict, target_names, frozen_r2: dict | None = None
             ax.plot([best["epoch"]], [best[f"val_song_r2_{target}"]], marker="*", ms=14, color=line[0].get_color())
         if frozen_r2 and np.isfinite(frozen_r2.get(target, np.nan)):
             ax.axhline(frozen_r2[target], color="k", ls="--", lw=1, label=f"frozen: {frozen_r2[target]:.3f}")
-        ax.set(xlabel="epoch", ylabel="R² (sklearn r2_score)", title=f"{short_name(target).capitalize()}, validation songs")
+        ax.set(xlabel="epoch", ylabel="R² (sklearn r2_score)",
+               title=f"{short_name(target).capitalize()}, validation songs")
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)

@@ -130,7 +130,8 @@ fig = plots.finetune_curves({finetune.KIND_WORDS[k]: result.first_run(k).history
 
 # %%
 grouped = page.groups is not None
-display(style_plain(finetune.side_by_side(found, TARGETS, corpus), words.scores_caption("musicnn", corpus.scale, grouped)))
+display(style_plain(finetune.side_by_side(found, TARGETS, corpus),
+                    words.scores_caption("musicnn", corpus.scale, grouped)))
 differences = finetune.paired_differences(found, TARGETS, corpus)
 display(style_plain(finetune.differences_table(differences), words.differences_caption("musicnn", grouped)))
 display(Markdown(words.findings(differences, "musicnn", grouped)))
@@ -170,9 +171,8 @@ if run_cnn14:
     display(style_plain(finetune.differences_table(differences14), words.differences_caption("cnn14", grouped)))
     display(Markdown(words.findings(differences14, "cnn14", grouped)))
     finetune.save_final_model(cnn14_result, page.results_dir, corpus, page.seed, page.cross_validated)
-display(Markdown(words.cnn14_note(run_cnn14, cnn14_reason,
-                                  finetune.cnn14_estimate_seconds(len(result.patches.inputs), len(page.folds), settings),
-                                  f"DATA={page.data}")))
+cnn14_seconds = finetune.cnn14_estimate_seconds(len(result.patches.inputs), len(page.folds), settings)
+display(Markdown(words.cnn14_note(run_cnn14, cnn14_reason, cnn14_seconds, f"DATA={page.data}")))
 
 # %% [markdown]
 # ## Where the time went

@@ -97,7 +97,8 @@ def test_random_weights_are_seeded_and_start_from_identity_batch_norms():
 def test_the_fine_tuned_network_starts_as_the_pretrained_musicnn():
     network, start = musicnn_regressor("finetuned", MUSICNN_WEIGHTS, seed=0)
     pretrained = load_musicnn(MUSICNN_WEIGHTS)
-    assert start["sha256"] == pretrained.sha256 and start["weights"] == "MSD_musicnn.h5" and start["kind"] == "finetuned"
+    assert start["sha256"] == pretrained.sha256 and start["weights"] == "MSD_musicnn.h5"
+    assert start["kind"] == "finetuned"
     x = patches(2)
     with torch.no_grad():
         torch.testing.assert_close(network.backbone(x).embedding, pretrained(x).embedding)
@@ -138,7 +139,8 @@ def tiny_corpus(n_songs: int = 9, patches_per_song: int = 2):
     labels = pd.DataFrame({"valence_mean": 5 + 10 * (level - level.mean()), "arousal_mean": rng.uniform(2, 8, n_songs),
                            "film": [f"f{i % 3}" for i in range(n_songs)]}, index=pd.Index(song_of[::patches_per_song],
                                                                                           name="song_id"))
-    return finetune.PatchSet("musicnn", inputs, song_of, pd.DataFrame(columns=["song_id", "kind", "reason"]), 0.0), labels
+    skipped = pd.DataFrame(columns=["song_id", "kind", "reason"])
+    return finetune.PatchSet("musicnn", inputs, song_of, skipped, 0.0), labels
 
 
 def test_one_run_per_fold_is_pooled_out_of_fold_and_the_final_model_trains_for_the_median_best_epoch(scratch):
@@ -250,7 +252,8 @@ def test_the_finetune_knob_turns_on_for_soundtracks_where_musicnn_runs(tmp_path)
     weights.write_bytes(b"not read")
     assert finetune_runs(None, "soundtracks", None, weights) is True
     assert finetune_runs("", "synth", None, weights) is False  # the default SynthDEAM book would pass its budget
-    assert finetune_runs("1", "synth", None, weights) is True and finetune_runs("0", "soundtracks", None, weights) is False
+    assert finetune_runs("1", "synth", None, weights) is True
+    assert finetune_runs("0", "soundtracks", None, weights) is False
     assert finetune_runs(None, "soundtracks", None, tmp_path / "absent.h5") is False
     with pytest.raises(MerError, match=r"FINETUNE=1 fine-tunes musicnn .* \(BACKBONE=cnn14;"):
         finetune_runs("1", "soundtracks", "cnn14", weights)
@@ -284,7 +287,8 @@ def test_preflight_reports_fine_tuning_asked_for_without_musicnn(tmp_path):
 
     found = check_run("synth", tmp_path / "synthdeam", cache_dir=tmp_path / "cache", finetune="1",
                       musicnn_weights=tmp_path / "absent.h5", free=10**15)
-    assert not found.ok and any(p.startswith("Phase 3 fine-tuning: FINETUNE=1 fine-tunes musicnn") for p in found.problems)
+    assert not found.ok
+    assert any(p.startswith("Phase 3 fine-tuning: FINETUNE=1 fine-tunes musicnn") for p in found.problems)
 
 
 # --------------------------------------------------------------------------- the page's sentences

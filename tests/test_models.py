@@ -9,7 +9,6 @@ from mer_utils.errors import MerError
 from mer_utils.phase2.models import PHASE2_MODELS, count_parameters, time_sequence
 from mer_utils.training.modelfile import build_model
 
-
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 

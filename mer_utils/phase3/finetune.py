@@ -193,7 +193,9 @@ class FinetuneRun:
 
 def network_label(name: str, kind: str, backbone_label: str) -> str:
     """``"musicnn (MSD) fine-tuned"`` or ``"musicnn from random weights"``: how tables name a run."""
-    return f"{backbone_label} fine-tuned" if kind == "finetuned" else f"{name if name == 'musicnn' else 'CNN14'} from random weights"
+    if kind == "finetuned":
+        return f"{backbone_label} fine-tuned"
+    return f"{'musicnn' if name == 'musicnn' else 'CNN14'} from random weights"
 
 
 def _part_rows(song_of: np.ndarray, split: pd.DataFrame) -> tuple[dict, dict]:
@@ -330,7 +332,8 @@ def final_model(runs: dict, *, template, features, song_of, labels, targets, set
 
 
 def start_network(name: str, kind: str, weights=None, seed: int = 42, outputs: int = 2, train_front_end: bool = False):
-    """The template of one kind of run: ``(network, start)`` (:func:`~mer_utils.phase3.finetune_models.build_regressor`)."""
+    """The template of one kind of run: ``(network, start)``
+    (:func:`~mer_utils.phase3.finetune_models.build_regressor`)."""
     return build_regressor(name, kind, weights, seed=seed, outputs=outputs, train_front_end=train_front_end)
 
 
@@ -495,7 +498,8 @@ class Finetuning:
     def timing(self) -> pd.DataFrame:
         """Wall and CPU seconds of each step, and the training rate of each kind (patches per second of wall time,
         mean over folds and epochs)."""
-        rates = {f"training, {KIND_WORDS[kind]}": float(np.mean([r.history["samples_per_s"].mean() for r in runs.values()]))
+        rates = {f"training, {KIND_WORDS[kind]}": float(np.mean([r.history["samples_per_s"].mean()
+                                                                 for r in runs.values()]))
                  for kind, runs in self.runs.items()}
         return pd.DataFrame([{"backbone": self.backbone_label, "step": step, "seconds": round(wall, 1),
                               "CPU seconds": round(self.steps.cpu[step], 1),

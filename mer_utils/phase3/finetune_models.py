@@ -56,7 +56,7 @@ from torch import nn
 
 from ..errors import MerError
 
-BACK_END_DROPOUT = 0.5  # musicnn's own, before its dense layer and before its output layer; CNN14's before fc1 and after
+BACK_END_DROPOUT = 0.5  # musicnn's own, before its dense layer and its output layer; CNN14's on its embedding
 BLOCK_DROPOUT = 0.2  # CNN14's after each conv block
 NETWORKS = {"musicnn": "MusicnnRegressor", "cnn14": "Cnn14Regressor"}  # backbone name -> model-file name
 KINDS = ("finetuned", "scratch")  # started from the pretrained weights, or from seeded random ones
@@ -127,7 +127,10 @@ class _Regressor(nn.Module):
 
 
 class MusicnnRegressor(_Regressor):
-    """musicnn with a ``Linear(200, outputs)`` head in place of its tagger: ``(B, 187, 96)`` patches -> ``(B, outputs)``."""
+    """musicnn with a ``Linear(200, outputs)`` head in place of its tagger.
+
+    ``(B, 187, 96)`` log-mel patches -> ``(B, outputs)`` standardised labels.
+    """
 
     def __init__(self, outputs: int = 2, train_front_end: bool = False):
         super().__init__(train_front_end)
@@ -266,7 +269,7 @@ def cnn14_regressor(kind: str, checkpoint=None, seed: int = 42, outputs: int = 2
 
 def build_regressor(name: str, kind: str, weights=None, seed: int = 42, outputs: int = 2,
                     train_front_end: bool = False):
-    """:func:`musicnn_regressor` or :func:`cnn14_regressor` by backbone name (``weights``: the .h5 or the checkpoint)."""
+    """:func:`musicnn_regressor` or :func:`cnn14_regressor` by backbone name (``weights``: .h5 or checkpoint)."""
     if name not in NETWORKS:
         raise MerError(f"cannot fine-tune backbone '{name}': use {' or '.join(NETWORKS)}.")
     build = musicnn_regressor if name == "musicnn" else cnn14_regressor
