@@ -113,16 +113,16 @@ else
 endif
 P3_PAGES := $(if $(filter cnn14,$(P3_BACKBONES)),book/phase3/panns.ipynb) $(if $(filter musicnn,$(P3_BACKBONES)),book/phase3/musicnn.ipynb)
 # Fine-tuning musicnn (mer_utils/phase3/backbones.py, finetune_runs): FINETUNE=1 on, 0 off; unset, on for
-# DATA=soundtracks where the musicnn page runs (the corpora small enough for its budget).  preflight says what to do
-# when FINETUNE=1 meets a run without the musicnn page.
+# DATA=synth and DATA=soundtracks where the musicnn page runs (the corpora small enough for its budget), off for DEAM.
+# preflight says what to do when FINETUNE=1 meets a run without the musicnn page.
 ifeq ($(strip $(FINETUNE)),)
-  FT_PAGES := $(if $(and $(filter soundtracks,$(DATA)),$(filter musicnn,$(P3_BACKBONES))),book/phase3/finetune.ipynb)
+  FT_PAGES := $(if $(and $(filter synth soundtracks,$(DATA)),$(filter musicnn,$(P3_BACKBONES))),book/phase3/finetune.ipynb)
 else ifneq ($(filter $(strip $(FINETUNE)),1 yes true),)
   FT_PAGES := book/phase3/finetune.ipynb
 else ifneq ($(filter $(strip $(FINETUNE)),0 no false),)
   FT_PAGES :=
 else
-  $(error Unknown FINETUNE='$(FINETUNE)': use 1 (fine-tune musicnn), 0 (do not), or leave it unset (on for DATA=soundtracks where musicnn's weights are present))
+  $(error Unknown FINETUNE='$(FINETUNE)': use 1 (fine-tune musicnn), 0 (do not), or leave it unset (on for DATA=synth and soundtracks where musicnn's weights are present))
 endif
 
 P2_MODELS  := EmotionCNN EmotionCNN_SE_Temporal EmotionCNN_GRU EmotionCNN_GRU_Attention
@@ -156,7 +156,7 @@ help: ## list the targets and knobs
 	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2)"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file> FOURQ_REPEATS"
 	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
-	@echo "       FINETUNE=0|1 (fine-tune musicnn; empty: on for DATA=soundtracks with musicnn) FINETUNE_EPOCHS"
+	@echo "       FINETUNE=0|1 (fine-tune musicnn; empty: on with musicnn, except DATA=deam) FINETUNE_EPOCHS"
 	@echo "       FINETUNE_FULL=1 (train the front end too) FINETUNE_CNN14=0|1 (empty: with PANNS_CHECKPOINT on a GPU)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 

@@ -351,7 +351,7 @@ def main(argv=None) -> None:
     parser.add_argument("--random-backbone", action="store_true", help="PANNS_RANDOM=1")
     parser.add_argument("--backbone", default=None, help="BACKBONE (cnn14, musicnn or all; empty: the default)")
     parser.add_argument("--musicnn-weights", default=None, help="MUSICNN_WEIGHTS (empty: the default path)")
-    parser.add_argument("--finetune", default=None, help="FINETUNE (1, 0; empty: on for Soundtracks with musicnn)")
+    parser.add_argument("--finetune", default=None, help="FINETUNE (1, 0; empty: on with musicnn, except on DEAM)")
     parser.add_argument("--songs", default=None, help="SYNTH_SONGS")
     parser.add_argument("--seconds", default=None, help="SYNTH_SECONDS")
     args = parser.parse_args(argv)

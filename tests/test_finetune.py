@@ -245,14 +245,15 @@ def test_cnn14_is_fine_tuned_only_from_its_checkpoint_and_by_default_only_on_a_g
     assert hours > 2  # the Soundtracks sample: why the page does not run it on 2 CPU cores
 
 
-def test_the_finetune_knob_turns_on_for_soundtracks_where_musicnn_runs(tmp_path):
+def test_the_finetune_knob_turns_on_where_musicnn_runs_except_on_deam(tmp_path):
     from mer_utils.phase3.backbones import finetune_runs
 
     weights = tmp_path / "MSD_musicnn.h5"
     weights.write_bytes(b"not read")
     assert finetune_runs(None, "soundtracks", None, weights) is True
-    assert finetune_runs("", "synth", None, weights) is False  # the default SynthDEAM book would pass its budget
-    assert finetune_runs("1", "synth", None, weights) is True
+    assert finetune_runs("", "synth", None, weights) is True  # the default SynthDEAM book: within its 5 minutes
+    assert finetune_runs("", "deam", None, weights) is False  # hours on 2 CPU cores
+    assert finetune_runs("1", "deam", None, weights) is True
     assert finetune_runs("0", "soundtracks", None, weights) is False
     assert finetune_runs(None, "soundtracks", None, tmp_path / "absent.h5") is False
     with pytest.raises(MerError, match=r"FINETUNE=1 fine-tunes musicnn .* \(BACKBONE=cnn14;"):
@@ -276,8 +277,10 @@ def test_make_builds_the_fine_tuning_page_after_the_musicnn_page_by_the_same_rul
     assert page in on.stdout and on.stdout.index("book/phase3/musicnn.ipynb --params") < on.stdout.index(page)
     assert "book/phase3/finetune.ipynb" in on.stdout.split("mer_utils toc", 1)[1].splitlines()[0]
     assert page not in make_dry_run(*soundtracks, "FINETUNE=0").stdout
-    assert page not in make_dry_run(f"MUSICNN_WEIGHTS={weights}").stdout  # SynthDEAM: off unless asked for
-    assert page in make_dry_run(f"MUSICNN_WEIGHTS={weights}", "FINETUNE=1").stdout
+    assert page in make_dry_run(f"MUSICNN_WEIGHTS={weights}").stdout  # SynthDEAM with musicnn: on
+    assert page not in make_dry_run(f"MUSICNN_WEIGHTS={tmp_path / 'absent.h5'}").stdout  # a fresh machine: no musicnn
+    deam = ["DATA=deam", f"DEAM_DIR={tmp_path}", f"MUSICNN_WEIGHTS={weights}"]
+    assert page not in make_dry_run(*deam).stdout and page in make_dry_run(*deam, "FINETUNE=1").stdout
     wrong = make_dry_run("FINETUNE=maybe")
     assert wrong.returncode != 0 and "Unknown FINETUNE='maybe'" in wrong.stderr
 

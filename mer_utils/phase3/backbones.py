@@ -64,17 +64,18 @@ def finetune_runs(choice: str | None, data: str, backbone: str | None = None, mu
 
     ``1`` (yes, true): on; it needs the musicnn page beside it (its weights, and
     ``BACKBONE`` unset, ``musicnn`` or ``all``), whose frozen model it is compared
-    with.  ``0`` (no, false): off.  Unset: on where the corpus is small enough for
-    the page's budget (:attr:`mer_utils.corpus.sources.Source.finetune_by_default`:
-    Soundtracks; the default SynthDEAM book would add more than 5 minutes on 2
-    float32 cores, DEAM hours) and musicnn runs.  The Makefile applies the same rule.
+    with.  ``0`` (no, false): off.  Unset: on where musicnn runs and the corpus is
+    small enough for the page's budget on 2 float32 cores
+    (:attr:`mer_utils.corpus.sources.Source.finetune_by_default`): the Soundtracks
+    sample (at most 10 minutes) and the default SynthDEAM (at most 5), not DEAM
+    (hours).  The Makefile applies the same rule.
     """
     from ..corpus.sources import source
 
     choice = (choice or "").strip().lower()
     if choice not in ("", *FINETUNE_ON, *FINETUNE_OFF):
         raise MerError(f"FINETUNE={choice}: use 1 (fine-tune musicnn), 0 (do not), or leave it unset "
-                       "(on for Soundtracks where musicnn's weights are present).")
+                       "(on for SynthDEAM and Soundtracks where musicnn's weights are present).")
     if choice in FINETUNE_OFF:
         return False
     musicnn = "musicnn" in backbones_to_run(backbone, musicnn_weights)

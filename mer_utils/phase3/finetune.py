@@ -542,7 +542,7 @@ def finetune_backbone(corpus, folds: dict, groups, run: dict | None, *, name: st
         common = dict(template=template, features=features, song_of=patches.song_of, labels=corpus.songs,
                       targets=targets, settings=settings, seed=seed, device=device, precision=precision,
                       threads=threads, progress=progress)
-        with steps(f"training, {KIND_WORDS[kind]} ({len(folds)} fold{'s' if len(folds) > 1 else ''})"):
+        with steps(f"training, {KIND_WORDS[kind]} ({f'{len(folds)} folds' if len(folds) > 1 else 'one split'})"):
             runs[kind], pooled = finetune_per_fold(folds, groups, run, start=starts[kind], data=corpus.name,
                                                    backbone_label=backbone_label, **common)
         records += pooled
@@ -570,7 +570,10 @@ def save_final_model(result: Finetuning, results_dir, corpus, seed: int, cross_v
     from .finetune_models import save_finetuned
 
     network, scaler, epochs, songs = result.final
-    scale = f"{corpus.scale}; {corpus.kind}{', first panel' if corpus.reference is not None else ''}"
+    from ..corpus.sources import CORPUS_LABELS
+
+    label = CORPUS_LABELS.get(corpus.name, corpus.kind)
+    scale = f"{corpus.scale}; {label}{', first panel' if corpus.reference is not None else ''}"
     how = (f"all {songs} songs, {epochs} epochs (the median best epoch of the folds)" if cross_validated else
            f"the {songs} training songs, best validation epoch {epochs}")
     settings = {**result.settings, "epochs_trained": int(epochs), "songs": int(songs),
