@@ -153,9 +153,10 @@ class MusicnnRegressor(_Regressor):
 
     def upper(self, front):
         """``(B, 561, frames)`` -> ``(B, outputs)``: mid-end, musicnn's back end up to its last batch norm, the head."""
-        backbone = self.backbone
-        pooled = backbone.pool_norm(backbone.pool(backbone.mid_end(front.float())))
-        embedding = backbone.dense(self.dropout(pooled))
+        backbone, front = self.backbone, front.float()
+        # pooled as Musicnn.back_end pools mid_end's concatenation; the frozen front end's part needs no gradient
+        pooled = torch.cat([backbone.pool(front), backbone.pool(backbone.mid_layers(front))], dim=1)
+        embedding = backbone.dense(self.dropout(backbone.pool_norm(pooled)))
         return self.head(self.dropout(backbone.dense_norm(F.relu(embedding))))
 
 

@@ -491,9 +491,9 @@ class Musicnn(nn.Module):
         x = self.input_norm(patches.float())  # one scale and shift for the whole patch
         return torch.cat([block(x) for block in [*self.timbral, *self.temporal]], dim=1)
 
-    def mid_end(self, front):
-        """``(B, 561, frames)`` -> ``(B, 753, frames)``: front end and the three mid-end layers, concatenated."""
-        outputs = [front]
+    def mid_layers(self, front):
+        """``(B, 561, frames)`` -> ``(B, 192, frames)``: the three mid-end layers' outputs, concatenated."""
+        outputs = []
         x = front
         for i, (conv, norm) in enumerate(zip(self.mid, self.mid_norms)):
             y = norm(F.relu(conv(x)))
@@ -501,10 +501,21 @@ class Musicnn(nn.Module):
             outputs.append(x)
         return torch.cat(outputs, dim=1)
 
+    def mid_end(self, front):
+        """``(B, 561, frames)`` -> ``(B, 753, frames)``: front end and the three mid-end layers, concatenated."""
+        return torch.cat([front, self.mid_layers(front)], dim=1)
+
     @staticmethod
     def pool(features):
-        """``(B, 753, frames)`` -> ``(B, 1506)``: max and mean over time, interleaved as Keras flattens (753, 2)."""
-        return torch.stack([features.amax(dim=2), features.mean(dim=2)], dim=2).flatten(1)
+        """``(B, C, frames)`` -> ``(B, 2C)``: max and mean over time, interleaved as Keras flattens (C, 2).
+
+        Pooling is per channel, so the pooled concatenation of two parts is the
+        concatenation of their pooled parts.  The max takes ``max`` (with its
+        indices) rather than ``amax``: the same values, and a backward pass that
+        scatters to one frame instead of building masks over the whole input,
+        which made the pooling 40 % of a fine-tuning step.
+        """
+        return torch.stack([features.max(dim=2).values, features.mean(dim=2)], dim=2).flatten(1)
 
     def back_end(self, features) -> MusicnnOutput:
         """``(B, 753, frames)`` -> embedding and tags (:meth:`pool`, batch norm, the dense layer, the tagger)."""
