@@ -574,7 +574,9 @@ def save_final_model(result: Finetuning, results_dir, corpus, seed: int, cross_v
 
     label = CORPUS_LABELS.get(corpus.name, corpus.kind)
     scale = f"{corpus.scale}; {label}{', first panel' if corpus.reference is not None else ''}"
-    how = (f"all {songs} songs, {epochs} epochs (the median best epoch of the folds)" if cross_validated else
+    from ..results.finetune_narrative import epochs as count_epochs
+
+    how = (f"all {songs} songs, {count_epochs(epochs)} (the median best epoch of the folds)" if cross_validated else
            f"the {songs} training songs, best validation epoch {epochs}")
     settings = {**result.settings, "epochs_trained": int(epochs), "songs": int(songs),
                 "trained_on": how, "seed": int(seed), "precision": result.precision,

@@ -23,6 +23,11 @@ TRAINABLE = {  # the layers that train after a frozen front end, and the front e
 NAMES = {"musicnn": "musicnn", "cnn14": "CNN14"}
 
 
+def epochs(n: int) -> str:
+    """``"1 epoch"``, ``"8 epochs"``."""
+    return f"{int(n)} epoch{'' if int(n) == 1 else 's'}"
+
+
 def recipe(name: str, settings: dict, train_front_end: bool, precision: str, folds: int, device: str = "cpu") -> str:
     """The recipe of this page's runs as a Markdown list: what trains, at which rates, for how long, and why."""
     upper, front = TRAINABLE[name]
@@ -48,8 +53,9 @@ def recipe(name: str, settings: dict, train_front_end: bool, precision: str, fol
         "shuffled with the page's seed. No augmentation: the patches are fixed by the cached front end, and dropout "
         "is the regulariser.",
         f"- **Early stopping**: after every epoch the validation songs are predicted as the mean of their patches' "
-        f"predictions, the unit every phase is scored on; training stops after {settings['patience']} epochs without "
-        f"a lower song-level validation loss, at most {settings['epochs']} epochs, and keeps the best epoch's weights.",
+        f"predictions, the unit every phase is scored on; training stops after {epochs(settings['patience'])} without "
+        f"a lower song-level validation loss, at most {epochs(settings['epochs'])}, and keeps the best epoch's "
+        "weights.",
         "- **From random weights**: the same network, layers, rates and schedule, started from seeded random weights "
         "everywhere (front end included) with batch norms at their initial state, the identity. Only the starting "
         "weights differ, so the gap between the two is what pretraining on the Million Song Dataset brings."
@@ -109,14 +115,14 @@ def findings(differences: pd.DataFrame, name: str, groups: bool) -> str:
 
 def scores_caption(name: str, scale: str, grouped: bool) -> str:
     """The caption of the side-by-side table: what is scored, the scale of RMSE, what the bootstrap resamples."""
-    return (f"{NAMES[name]} three ways on the same held-out songs: test R² and RMSE (on the {scale} scale) with 95% "
-            f"bootstrap intervals over {'films' if grouped else 'songs'}")
+    return (f"{NAMES[name]} three ways on the same held-out songs: test R² and RMSE (rating scale {scale}) with 95% "
+            f"intervals from a bootstrap over {'films' if grouped else 'songs'}")
 
 
 def differences_caption(name: str, grouped: bool) -> str:
     """The caption of the paired differences table."""
-    return (f"{NAMES[name]}, paired differences on the same songs: R² of A minus B with its 95% bootstrap interval "
-            f"over {'films' if grouped else 'songs'}")
+    return (f"{NAMES[name]}, paired differences on the same songs: R² of A minus B with its 95% interval from a "
+            f"bootstrap over {'films' if grouped else 'songs'}")
 
 
 def saved_model_sentence(path, settings: dict, scale: str) -> str:
