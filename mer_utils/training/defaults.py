@@ -31,11 +31,12 @@ from ..errors import MerError
 #
 # MusicnnRegressor, Cnn14Regressor: a pretrained backbone fine-tuned on 3-second patches (notebooks/phase3_finetune.py,
 # mer_utils.phase3.finetune): Adam at lr for the new head and backbone_lr, ten times lower, for the pretrained layers
-# that train.  On 2 float32 cores the layers after musicnn's front end train at about 180 patches a second on one
-# thread (benchmarks/bench_finetune.py), so an epoch of a Soundtracks fold (about 720 training patches) takes about
-# 4 s; 10 runs (5 folds, fine-tuned and from random weights) of at most 8 epochs, the model on all songs and the two
-# front-end passes fit the page's budget of 10 minutes.  On the validation songs of the sample's folds the song-level
-# loss levels off after 4 to 7 epochs.  DEAM (about 26,000 patches) keeps the same schedule with a longer patience.
+# that train.  In float32 (AVX2) the layers after musicnn's front end train at about 280 patches a second on one
+# thread (benchmarks/bench_finetune.py), so an epoch of a Soundtracks fold (about 770 training patches and 245
+# validation ones) takes about 3 s; 10 runs (5 folds, fine-tuned and from random weights) of at most 8 epochs, the
+# model on all songs and the two front-end passes used 6.8 min of CPU time on the sample (11.3 min of wall time on the
+# shared 2-core machine).  The folds' best epochs on the sample were 4 to 7.  DEAM (about 26,000 patches) keeps the
+# same schedule with a longer patience.
 _DEAM = {"batch_size": 32, "lr": 1e-3, "patience": 10}
 _SYNTH = {"batch_size": 32, "lr": 1e-3, "patience": 3}
 _FINETUNE = {"batch_size": 32, "lr": 1e-3, "backbone_lr": 1e-4, "epochs": 8, "patience": 3}
