@@ -176,13 +176,12 @@ class PatchRows(torch.utils.data.Dataset):
 
 @dataclass
 class FinetuneRun:
-    """One split's fine-tuning run: the trained network, its history, the test songs' predictions and the records."""
+    """One split's fine-tuning run: the trained network, its history, label scaler, records and songs per part."""
 
     network: object
     start: dict
     history: pd.DataFrame
     target_scaler: object
-    test_songs: pd.DataFrame  # song_id, <target>_true, <target>_predicted
     records: list[dict]
     ids: dict  # part -> song ids that have patches
 
@@ -273,16 +272,15 @@ def finetune_on_split(split: pd.DataFrame, run: dict | None, *, template, start:
                "train_patches": int(len(rows["train"])), "seconds_per_epoch": float(history["seconds"].mean()),
                "samples_per_s": float(history["samples_per_s"].mean()),
                **{f"{part}_songs": len(v) for part, v in ids.items()}}
-    records, songs = [], tested.rename(columns={t: f"{t}_predicted" for t in targets})
+    records = []
     for target in targets:
         true = labels.loc[tested["song_id"], target].to_numpy(dtype=float)
-        songs[f"{target}_true"] = true
         validation = {m: float(best[f"val_song_{m}_{target}"]) for m in METRICS}
         test = regression_metrics(true, tested[target])
         frame = predictions_frame(tested["song_id"], true, tested[target])
         records.append(make_record(3, NETWORKS[name], target, data, validation, test, run=run, test_predictions=frame,
                                    **details))
-    return FinetuneRun(network.eval(), start, history, scaler, songs, records, ids)
+    return FinetuneRun(network.eval(), start, history, scaler, records, ids)
 
 
 def finetune_per_fold(folds: dict, groups, run: dict | None, **kwargs) -> tuple[dict, list[dict]]:
@@ -329,12 +327,6 @@ def final_model(runs: dict, *, template, features, song_of, labels, targets, set
                     target_scaler=scaler, target_names=targets, threads=threads, precision=precision,
                     progress=progress, param_groups=parameter_groups(network, settings["lr"], settings["backbone_lr"]))
     return network.eval(), scaler, epochs, len(songs)
-
-
-def start_network(name: str, kind: str, weights=None, seed: int = 42, outputs: int = 2, train_front_end: bool = False):
-    """The template of one kind of run: ``(network, start)``
-    (:func:`~mer_utils.phase3.finetune_models.build_regressor`)."""
-    return build_regressor(name, kind, weights, seed=seed, outputs=outputs, train_front_end=train_front_end)
 
 
 # --------------------------------------------------------------------------- the comparison
@@ -534,8 +526,8 @@ def finetune_backbone(corpus, folds: dict, groups, run: dict | None, *, name: st
         patches = corpus_inputs(corpus, name, n_jobs=n_threads, progress=progress)
     starts, runs, records, final = {}, {}, [], None
     for kind in kinds:
-        template, starts[kind] = start_network(name, kind, weights, seed=seed, outputs=len(targets),
-                                               train_front_end=train_front_end)
+        template, starts[kind] = build_regressor(name, kind, weights, seed=seed, outputs=len(targets),
+                                                 train_front_end=train_front_end)
         with steps(f"front end, {KIND_WORDS[kind]}"):
             features = (torch.from_numpy(patches.inputs) if train_front_end else
                         front_end_features(template, patches, device, precision, n_threads))
