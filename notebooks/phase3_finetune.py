@@ -179,5 +179,6 @@ display(Markdown(words.cnn14_note(run_cnn14, cnn14_reason, cnn14_seconds, f"DATA
 
 # %%
 timing = finetune.timing_table([result, cnn14_result])
-display(style_plain(timing, "Fine-tuning, wall-clock and CPU seconds of each step on this machine").format(precision=1))
+display(style_plain(timing, "Fine-tuning, wall-clock and CPU seconds of each step on this machine")
+                    .format(precision=1, na_rep="–"))
 display(Markdown(words.timing_sentence(timing, resolve_precision(precision, device))))
