@@ -62,6 +62,10 @@ P4_EPOCHS     ?=
 # A downloads manifest (JSON): other addresses, sizes and checksums for the downloads (python -m mer_utils downloads
 # prints the published ones in its format).  Empty: the publishers' own.
 DOWNLOADS     ?=
+FINETUNE      ?=
+FINETUNE_EPOCHS ?=
+FINETUNE_FULL ?=
+FINETUNE_CNN14 ?=
 # Pages run two at a time.  Each Phase 2 page trains on one torch thread (mer_utils.training.runtime), and two
 # single-thread trainings side by side get more from 2 cores than one training on both; the pages' start-up
 # (kernels, imports) overlaps too.  PAGE_JOBS=1 runs one page at a time (the same numbers; a log in order);
@@ -120,6 +124,18 @@ else
   $(error Unknown BACKBONE='$(BACKBONE)': use cnn14, musicnn or all, or leave it unset (CNN14, and musicnn where its weights are present))
 endif
 P3_PAGES := $(if $(filter cnn14,$(P3_BACKBONES)),book/phase3/panns.ipynb) $(if $(filter musicnn,$(P3_BACKBONES)),book/phase3/musicnn.ipynb)
+# Fine-tuning musicnn (mer_utils/phase3/backbones.py, finetune_runs): FINETUNE=1 on, 0 off; unset, on for
+# DATA=synth and DATA=soundtracks where the musicnn page runs (the corpora small enough for its budget), off for DEAM.
+# preflight says what to do when FINETUNE=1 meets a run without the musicnn page.
+ifeq ($(strip $(FINETUNE)),)
+  FT_PAGES := $(if $(and $(filter synth soundtracks,$(DATA)),$(filter musicnn,$(P3_BACKBONES))),book/phase3/finetune.ipynb)
+else ifneq ($(filter $(strip $(FINETUNE)),1 yes true),)
+  FT_PAGES := book/phase3/finetune.ipynb
+else ifneq ($(filter $(strip $(FINETUNE)),0 no false),)
+  FT_PAGES :=
+else
+  $(error Unknown FINETUNE='$(FINETUNE)': use 1 (fine-tune musicnn), 0 (do not), or leave it unset (on for DATA=synth and soundtracks where musicnn's weights are present))
+endif
 
 P2_MODELS  := EmotionCNN EmotionCNN_SE_Temporal EmotionCNN_GRU EmotionCNN_GRU_Attention
 P2_TARGETS := valence arousal
@@ -140,7 +156,7 @@ endif
 PAGES := book/data/corpus.ipynb \
          book/phase1/eda.ipynb book/phase1/features.ipynb book/phase1/models.ipynb \
          $(P2_PAGES) book/phase2/summary.ipynb \
-         $(P3_PAGES) $(P4_PAGES) book/conclusions/comparison.ipynb
+         $(P3_PAGES) $(FT_PAGES) $(P4_PAGES) book/conclusions/comparison.ipynb
 # The Real music chapter (4Q) is built only when FOURQ_DIR is given; build/toc.yml lists the chapters that ran.
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb
@@ -171,6 +187,8 @@ help: ## list the targets and knobs
 	@echo "       FOURQ_REPEATS FOURQ_SPLITS (the Real music chapter's cross-validation) CHECK_WIDTHS (px, make check-book)"
 	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
 	@echo "       DOWNLOADS=<manifest.json> (other addresses and checksums for the downloads; make real-book, data-deam, weights, data-4q)"
+	@echo "       FINETUNE=0|1 (fine-tune musicnn; empty: on with musicnn, except DATA=deam) FINETUNE_EPOCHS"
+	@echo "       FINETUNE_FULL=1 (train the front end too) FINETUNE_CNN14=0|1 (empty: with PANNS_CHECKPOINT on a GPU)"
 	@test -x $(PY) && $(PY) -m mer_utils defaults || echo "(run 'make venv' to see the package defaults)"
 
 # ----------------------------------------------------------------- set-up
@@ -182,6 +200,9 @@ $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	@# librosa's numba kernels, compiled into their disk cache once, here: processes that compile the same kernel at
+	@# once on a cold cache can pair cache files of different compilations and crash (numba issue 10128)
+	$(VENV)/bin/python -m mer_utils warm-up
 	touch $@
 
 # ----------------------------------------------------------------- data
@@ -202,7 +223,7 @@ $(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json $(wildcard mer_utils/corpus/*.py)
 PREFLIGHT := $(if $(filter book pages publish,$(or $(MAKECMDGOALS),$(.DEFAULT_GOAL))),preflight)
 $(DATA_READY): | $(PREFLIGHT)
 preflight: | $(READY) ## check the run's preconditions (make book and make pages do it first)
-	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--backbone,$(BACKBONE)) $(if $(strip $(MUSICNN_WEIGHTS)),--musicnn-weights "$(MUSICNN_WEIGHTS)") $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
+	@$(PY) -m mer_utils preflight --data $(DATA) --data-dir "$(DATA_DIR)" --cache-dir $(CACHE) $(call given,--subset,$(SUBSET)) $(if $(strip $(PANNS_CHECKPOINT)),--checkpoint "$(PANNS_CHECKPOINT)") $(if $(filter 1 yes true,$(PANNS_RANDOM)),--random-backbone) $(call given,--backbone,$(BACKBONE)) $(if $(strip $(MUSICNN_WEIGHTS)),--musicnn-weights "$(MUSICNN_WEIGHTS)") $(call given,--finetune,$(FINETUNE)) $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS))
 
 MANIFEST := $(if $(strip $(DOWNLOADS)),--manifest "$(DOWNLOADS)")
 
@@ -242,6 +263,8 @@ $(PARAMS)/predictor.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(FOURQ_DIR)),fourq_dir="$(FOURQ_DIR)")
 $(PARAMS)/phase4.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) backbone=$(P4_BACKBONE) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P4_EPOCHS)) $(call given,n_jobs,$(JOBS))
+$(PARAMS)/phase3_finetune.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") $(call given,epochs,$(FINETUNE_EPOCHS)) $(if $(filter 1 yes true,$(FINETUNE_FULL)),train_front_end=true) $(if $(filter 1 yes true,$(FINETUNE_CNN14)),cnn14=true)$(if $(filter 0 no false,$(FINETUNE_CNN14)),cnn14=false)
 $(PARAMS)/real_music.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) fourq_dir="$(FOURQ_DIR)" $(if $(strip $(MUSICNN_WEIGHTS)),musicnn_weights="$(MUSICNN_WEIGHTS)") $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,seed,$(SEED)) $(call given,n_jobs,$(JOBS)) $(call given,n_repeats,$(FOURQ_REPEATS)) $(call given,n_splits,$(FOURQ_SPLITS)) $(call given,soundtracks_dir,$(SOUNDTRACKS_DIR))
 
@@ -263,10 +286,13 @@ book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildc
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
 book/phase3/musicnn.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3_musicnn.json $(wildcard $(MUSICNN_FILE)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_musicnn.json
+# fine-tuning sets its networks beside the frozen musicnn page's model, so it runs after that page
+book/phase3/finetune.ipynb: notebooks/phase3_finetune.py $(PARAMS)/phase3_finetune.json $(wildcard $(MUSICNN_FILE)) book/phase3/musicnn.ipynb $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_finetune.json
 # Phase 4 after the static models (its constant baseline is their best) and the Phase 3 page whose cache holds its frames
 book/phase4/dynamic.ipynb: notebooks/phase4_dynamic.py $(PARAMS)/phase4.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase4.json
-book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
+book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(FT_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
 # Real music (4Q), only with FOURQ_DIR: after Phases 1 and 3, whose models it also scores on the 4Q clips.

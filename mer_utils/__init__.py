@@ -21,6 +21,10 @@ Phase 3: embeddings, MLP   ``phase3_panns.py`` (one page     ``phase3/`` (``back
                            per backbone: CNN14, musicnn)    ``inference``, ``embeddings``, ``musicnn``,
                                                             ``musicnn_embeddings``, ``space``),
                                                             ``training/mlp``
+Phase 3: fine-tuning       ``phase3_finetune.py``           ``phase3/finetune`` (runs, records, comparison),
+                                                            ``phase3/finetune_models`` (networks, model
+                                                            files, ``predict_clip``),
+                                                            ``results/finetune_narrative``
 Phase 4: emotion over time ``phase4_dynamic.py`` (SynthDEAM  ``phase4/`` (``curves``, ``frames``,
                            and DEAM with 2 Hz annotations)  ``descriptors``, ``settings``, ``static``,
                                                             ``ridge``, ``sequence``, ``protocol``,

@@ -18,6 +18,7 @@ Commands::
     executed-tree    lay out the executed notebooks as the branch the launch buttons open (make check-book)
     downloads        print every download's published address, size and checksums (a downloads manifest)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; predict.cli)
+    warm-up          compile librosa's numba kernels into their disk cache, once, before parallel work (make venv)
 
 User errors print one line starting with ``error:`` and exit with status 1.
 """
@@ -166,6 +167,10 @@ def main(argv=None) -> int:
             from .corpus.download import main_downloads
 
             return int(main_downloads(rest) or 0)
+        elif command == "warm-up":
+            from .phase1.features import DEFAULT_SETTINGS, warm_up
+
+            warm_up(DEFAULT_SETTINGS)
         elif command == "predict":
             from .predict.cli import main as predict_main
 

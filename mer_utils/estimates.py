@@ -3,8 +3,9 @@
 Used by: every long step of the book, so by every notebook that runs one:
 ``notebooks/phase1_features.py`` (:func:`mer_utils.phase1.features.extract_features`),
 ``notebooks/phase1_models.py`` (the grid searches), ``notebooks/phase2_train.py``
-(the chunk cache and the training loop), ``notebooks/phase3_panns.py`` and
-``notebooks/real_music.py`` (CNN14 and musicnn embeddings).
+(the chunk cache and the training loop), ``notebooks/phase3_panns.py``,
+``notebooks/real_music.py`` (CNN14 and musicnn embeddings) and ``notebooks/phase3_finetune.py``
+(fine-tuning).
 
 Before a step starts, :func:`announce` logs one line such as::
 
@@ -36,6 +37,10 @@ RATES = {
     "musicnn": 117.0,  # musicnn embeddings in bfloat16, decoding included (the default book's musicnn page, 12 s clips)
     "training": {"EmotionCNN": 505.0, "EmotionCNN_SE_Temporal": 395.0, "EmotionCNN_GRU": 410.0,
                  "EmotionCNN_GRU_Attention": 400.0},  # training chunks per second of an epoch, validation included
+    # Phase 3 fine-tuning, the layers after the cached front end: training patches per second of an epoch (validation
+    # included) on one thread in float32, AVX2 (the Soundtracks page's runs on a quiet machine, 2026-12-04: 280;
+    # benchmarks/bench_finetune.py: 284 for the training steps alone); CNN14's blocks 5-6 and fc1: about 2
+    "finetune": {"MusicnnRegressor": 250.0, "Cnn14Regressor": 2.0},
 }
 FLOAT32_SLOWDOWN = 1.5  # Phase 2 training in float32 against bfloat16 on these CPUs (bench_phase2.py, DEAM scale)
 ONE_THREAD_SHARE = 0.6  # one torch thread's training rate against two threads' (0.55-0.68: bench_phase2.py --side-by-side)
@@ -95,12 +100,17 @@ def announce_training(model: str, train_chunks: int, epochs: int, precision: str
     two of which run at once) trains at :data:`ONE_THREAD_SHARE` of the rate.
     """
     cnn = model in RATES["training"]
+    bound = "at most " if patience else ""
+    if model in RATES["finetune"]:  # measured in float32 on one thread
+        rate = RATES["finetune"][model] * (FLOAT32_SLOWDOWN if precision == "bfloat16" else 1.0)
+        what = f"{model}, {train_chunks:,} training patches x {bound}{epochs} epochs"
+        return announce("Fine-tuning", what, train_chunks * epochs / rate,
+                        f"on {'1 CPU thread' if threads == 1 else '2 CPU cores'} in {precision}")
     rate = RATES["training"].get(model, min(RATES["training"].values()))
     if precision != "bfloat16":
         rate /= FLOAT32_SLOWDOWN
     if threads == 1:
         rate *= ONE_THREAD_SHARE
-    bound = "at most " if patience else ""
     what = f"{model}, {train_chunks:,} training {'chunks' if cnn else 'rows'} x {bound}{epochs} epochs"
     return announce("Phase 2 training" if cnn else "Training", what, train_chunks * epochs / rate,
                     f"on {'1 CPU thread' if threads == 1 else '2 CPU cores'} in {precision}")

@@ -266,6 +266,29 @@ def mlp_learning_curves(
     return _mark_best_epoch(fig, left, right, best, title)
 
 
+def finetune_curves(histories: dict, target_names, frozen_r2: dict | None = None, title: str = ""):
+    """Validation song R² per epoch of several fine-tuning runs (``{label: history}``), one panel per target.
+
+    ``frozen_r2`` maps a target to the frozen backbone's validation R² on the same songs, drawn as a dashed line.
+    """
+    fig, axes = plt.subplots(1, len(target_names), figsize=(5.5 * len(target_names), 3.8), squeeze=False)
+    for ax, target in zip(axes[0], target_names):
+        for k, (label, history) in enumerate(histories.items()):
+            best = history.loc[history["best"]].iloc[0]
+            line = ax.plot(history["epoch"], history[f"val_song_r2_{target}"], marker="o", color=f"C{k}", label=label)
+            ax.plot([best["epoch"]], [best[f"val_song_r2_{target}"]], marker="*", ms=14, color=line[0].get_color())
+        if frozen_r2 and np.isfinite(frozen_r2.get(target, np.nan)):
+            ax.axhline(frozen_r2[target], color="k", ls="--", lw=1, label=f"frozen: {frozen_r2[target]:.3f}")
+        ax.set(xlabel="epoch", ylabel="R² (sklearn r2_score)",
+               title=f"{short_name(target).capitalize()}, validation songs")
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    plt.show()
+    return fig
+
+
 def song_predictions(y_true, y_pred, target_names, title: str = "Held-out test songs"):
     """Predicted against labelled value for each target, one dot per song, the diagonal dashed."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)

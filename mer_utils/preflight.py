@@ -22,6 +22,8 @@ the ones the pipeline itself would give:
   CNN14 is still found by Phase 3.  The ``BACKBONE`` knob
   (:func:`mer_utils.phase3.backbones.backbones_to_run`): musicnn asked for
   without its weights file is a problem.
+* **fine-tuning** (the ``FINETUNE`` knob, :func:`mer_utils.phase3.backbones.finetune_runs`):
+  asked for without the musicnn page beside it is a problem.
 * **disk space** for the caches (:func:`disk_estimate`, :func:`check_disk`).
 
 The disk estimate, per second of audio and per song, from what the caches
@@ -269,6 +271,7 @@ def check_run(
     random_backbone: bool = False,
     backbone=None,
     musicnn_weights=None,
+    finetune=None,
     synth_songs=None,
     synth_seconds=None,
     free=None,
@@ -276,8 +279,8 @@ def check_run(
     """Every precondition of a ``make book`` run with these settings; returns what was found, raises nothing.
 
     ``synth_songs`` and ``synth_seconds`` are the SYNTH_SONGS and
-    SYNTH_SECONDS knobs (empty: the generator's defaults); ``backbone`` and
-    ``musicnn_weights`` the BACKBONE and MUSICNN_WEIGHTS knobs.
+    SYNTH_SECONDS knobs (empty: the generator's defaults); ``backbone``,
+    ``musicnn_weights`` and ``finetune`` the BACKBONE, MUSICNN_WEIGHTS and FINETUNE knobs.
     """
     from .corpus.sources import source
 
@@ -308,6 +311,13 @@ def check_run(
         found.notes.append(check_backbone(data, checkpoint, random_backbone, backbone, musicnn_weights))
     except MerError as exc:
         found.problems.append(f"Phase 3: {exc}")
+    try:
+        from .phase3.backbones import finetune_runs
+
+        on = finetune_runs(finetune, data, backbone, musicnn_weights)
+        found.notes.append(f"fine-tuning musicnn: {'on' if on else 'off'} (FINETUNE={finetune or '(unset)'})")
+    except MerError as exc:
+        found.problems.append(f"Phase 3 fine-tuning: {exc}")
     if size is not None:
         try:
             found.notes.append(check_disk(cache_dir, *size, data_dir=data_dir, synthetic=data == "synth", free=free))
@@ -341,6 +351,7 @@ def main(argv=None) -> None:
     parser.add_argument("--random-backbone", action="store_true", help="PANNS_RANDOM=1")
     parser.add_argument("--backbone", default=None, help="BACKBONE (cnn14, musicnn or all; empty: the default)")
     parser.add_argument("--musicnn-weights", default=None, help="MUSICNN_WEIGHTS (empty: the default path)")
+    parser.add_argument("--finetune", default=None, help="FINETUNE (1, 0; empty: on with musicnn, except on DEAM)")
     parser.add_argument("--songs", default=None, help="SYNTH_SONGS")
     parser.add_argument("--seconds", default=None, help="SYNTH_SECONDS")
     args = parser.parse_args(argv)
@@ -354,6 +365,7 @@ def main(argv=None) -> None:
             random_backbone=args.random_backbone,
             backbone=args.backbone,
             musicnn_weights=args.musicnn_weights or None,
+            finetune=args.finetune,
             synth_songs=args.songs,
             synth_seconds=args.seconds,
         )

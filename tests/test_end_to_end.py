@@ -32,6 +32,9 @@ from books import QUICK, REAL_QUICK, copy_book, copy_repo, html, make, notebooks
 from conftest import REPO
 from test_download import FakeServer
 
+from mer_utils.corpus.audio import load_audio
+from mer_utils.phase3.finetune_models import predict_clip
+
 
 @pytest.mark.slow
 def test_tiny_synthetic_book(tiny_book, tmp_path):
@@ -227,7 +230,8 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     # Two of the four CNNs (the plain one and one with temporal layers) exercise Phase 2 under folds and the lesson
     # that compares them; the tiny synthetic book trains all four.
     make(repo, "book", "DATA=soundtracks", f"SOUNDTRACKS_DIR={tree}", "FOLDS=3", "P1_GRID=small", "P2_EPOCHS=2",
-         "P3_EPOCHS=3", f"MUSICNN_WEIGHTS={weights}", "P2_MODELS=EmotionCNN EmotionCNN_GRU")
+         "P3_EPOCHS=3", "FINETUNE_EPOCHS=1", f"MUSICNN_WEIGHTS={weights}",
+         "P2_MODELS=EmotionCNN EmotionCNN_GRU")
 
     split = pd.read_csv(repo / "results" / "soundtracks" / "split.csv")
     assert sorted(split["fold"].unique()) == [1, 2, 3]
@@ -235,7 +239,7 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     corpus = html(repo, "book/data/corpus.html")
     assert "Real music" in corpus and "human reference" in corpus and "rated excerpts without audio" in corpus
     for page in ("book/phase1/models.html", "book/phase2/EmotionCNN_GRU_arousal.html", "book/phase2/summary.html",
-                 "book/phase3/musicnn.html", "book/conclusions/comparison.html"):
+                 "book/phase3/musicnn.html", "book/phase3/finetune.html", "book/conclusions/comparison.html"):
         text = html(repo, page)
         assert "Soundtracks" in text and "energy" in text, page
         assert "bootstrap over films" in text, page
@@ -247,6 +251,14 @@ def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     record = json.loads(next(metrics.glob("3-EmotionMLP-musicnn-valence*")).read_text())
     assert record["cross_validated"] == 3 and len(record["folds"]) == 3
     assert set(record["test_predictions"]["group"]) == {film_key(f) for f in films}
+    tuned = json.loads(next(metrics.glob("3-MusicnnRegressor-musicnn-finetuned-valence*")).read_text())
+    assert tuned["cross_validated"] == 3 and tuned["max_epochs"] == 1, "fine-tuned by default on Soundtracks"
+    assert "fine-tuned − frozen" in html(repo, "book/phase3/finetune.html")
+    assert "Fine-tuning beats the frozen backbone" in conclusions and "P3 musicnn (MSD) fine-tuned" in conclusions
+    model = repo / "results" / "soundtracks" / "models" / "musicnn_finetuned.pt"
+    clip = load_audio(next((tree / "set1" / "mp3").glob("*.mp3")), sr=16000)
+    per_patch, song = predict_clip(model, clip)
+    assert per_patch.shape[1] == 2 and 1 <= song.min() and song.max() <= 9
     chunks = json.loads(next(metrics.glob("2-EmotionCNN-valence_mean-chunk*")).read_text())
     songs = json.loads(next(metrics.glob("2-EmotionCNN-valence_mean-song*")).read_text())
     assert chunks["cross_validated"] == 3 and chunks["test"] != songs["test"], "chunks scored as chunks, pooled"

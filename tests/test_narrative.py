@@ -408,8 +408,46 @@ def test_each_lesson_gets_one_verdict_per_target_from_its_paired_interval():
     assert set(worse.loc["pretrained", "verdict"]) == {"reversed"}
 
 
+def with_finetuned(records, tuned_noise=0.2, scratch_noise=0.9, val_r2=0.9):
+    """``records`` plus musicnn fine-tuned and from random weights per target (as notebooks/phase3_finetune.py writes
+    them), with a validation R² above every other model's."""
+    specs = []
+    for kind, noise, label in (("finetuned", tuned_noise, "musicnn (MSD) fine-tuned"),
+                               ("scratch", scratch_noise, "musicnn from random weights")):
+        extra = {"setting": f"musicnn-{kind}", "start": kind, "backbone": kind, "network_label": label}
+        specs += [(3, "MusicnnRegressor", t, val_r2, noise, extra) for t in ("valence_mean", "arousal_mean")]
+    return records + records_of(specs, seed=1)
+
+
+def test_fine_tuned_networks_are_labelled_kept_out_of_the_phase_pick_and_tested_against_frozen_and_random():
+    records = with_finetuned(with_musicnn(three_phases(backbone="random"), noise=0.6))
+    table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
+    labels = set(table.loc[table["phase"] == 3, "label"])
+    assert {"P3 musicnn (MSD) fine-tuned", "P3 musicnn from random weights"} <= labels
+    assert table.loc[table["setting"].fillna("").str.contains("-"), "report_r2"].isna().all()
+    best = lessons.best_of_each_phase(table)
+    assert best[(3, "valence_mean")]["label"] == "P3 EmotionMLP on musicnn (MSD)"  # not the higher-validation tuned one
+    pairs = lessons.comparisons_table(lessons.lesson_comparisons(records, table, best))
+    tuned = pairs[pairs["lesson"] == "fine-tuning"]
+    assert list(tuned["model B"]) == ["P3 EmotionMLP on musicnn (MSD)"] * 2 and (tuned["A is"] == "better").all()
+    scratch = pairs[pairs["lesson"] == "pretrained weights"]
+    assert list(scratch["model B"]) == ["P3 musicnn from random weights"] * 2 and (scratch["A is"] == "better").all()
+    backbones = pairs[pairs["lesson"] == "the two backbones"]
+    assert set(backbones["model B"]) == {"P3 EmotionMLP on random CNN14"}  # fine-tuned rows are not CNN14's
+    found = verdicts_of(records)
+    assert found.loc[("finetune", "valence"), "verdict"] == "holds"
+    assert found.loc[("pretraining", "arousal"), "verdict"] == "holds"
+    text = lessons_text(records)
+    assert "**“Fine-tuning the CNN backbone could further personalize the features to emotional domains.”**" in text
+    assert "For valence, P3 musicnn (MSD) fine-tuned beats P3 EmotionMLP on musicnn (MSD)." in text
+    same = verdicts_of(with_finetuned(with_musicnn(three_phases(), noise=0.3), tuned_noise=0.3, scratch_noise=0.3))
+    assert set(same.loc["finetune", "verdict"]) == {"not shown"}
+
+
 def every_lesson_scenario():
-    """The lessons' text in each situation it words differently: clear and unclear, random, musicnn, missing phases."""
+    """The lessons' text in each situation it words differently: clear and unclear, random, musicnn, fine-tuned,
+    missing phases."""
+    yield lessons_text(with_finetuned(with_musicnn(three_phases(backbone="random"))))
     yield lessons_text(three_phases(mlp_noise=0.3))
     yield lessons_text(three_phases(mlp_noise=0.9), synthetic=True)
     yield lessons_text(three_phases(mlp_noise=2.0, backbone="random"))

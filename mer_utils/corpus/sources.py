@@ -34,6 +34,10 @@ class Source:
     protocol: str = "split"
     default_subset: str = ""
     random_cnn14_ok: bool = False  # a missing CNN14 checkpoint falls back to random weights (else PANNS_RANDOM=1)
+    # Phase 3 fine-tunes musicnn by default (FINETUNE unset) where its weights are present: only where the corpus is
+    # small enough for the page's budget on 2 float32 cores (mer_utils.phase3.backbones.finetune_runs): the default
+    # SynthDEAM (4.6 min measured) and the Soundtracks sample, not DEAM
+    finetune_by_default: bool = False
 
     def load(self, data_dir, subset: str | None = None) -> Corpus:
         module, function = self.loader.split(":")
@@ -43,11 +47,12 @@ class Source:
 
 SOURCES = {
     "synth": Source("synth", "synthdeam", "SynthDEAM (generated here)", "deam:load_corpus", "SYNTH_DIR",
-                    default_dir="data/synthdeam", default_subset="1_2000", random_cnn14_ok=True),
+                    default_dir="data/synthdeam", default_subset="1_2000", random_cnn14_ok=True,
+                    finetune_by_default=True),
     "deam": Source("deam", "deam", "DEAM", "deam:load_corpus", "DEAM_DIR", default_subset="1_2000"),
     "soundtracks": Source("soundtracks", "soundtracks", "Soundtracks (Eerola and Vuoskoski 2011)",
                           "soundtracks:load_soundtracks", "SOUNDTRACKS_DIR", protocol="folds",
-                          default_subset="set1", random_cnn14_ok=True),
+                          default_subset="set1", random_cnn14_ok=True, finetune_by_default=True),
 }
 DATA_CHOICES = tuple(SOURCES)
 CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks", "4q": "4Q"}  # by results-folder name

@@ -112,8 +112,11 @@ def warm_up(settings: dict) -> None:
     librosa caches its compiled kernels on disk.  When several worker processes
     compile the same kernel at the same moment on a cold cache they can leave a
     corrupt cache file behind, and every later run then crashes with a
-    segmentation fault inside ``chroma_stft`` (seen on this project's machines).
-    One small extraction here fills the cache before the workers read it.
+    segmentation fault inside ``chroma_stft`` (seen on this project's machines;
+    numba issue 10128: a kernel's two cache files written by different processes).
+    One small extraction here fills the cache before the workers read it; ``make venv``
+    runs it once (``python -m mer_utils warm-up``), since two books built at once
+    in one environment (the parallel tests) would otherwise race each other here.
     """
     noise = np.random.default_rng(0).standard_normal(settings["sr"]).astype(np.float32)
     song_features(noise, sr=settings["sr"], n_fft=settings["n_fft"], hop_length=settings["hop_length"])

@@ -33,6 +33,9 @@ from ..errors import MerError
 BACKBONES = ("cnn14", "musicnn")
 CHOICES = ("cnn14", "musicnn", "all")
 SETTINGS = {"cnn14": "", "musicnn": "musicnn"}  # the records' ``setting`` of each backbone
+# the records' ``setting`` of a fine-tuned backbone (mer_utils.phase3.finetune): from its pretrained weights, or from
+# random ones (the same network and schedule); the conclusions pair them with the frozen backbone's (SETTINGS)
+FINETUNE_SETTINGS = {(name, kind): f"{name}-{kind}" for name in BACKBONES for kind in ("finetuned", "scratch")}
 
 
 def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:
@@ -51,6 +54,39 @@ def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:
         raise MerError(f"BACKBONE={choice} needs the musicnn weights, and {weights} is not there (MUSICNN_WEIGHTS): "
                        f"{HOW_TO_GET_WEIGHTS}, or use BACKBONE=cnn14.")
     return wanted
+
+
+FINETUNE_ON, FINETUNE_OFF = ("1", "yes", "true"), ("0", "no", "false")
+
+
+def finetune_runs(choice: str | None, data: str, backbone: str | None = None, musicnn_weights=None) -> bool:
+    """Whether Phase 3 fine-tunes musicnn (the page ``book/phase3/finetune.ipynb``): the ``FINETUNE`` knob's rule.
+
+    ``1`` (yes, true): on; it needs the musicnn page beside it (its weights, and
+    ``BACKBONE`` unset, ``musicnn`` or ``all``), whose frozen model it is compared
+    with.  ``0`` (no, false): off.  Unset: on where musicnn runs and the corpus is
+    small enough for the page's budget on 2 float32 cores
+    (:attr:`mer_utils.corpus.sources.Source.finetune_by_default`): the Soundtracks
+    sample (at most 10 minutes) and the default SynthDEAM (at most 5), not DEAM
+    (hours).  The Makefile applies the same rule.
+    """
+    from ..corpus.sources import source
+
+    choice = (choice or "").strip().lower()
+    if choice not in ("", *FINETUNE_ON, *FINETUNE_OFF):
+        raise MerError(f"FINETUNE={choice}: use 1 (fine-tune musicnn), 0 (do not), or leave it unset "
+                       "(on for SynthDEAM and Soundtracks where musicnn's weights are present).")
+    if choice in FINETUNE_OFF:
+        return False
+    musicnn = "musicnn" in backbones_to_run(backbone, musicnn_weights)
+    if choice in FINETUNE_ON and not musicnn:
+        from .musicnn import weights_path
+
+        raise MerError(f"FINETUNE={choice} fine-tunes musicnn and compares it with the frozen musicnn page, which this "
+                       f"run does not build (BACKBONE={backbone or '(unset)'}; weights {weights_path(musicnn_weights)}"
+                       f"{'' if weights_path(musicnn_weights).is_file() else ' missing'}): give MUSICNN_WEIGHTS=<file> "
+                       "and leave BACKBONE unset or use musicnn or all.")
+    return musicnn and (choice in FINETUNE_ON or source(data).finetune_by_default)
 
 
 @dataclass

@@ -108,8 +108,9 @@ class FastCnn14(nn.Module):
 
     def deep(self, x):
         """The last conv block's output ``(B, 2048, time, mel)`` of ``(B, 96000)`` waveforms (see :meth:`forward`)."""
-        autocast = (
-            torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bfloat16" else contextlib.nullcontext()
+        autocast = (  # on the device the waveforms are on (a fine-tuned CNN14 may run on a GPU)
+            torch.autocast(x.device.type, dtype=torch.bfloat16) if self.precision == "bfloat16"
+            else contextlib.nullcontext()
         )
         parts = []
         for at in range(0, x.shape[0], self.stage_one_batch):

@@ -28,12 +28,14 @@ CLAIMS = {
     "temporal": "“Temporal layers help, especially for arousal.”",
     "arousal": "“Arousal is easier to predict than valence.”",
     "optimism": "Validation scores as headline figures.",
+    "finetune": "“Fine-tuning the CNN backbone could further personalize the features to emotional domains.”",
 }
 VERDICT_WORDS = {"holds": "holds", "reversed": "is reversed", "not shown": "is not shown"}
 VERDICT_BASIS = {  # the comparison each lesson's verdict rests on (mer_utils.results.verdicts.lesson_verdicts)
     "pretrained": "Against the other phase pick with the higher validation R²",
     "temporal": "For the temporal model picked on validation",
     "arousal": "Between the two targets' headline models",
+    "finetune": "Against the frozen backbone's EmotionMLP",
 }
 
 
@@ -112,6 +114,22 @@ def _lesson_pretrained(comparisons, verdicts, best) -> str:
     if len(backbones):
         out.append("The two backbones, each with its own MLP, compare as follows.")
         out += [comparison_sentence(r) for _, r in backbones.iterrows()]
+    return " ".join(s for s in out if s)
+
+
+def _lesson_finetune(comparisons, verdicts) -> str:
+    """The report's future work, fine-tuning, where this build fine-tuned a backbone: against the frozen one and
+    against the same network from random weights."""
+    tuned = comparisons[comparisons["lesson"] == "finetune"]
+    scratch = comparisons[comparisons["lesson"] == "pretraining"]
+    if not len(tuned) and not len(scratch):
+        return ""
+    out = [_claim("finetune", pd.concat([tuned, scratch])), "The report left this as future work.",
+           verdict_sentence(verdicts[verdicts["lesson"] == "finetune"])]
+    out += [comparison_sentence(r) for _, r in tuned.iterrows()]
+    if len(scratch):
+        out.append("Started from random weights, the same network shows what the pretraining brings.")
+        out += [comparison_sentence(r) for _, r in scratch.iterrows()]
     return " ".join(s for s in out if s)
 
 
@@ -220,6 +238,7 @@ def lessons(comparisons: pd.DataFrame, verdicts: pd.DataFrame, table: pd.DataFra
         return verdicts[verdicts["lesson"] == lesson]
 
     out = [_lesson_pretrained(comparisons, of("pretrained"), best),
+           _lesson_finetune(comparisons, verdicts[verdicts["lesson"].isin(["finetune", "pretraining"])]),
            _lesson_temporal(comparisons, of("temporal"), present_phases(table)),
            _lesson_arousal(comparisons, of("arousal"), corpus, split), _lesson_optimism(best),
            *_lesson_headline(best, corpus)]

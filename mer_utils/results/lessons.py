@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..corpus.base import TARGETS, short_name
+from ..phase3.backbones import FINETUNE_SETTINGS
 from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import report_figure
@@ -44,6 +45,8 @@ def model_label(row) -> str:
     if row["phase"] == 2:
         return f"P2 {LABELS.get(row['model'], row['model'])}"
     if row["phase"] == 3:
+        if isinstance(row.get("network_label"), str):  # a fine-tuned backbone (mer_utils.phase3.finetune)
+            return f"P3 {row['network_label']}"
         if isinstance(row.get("embedding"), str):
             return f"P3 {row['model']} on {row['embedding']}"
         kind = row.get("backbone") if isinstance(row.get("backbone"), str) else "?"
@@ -54,10 +57,10 @@ def model_label(row) -> str:
 def row_report_r2(row) -> float:
     """The report's R² for a record's setting (a Phase 1 feature set) or else its model; NaN where none.
 
-    The report's Phase 3 figure is that of its MLP on PANNs CNN14: a musicnn row gets none.
+    The report's Phase 3 figure is that of its MLP on PANNs CNN14: a musicnn row, or a fine-tuned one, gets none.
     """
     setting = row.get("setting") if isinstance(row.get("setting"), str) else ""
-    if int(row["phase"]) == 3 and setting == MUSICNN_SETTING:
+    if int(row["phase"]) == 3 and setting != BACKBONE_SETTINGS["cnn14"]:
         return np.nan
     value = report_figure(int(row["phase"]), setting, row["target"]) if setting else np.nan
     return value if np.isfinite(value) else report_figure(int(row["phase"]), row["model"], row["target"])
@@ -110,8 +113,9 @@ def phase3_backbone_rows(table: pd.DataFrame, target: str) -> tuple:
     rows = table[(table["phase"] == 3) & (table["target"] == target)]
     if "setting" not in rows or len(rows) < 2:
         return None
-    musicnn = rows[rows["setting"] == MUSICNN_SETTING]
-    cnn14 = rows[rows["setting"] != MUSICNN_SETTING]
+    setting = rows["setting"].fillna("")  # a record saved without one is CNN14's
+    musicnn = rows[setting == MUSICNN_SETTING]
+    cnn14 = rows[setting == BACKBONE_SETTINGS["cnn14"]]
     return (musicnn.iloc[0], cnn14.iloc[0]) if len(musicnn) and len(cnn14) else None
 
 
@@ -139,9 +143,19 @@ def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: li
     )
 
 
+def is_finetuned(table: pd.DataFrame) -> pd.Series:
+    """Rows of a fine-tuned backbone (from pretrained or random weights): the fine-tuning lessons compare them."""
+    return table["start"].notna() if "start" in table else pd.Series(False, index=table.index)
+
+
 def best_of_each_phase(table: pd.DataFrame) -> dict:
-    """``{(phase, target): row}``: each phase's model with the highest validation R² (never the test score)."""
+    """``{(phase, target): row}``: each phase's model with the highest validation R² (never the test score).
+
+    Phase 3's pick is among the EmotionMLPs on frozen embeddings, the report's Phase 3; the fine-tuned
+    backbones are set against them in lessons of their own.
+    """
     best = {}
+    table = table[~is_finetuned(table)]
     for target in TARGETS:
         for phase in present_phases(table):
             rows = table[(table["target"] == target) & (table["phase"] == phase)]
@@ -177,7 +191,26 @@ def reading(difference: dict) -> str:
 
 
 LESSON_TOPICS = {"pretrained": "pretrained embeddings", "backbones": "the two backbones",
+                 "finetune": "fine-tuning", "pretraining": "pretrained weights",
                  "temporal": "temporal layers", "arousal": "arousal easier"}  # the comparisons table's lesson column
+
+
+def finetune_rows(table: pd.DataFrame, target: str) -> list[tuple]:
+    """``(backbone, fine-tuned, frozen, from scratch)`` rows of one target, for each backbone fine-tuned in this run
+    (musicnn first); a missing frozen or from-scratch row is ``None``."""
+    rows = table[(table["phase"] == 3) & (table["target"] == target)]
+    if "setting" not in rows:
+        return []
+    found, settings = [], rows["setting"].fillna("")
+    for name in ("musicnn", "cnn14"):
+        def one(setting):
+            match = rows[settings == setting]
+            return match.iloc[0] if len(match) else None
+
+        tuned = one(FINETUNE_SETTINGS[(name, "finetuned")])
+        if tuned is not None:
+            found.append((name, tuned, one(BACKBONE_SETTINGS[name]), one(FINETUNE_SETTINGS[(name, "scratch")])))
+    return found
 
 
 def _pairs(table: pd.DataFrame, best: dict) -> list[tuple]:
@@ -190,6 +223,10 @@ def _pairs(table: pd.DataFrame, best: dict) -> list[tuple]:
         backbones = phase3_backbone_rows(table, target)
         if backbones is not None:
             pairs.append(("backbones", target, *backbones))
+    for lesson, other in (("finetune", 2), ("pretraining", 3)):
+        for target in TARGETS:
+            pairs += [(lesson, target, rows[1], rows[other]) for rows in finetune_rows(table, target)
+                      if rows[other] is not None]
     for target in TARGETS:
         rows = table[(table["phase"] == 2) & (table["target"] == target)].set_index("model", drop=False)
         if "EmotionCNN" in rows.index:
@@ -206,8 +243,9 @@ def lesson_comparisons(records: list[dict], table: pd.DataFrame, best: dict) -> 
     Columns: ``number``, ``lesson`` (a :data:`LESSON_TOPICS` key), ``target`` (``"valence"``,
     ``"arousal"`` or ``"both"``), ``phase`` (of model A), ``a``, ``b`` (labels), ``difference``, ``low``,
     ``high``, ``songs``, ``reading`` (:func:`reading`).  The lessons: the Phase 3 pick against
-    each other phase's pick; the two Phase 3 backbones; each temporal CNN against the plain
-    one; each phase's arousal pick against its valence pick, on the same songs.
+    each other phase's pick; the two Phase 3 backbones; each fine-tuned backbone against its
+    frozen EmotionMLP and against the same network from random weights; each temporal CNN
+    against the plain one; each phase's arousal pick against its valence pick, on the same songs.
     """
     rows = []
     for lesson, target, a, b in _pairs(table, best):

@@ -24,6 +24,8 @@ from .intervals import format_interval
 
 LESSONS = {
     "pretrained": "Pretrained embeddings with an MLP beat the other phases' picks",
+    "finetune": "Fine-tuning beats the frozen backbone",
+    "pretraining": "Pretrained weights beat random ones (fine-tuned alike)",
     "temporal": "Temporal layers beat the plain CNN",
     "arousal": "Arousal is easier to predict than valence",
 }
@@ -50,9 +52,11 @@ def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.
     The pretrained lesson compares the Phase 3 pick with the better (on
     validation) of the Phase 1 and Phase 2 picks; the temporal lesson the
     validation pick among the temporal CNNs with the plain CNN; the arousal
-    lesson the two targets' overall picks on the same songs.
+    lesson the two targets' overall picks on the same songs; the fine-tuning lessons the fine-tuned
+    backbone (musicnn where it ran, else CNN14) against its frozen EmotionMLP and against the same
+    network fine-tuned from random weights.
     """
-    from .lessons import headline, paired
+    from .lessons import finetune_rows, headline, paired
 
     rows = []
 
@@ -70,6 +74,12 @@ def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.
         plain, temporal = phase2[phase2["model"] == "EmotionCNN"], phase2[phase2["model"] != "EmotionCNN"]
         if len(plain) and len(temporal):
             add("temporal", short_name(target), temporal.sort_values("validation_r2").iloc[-1], plain.iloc[0])
+        tuned = finetune_rows(table, target)
+        if tuned:
+            _, finetuned, frozen, scratch = tuned[0]
+            for lesson, other in (("finetune", frozen), ("pretraining", scratch)):
+                if other is not None:
+                    add(lesson, short_name(target), finetuned, other)
     arousal, valence = headline(best, "arousal_mean"), headline(best, "valence_mean")
     if arousal is not None and valence is not None:
         add("arousal", "both", arousal, valence)

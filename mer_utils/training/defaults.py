@@ -1,6 +1,7 @@
 """Training settings of every network: epochs, patience, batch size and learning rate, written once.
 
-Used by: ``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py`` and ``notebooks/phase4_dynamic.py`` (through
+Used by: ``notebooks/phase2_train.py``, ``notebooks/phase3_panns.py``, ``notebooks/phase3_finetune.py`` and
+``notebooks/phase4_dynamic.py`` (through
 :func:`training_settings`); a notebook parameter left at ``None`` (and a Makefile
 knob left unset) means the value here.
 """
@@ -34,8 +35,18 @@ from ..errors import MerError
 # Learning rate 3e-4, not Adam's 1e-3: on the default book's validation songs, 1e-3 let the validation loss jump
 # early, and on bfloat16 embeddings of the same songs it stopped at epoch 1 (patience 6); 3e-4 chose epoch 19 in
 # float32 and in bfloat16 alike, with validation scores as good or better in both.
+# MusicnnRegressor, Cnn14Regressor: a pretrained backbone fine-tuned on 3-second patches (notebooks/phase3_finetune.py,
+# mer_utils.phase3.finetune): Adam at lr for the new head and backbone_lr, ten times lower, for the pretrained layers
+# that train.  In float32 (AVX2) the layers after musicnn's front end train at about 280 patches a second on one
+# thread (benchmarks/bench_finetune.py), so an epoch of a Soundtracks fold (about 770 training patches and 245
+# validation ones) takes about 3 s; 10 runs (5 folds, fine-tuned and from random weights) of at most 8 epochs, the
+# model on all songs and the two front-end passes used 6.8 min of CPU time on the sample (11.3 min of wall time on the
+# shared 2-core machine).  The folds' best epochs on the sample were 4 to 7.  DEAM (about 26,000 patches) keeps the
+# same schedule with a longer patience.
 _DEAM = {"batch_size": 32, "lr": 1e-3, "patience": 10}
 _SYNTH = {"batch_size": 32, "lr": 1e-3, "patience": 3}
+_FINETUNE = {"batch_size": 32, "lr": 1e-3, "backbone_lr": 1e-4, "epochs": 8, "patience": 3}
+_FINETUNE_DEAM = {**_FINETUNE, "epochs": 20, "patience": 5}
 TRAINING_DEFAULTS = {
     "deam": {
         "EmotionCNN": {**_DEAM, "epochs": 15},
@@ -44,6 +55,8 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU_Attention": {**_DEAM, "epochs": 50},
         "EmotionMLP": {**_DEAM, "epochs": 30},
         "DynamicGRU": {**_DEAM, "batch_size": 16, "lr": 3e-4, "epochs": 60},
+        "MusicnnRegressor": _FINETUNE_DEAM,
+        "Cnn14Regressor": _FINETUNE_DEAM,
     },
     "synth": {
         "EmotionCNN": {**_SYNTH, "epochs": 10},
@@ -52,6 +65,8 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 10},
         "EmotionMLP": {**_SYNTH, "epochs": 30},
         "DynamicGRU": {**_SYNTH, "batch_size": 16, "lr": 3e-4, "epochs": 40, "patience": 6},
+        "MusicnnRegressor": _FINETUNE,
+        "Cnn14Regressor": _FINETUNE,
     },
     "soundtracks": {
         "EmotionCNN": {**_SYNTH, "epochs": 6},
@@ -59,15 +74,19 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU": {**_SYNTH, "epochs": 6},
         "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 6},
         "EmotionMLP": {**_SYNTH, "epochs": 60, "patience": 8},
+        "MusicnnRegressor": _FINETUNE,
+        "Cnn14Regressor": _FINETUNE,
     },
 }
 
 
-def training_settings(data: str, model_name: str, epochs=None, patience=None, batch_size=None, lr=None) -> dict:
+def training_settings(data: str, model_name: str, epochs=None, patience=None, batch_size=None, lr=None,
+                      backbone_lr=None) -> dict:
     """Defaults of :data:`TRAINING_DEFAULTS` for ``data`` and ``model_name``, with any given value overriding.
 
     ``epochs="report"`` takes the report's epoch count for this model (15 for
     EmotionCNN, 50 for the others) whatever ``data`` is; ``None`` keeps the default.
+    ``backbone_lr``: a fine-tuned backbone's rate for its pretrained layers (only its models have one).
     """
     if data not in TRAINING_DEFAULTS:
         raise MerError(f"unknown data '{data}' for training defaults: use one of {', '.join(TRAINING_DEFAULTS)}.")
@@ -80,10 +99,14 @@ def training_settings(data: str, model_name: str, epochs=None, patience=None, ba
         if epochs.strip().lower() != "report":
             raise MerError(f"epochs='{epochs}' is not a number: pass a whole number, 'report' or leave it unset.")
         epochs = TRAINING_DEFAULTS["deam"][model_name]["epochs"]
-    for key, value in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size), ("lr", lr)):
+    if backbone_lr is not None and "backbone_lr" not in settings:
+        raise MerError(f"backbone_lr applies to a fine-tuned backbone, not to {model_name}.")
+    for key, value in (("epochs", epochs), ("patience", patience), ("batch_size", batch_size), ("lr", lr),
+                       ("backbone_lr", backbone_lr)):
         if value is not None:
             settings[key] = value
-    if int(settings["epochs"]) < 1 or int(settings["batch_size"]) < 1 or float(settings["lr"]) <= 0:
+    if (int(settings["epochs"]) < 1 or int(settings["batch_size"]) < 1 or float(settings["lr"]) <= 0
+            or float(settings.get("backbone_lr", 1)) <= 0):
         raise MerError(f"training settings {settings} need epochs >= 1, batch_size >= 1 and lr > 0.")
     if settings["patience"] is not None and int(settings["patience"]) < 1:
         raise MerError(f"patience={settings['patience']} must be 1 or more (or None for no early stopping).")

@@ -185,6 +185,8 @@ def fit(
     threads: int | None = None,
     precision: str | None = None,
     progress: bool = True,
+    param_groups=None,
+    select_on: str = "items",
 ):
     """Train ``model`` with Adam on MSE; return ``(model, history)`` with the best epoch's weights.
 
@@ -202,9 +204,19 @@ def fit(
     ``precision``: ``"auto"``, ``"float32"`` or ``"bfloat16"`` (autocast; see
     the module docstring); ``None`` means
     :data:`~mer_utils.training.runtime.DEFAULT_PRECISION`.
+    ``param_groups``: Adam's parameter groups, e.g. ``[{"params": ..., "lr": 1e-4},
+    {"params": ...}]`` for a lower learning rate on pretrained layers than on a new
+    head (a group without ``lr`` takes ``lr``); ``None``: every parameter at ``lr``.
+    ``select_on``: ``"items"`` (the default) keeps the epoch of the lowest
+    validation loss over the loader's items (chunks, patches, songs);
+    ``"songs"`` the lowest loss of the song means of those items (needs
+    ``val_groups``), for a model that predicts songs by averaging its items.
+    ``val_loader`` ``None``: no validation; every epoch runs and the last one is
+    kept (a final model trained on all songs for an epoch count chosen elsewhere).
 
     ``history`` has one row per epoch: ``epoch``, ``train_loss`` and
-    ``val_loss`` (MSE on standardised labels, summed over targets),
+    ``val_loss`` (MSE on standardised labels, summed over targets; with
+    ``val_groups`` also ``val_song_loss``, the same for the song means),
     ``val_r2``, ``val_rmse``, ``val_mae`` (1..9 scale; with several targets
     their mean, plus ``val_r2_<target>`` etc.), ``seconds`` (the whole epoch),
     ``samples_per_s`` (training samples per second of training) and ``best``
@@ -212,19 +224,24 @@ def fit(
     ``epochs_run``, ``stopped_early`` and ``precision`` (the resolved one,
     ``"float32"`` or ``"bfloat16"``).
     """
+    if select_on not in ("items", "songs"):
+        raise MerError(f"select_on='{select_on}': use 'items' or 'songs'.")
+    if select_on == "songs" and val_groups is None and val_loader is not None:
+        raise MerError("select_on='songs' needs val_groups, the song of each validation item.")
     settings = dict(epochs=epochs, patience=patience, lr=lr, device=device, seed=seed, target_scaler=target_scaler,
-                    target_names=target_names, val_groups=val_groups, precision=precision, progress=progress)
+                    target_names=target_names, val_groups=val_groups, precision=precision, progress=progress,
+                    param_groups=param_groups, select_on=select_on)
     with torch_threads(threads):
         return _fit(model, train_loader, val_loader, **settings)
 
 
 def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed, target_scaler, target_names,
-         val_groups, precision, progress):
+         val_groups, precision, progress, param_groups, select_on):
     """The training loop of :func:`fit`."""
     import torch
     from tqdm import tqdm
 
-    if len(train_loader.dataset) == 0 or len(val_loader.dataset) == 0:
+    if len(train_loader.dataset) == 0 or (val_loader is not None and len(val_loader.dataset) == 0):
         raise MerError("the training or validation set is empty: check the split and the chunk cache.")
     set_seeds(seed)
     keep_freed_memory()
@@ -234,19 +251,20 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
     device = pick_device(device)
     precision = resolve_precision(precision, device)
     model = _prepare(model, device)
-    log.info("training %s on %s in %s", type(model).__name__, device, precision)
+    name = getattr(model, "name", type(model).__name__)  # a view of a network (UpperLayers) names the network
+    log.info("training %s on %s in %s", name, device, precision)
     if device.type == "cpu":
-        announce_training(type(model).__name__, len(train_loader.dataset), int(epochs), precision, patience,
+        announce_training(name, len(train_loader.dataset), int(epochs), precision, patience,
                           threads=torch.get_num_threads())
     n_targets = len(target_scaler.mean_)
     target_names = list(target_names) if target_names is not None else [f"target{k}" for k in range(n_targets)]
-    if val_groups is not None:
+    if val_groups is not None and val_loader is not None:
         val_groups = np.asarray(val_groups)
         if len(val_groups) != len(val_loader.dataset):
             raise MerError(f"val_groups has {len(val_groups)} entries for {len(val_loader.dataset)} validation items.")
-    optimiser = torch.optim.Adam(model.parameters(), lr=float(lr))
+    optimiser = torch.optim.Adam(model.parameters() if param_groups is None else param_groups, lr=float(lr))
     rows, best_loss, best_state, best_epoch, waited = [], np.inf, None, 0, 0
-    bar = tqdm(range(1, int(epochs) + 1), desc=f"training {type(model).__name__}", unit="epoch", disable=not progress)
+    bar = tqdm(range(1, int(epochs) + 1), desc=f"training {name}", unit="epoch", disable=not progress)
     for epoch in bar:
         start = time.perf_counter()
         model.train()
@@ -266,23 +284,32 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
             total += float(loss.detach()) * len(y)
             seen += len(y)
         train_seconds = time.perf_counter() - start
+        row = {"epoch": epoch, "train_loss": total / seen}
+        if val_loader is None:  # no validation: the last epoch is the one kept
+            row["seconds"] = time.perf_counter() - start
+            row["samples_per_s"] = seen / train_seconds
+            rows.append(row)
+            best_epoch, best_state = epoch, None
+            continue
         pred, target, val_loss = _run_eval(model, val_loader, device, precision)
         y_pred = target_scaler.inverse_transform(pred)
         y_true = target_scaler.inverse_transform(target)
-        row = {"epoch": epoch, "train_loss": total / seen, "val_loss": val_loss}
+        row["val_loss"] = val_loss
         row.update({f"val_{k}": v for k, v in _scores(y_true, y_pred, target_names).items()})
         if val_groups is not None:
             songs = _song_means(val_groups, y_true, y_pred)
+            row["val_song_loss"] = float(_loss(*map(torch.tensor, _song_means(val_groups, target, pred))))
             row.update({f"val_song_{k}": v for k, v in _scores(*songs, target_names).items()})
         row["seconds"] = time.perf_counter() - start
         row["samples_per_s"] = seen / train_seconds
         rows.append(row)
-        if val_loss < best_loss:
-            best_loss, best_epoch, waited = val_loss, epoch, 0
+        watched = row["val_song_loss"] if select_on == "songs" else val_loss
+        if watched < best_loss:
+            best_loss, best_epoch, waited = watched, epoch, 0
             best_state = copy.deepcopy(model.state_dict())
         else:
             waited += 1
-        bar.set_postfix(val_loss=f"{val_loss:.3f}", val_r2=f"{row['val_r2']:.3f}", best=best_epoch)
+        bar.set_postfix(val_loss=f"{watched:.3f}", val_r2=f"{row['val_r2']:.3f}", best=best_epoch)
         if patience is not None and waited >= int(patience):
             log.info(
                 "early stop after epoch %d: no lower validation loss for %d epochs (best epoch %d)",
@@ -292,7 +319,9 @@ def _fit(model, train_loader, val_loader, *, epochs, patience, lr, device, seed,
             )
             break
     bar.close()
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
     history = pd.DataFrame(rows)
     history["best"] = history["epoch"] == best_epoch
     history.attrs.update(best_epoch=best_epoch, epochs_run=len(rows), stopped_early=len(rows) < int(epochs),

@@ -2,6 +2,7 @@
 
 Used by: ``notebooks/phase2_train.py`` (each Phase 2 run saves its model),
 ``notebooks/phase3_panns.py`` (the EmotionMLP that ``mer predict`` loads),
+``notebooks/phase3_finetune.py`` (a fine-tuned backbone, with every weight it needs),
 ``notebooks/phase4_dynamic.py`` (the DynamicGRU behind ``mer predict --curve``) and
 ``mer predict``.
 
@@ -34,12 +35,14 @@ VERSION = 2
 
 
 def model_classes() -> dict:
-    """Every network of the book by name: the four Phase 2 CNNs, the Phase 3 EmotionMLP and Phase 4's DynamicGRU."""
+    """Every network of the book by name: the four Phase 2 CNNs, the Phase 3 EmotionMLP, the fine-tuned backbones
+    and Phase 4's DynamicGRU."""
     from ..phase2.models import CNN_CLASSES
+    from ..phase3.finetune_models import model_classes as finetuned_classes
     from ..phase4.sequence import DynamicGRU
     from .mlp import EmotionMLP
 
-    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP, "DynamicGRU": DynamicGRU}
+    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP, **finetuned_classes(), "DynamicGRU": DynamicGRU}
 
 
 def build_model(name: str, seed: int | None = None, **kwargs):
