@@ -4,14 +4,18 @@ rule and the page's sentences."""
 
 from __future__ import annotations
 
+import csv
+import io
 import subprocess
 
 import numpy as np
 import pandas as pd
 import pytest
+import soundfile as sf
 import torch
 from conftest import REPO
 
+from mer_utils.corpus.audio import load_audio
 from mer_utils.errors import AudioReadError, MerError
 from mer_utils.phase3 import finetune
 from mer_utils.phase3.finetune_models import (
@@ -327,3 +331,33 @@ def test_the_recipe_states_what_trains_the_rates_and_the_schedule():
     assert "0.0001 for the pretrained layers" in text and "0.001 for the new head" in text
     assert "at most 8 epochs" in text and "after 3 epochs without a lower song-level validation loss" in text
     assert "**Every layer trains**" in recipe("musicnn", settings, True, "float32", 5)
+
+
+def test_mer_predict_runs_a_fine_tuned_network_on_its_own_patches_with_its_provenance(scratch, tmp_path, capsys):
+    from mer_utils.predict import bundles
+    from mer_utils.predict.cli import main as predict_main
+
+    network, _ = scratch
+    start = {"name": "musicnn", "kind": "finetuned", "sha256": "ab" * 32, "weights": "MSD_musicnn.h5"}
+    scaler = fit_target_scaler(np.array([[2.0, 3.0], [6.0, 7.0]]))
+    path = save_finetuned(tmp_path / "results" / "soundtracks" / "models" / "musicnn_finetuned.pt", network,
+                          start=start, target_scaler=scaler, targets=TARGETS, settings={"epochs": 1},
+                          precision="float32", data="soundtracks", scale="1..9; Soundtracks, first panel")
+    audio = np.random.default_rng(3).normal(scale=0.1, size=int(7.5 * SR)).astype(np.float32)
+    clip = tmp_path / "clip.wav"
+    sf.write(clip, audio, SR)
+    assert bundles.choose_model(data="soundtracks", results_root=tmp_path / "results")[0] == path
+    bundle = bundles.load_bundle(path)
+    assert bundle.finetuned and bundle.pretrained and bundles.caveat(bundle) is None
+    with pytest.raises(MerError, match="predicts from audio patches"):
+        bundle.predict(np.zeros((1, 200)))
+
+    code = predict_main([str(clip), "--model", str(path), "--format", "csv", "--segments", "--threads", "1"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(out)))
+    song = next(r for r in rows if r["level"] == "song")
+    assert song["backbone"] == "musicnn" and song["weights"] == "finetuned:" + "ab" * 6
+    assert song["data"] == "soundtracks" and song["scale"] == "soundtracks:1-9" and song["segments"] == "2"
+    _, expected = predict_clip(path, load_audio(clip, sr=SR))  # the song value: the mean of its patches' values
+    assert np.allclose([float(song["valence"]), float(song["arousal"])], expected, atol=1e-4)

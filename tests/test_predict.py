@@ -310,18 +310,25 @@ def test_the_default_model_is_the_latest_bundle_written_and_data_picks_one(tmp_p
     assert bundles.choose_model(results_root=tmp_path)[0] == synth
 
 
-def test_a_model_on_real_ratings_with_a_pretrained_backbone_is_preferred_to_a_newer_one(tmp_path):
+def test_a_model_on_real_ratings_with_a_pretrained_backbone_is_preferred_then_the_best_kind_of_file(tmp_path):
     real = {"data": "soundtracks", "backbone": {"name": "musicnn", "kind": "pretrained"}}
     predictor = touch_bundle(tmp_path, "soundtracks", 1_000_000, "predictor.pt", **real)
     musicnn = touch_bundle(tmp_path, "soundtracks", 1_500_000, "emotion_mlp_musicnn.pt", **real)
     random_real = touch_bundle(tmp_path, "deam", 2_500_000, data="deam", backbone={"kind": "random"})
     newest = touch_bundle(tmp_path, "synthdeam", 3_000_000, data="synthdeam", backbone={"kind": "pretrained"})
-    path, reason = bundles.choose_model(results_root=tmp_path)
-    assert path == musicnn and "real ratings with a pretrained backbone" in reason, reason
+    path, reason = bundles.choose_model(results_root=tmp_path)  # the best kind of file first, then the newest
+    assert path == predictor and "real ratings with a pretrained backbone" in reason, reason
     assert bundles.choose_model(data="soundtracks", results_root=tmp_path)[0] == predictor  # a book's best: predictor
-    musicnn.unlink()
-    assert bundles.choose_model(results_root=tmp_path)[0] == predictor
+    later = touch_bundle(tmp_path, "deam", 1_200_000, "predictor.pt", **{**real, "data": "deam"})
+    assert bundles.choose_model(results_root=tmp_path)[0] == later, "two predictors: the newer"
+    later.unlink()
     predictor.unlink()
+    tuned = touch_bundle(tmp_path, "soundtracks", 2_000_000, "musicnn_finetuned.pt", data="soundtracks",
+                         backbone={"name": "musicnn", "kind": "finetuned"})
+    assert bundles.choose_model(results_root=tmp_path)[0] == musicnn, "the frozen musicnn's MLP, then fine-tuned"
+    musicnn.unlink()
+    assert bundles.choose_model(results_root=tmp_path)[0] == tuned, "fine-tuned from pretrained weights counts"
+    tuned.unlink()
     path, reason = bundles.choose_model(results_root=tmp_path)
     assert path == newest and "none was trained on real ratings" in reason
     assert random_real.exists()

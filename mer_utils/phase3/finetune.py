@@ -52,6 +52,7 @@ import torch
 
 from ..corpus.base import short_name
 from ..errors import AudioReadError, MerError
+from ..predict.bundles import FINETUNED_FILES
 from .backbones import FINETUNE_SETTINGS, SETTINGS
 from .finetune_models import NETWORKS, build_regressor, clip_inputs, parameter_groups, sample_rate
 
@@ -547,7 +548,7 @@ def finetune_backbone(corpus, folds: dict, groups, run: dict | None, *, name: st
                       train_front_end, list(targets))
 
 
-FINAL_FILES = {"musicnn": "musicnn_finetuned.pt", "cnn14": "cnn14_finetuned.pt"}  # under results/<data>/models/
+FINAL_FILES = {name: file.name for name, file in FINETUNED_FILES.items()}  # under results/<data>/models/
 
 
 def save_final_model(result: Finetuning, results_dir, corpus, seed: int, cross_validated: bool) -> tuple:

@@ -369,12 +369,21 @@ def predict_clip(model_file, audio: np.ndarray, device=None, batch_size: int = 3
     mean of its patches', as in training.  Columns in the order of
     ``contents["target_scaler"]["targets"]``.
     """
+    loaded = load_finetuned(model_file, device) if isinstance(model_file, (str, Path)) else model_file
+    per_patch = predict_inputs(loaded, clip_inputs(loaded[1]["backbone"]["name"], audio, clip), device, batch_size)
+    return per_patch, per_patch.mean(axis=0)
+
+
+def predict_inputs(loaded, inputs: np.ndarray, device=None, batch_size: int = 32) -> np.ndarray:
+    """``(n, 2)`` values on the model's rating scale of a clip's inputs (:func:`clip_inputs`), one row per patch.
+
+    ``loaded``: what :func:`load_finetuned` returned.  Used by :func:`predict_clip` and by ``mer predict``
+    (:func:`mer_utils.predict.songs.song_model`), which cuts the clip itself.
+    """
     from ..training.modelfile import scaler_from_dict
     from ..training.runtime import autocast, pick_device
 
-    network, contents = load_finetuned(model_file, device) if isinstance(model_file, (str, Path)) else model_file
-    name = contents["backbone"]["name"]
-    inputs = clip_inputs(name, audio, clip)
+    network, contents = loaded
     device = next(network.parameters()).device if device is None else pick_device(device)
     network = network.to(device).eval()
     outputs = []
@@ -382,5 +391,4 @@ def predict_clip(model_file, audio: np.ndarray, device=None, batch_size: int = 3
         for at in range(0, len(inputs), int(batch_size)):
             batch = torch.from_numpy(np.ascontiguousarray(inputs[at : at + int(batch_size)])).to(device)
             outputs.append(network(batch).float().cpu().numpy())
-    per_patch = scaler_from_dict(contents["target_scaler"]).inverse_transform(np.concatenate(outputs))
-    return per_patch, per_patch.mean(axis=0)
+    return scaler_from_dict(contents["target_scaler"]).inverse_transform(np.concatenate(outputs))

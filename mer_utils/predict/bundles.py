@@ -10,9 +10,10 @@ A bundle is a file in the book's one model-file format
 turns audio into its input and what its numbers mean:
 
 * ``backbone``: ``name`` (``cnn14`` or ``musicnn``), ``kind`` (``pretrained`` or
-  ``random``) and the weights: the PANNs checkpoint's path and sha256, or the
-  random seed and a hash of the weights (CNN14), or the ``.h5`` file's name and
-  sha256 (musicnn).  A musicnn bundle also carries the network's weights
+  ``random``; a fine-tuned network's ``finetuned``, from the pretrained weights)
+  and the weights: the PANNs checkpoint's path and sha256, or the random seed
+  and a hash of the weights (CNN14), or the ``.h5`` file's name and sha256
+  (musicnn).  A musicnn bundle also carries the network's weights
   (``backbone_state``, 3 MB), so it predicts without the ``.h5`` beside it;
   CNN14's 300 MB checkpoint stays a separate file, found by path and checked
   by sha256.
@@ -21,6 +22,9 @@ turns audio into its input and what its numbers mean:
   ``soundtracks``) and ``learned_from``: every corpus it saw, with what it took
   from each (ratings, or the quadrant signs of 4Q); ``scale``: the rating scale
   of its outputs, in words.
+* a fine-tuned network (``musicnn_finetuned.pt``, :mod:`mer_utils.phase3.finetune_models`) is
+  read the same way: the whole network instead of an MLP, no feature scaler, and
+  its song value is the mean of its patches' values, as in its training.
 * optionally ``quadrants``: how its two outputs map to the probability of
   positive valence and of high arousal (a logistic fit on 4Q quadrants), and
   ``out_of_fold``: the predictions each clip of a corpus it learned from got
@@ -28,8 +32,9 @@ turns audio into its input and what its numbers mean:
   score on that corpus must use; see :mod:`mer_utils.predict.fusion`).
 
 :func:`choose_model` is the rule for which bundle runs when the user names
-none: one trained on real ratings with a pretrained backbone first, the most
-recent of those, then the most recent of any.
+none: one trained on real ratings with a pretrained backbone first, and among
+those the best kind of file (:data:`BUNDLE_FILES`' order), the most recent of
+those; then the same order for any.
 """
 
 from __future__ import annotations
@@ -48,7 +53,16 @@ MODELS = Path("models")
 BUNDLE_FILE = MODELS / "emotion_mlp.pt"  # the CNN14 page's EmotionMLP
 MUSICNN_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn.pt"  # the musicnn page's EmotionMLP
 PREDICTOR_FILE = MODELS / "predictor.pt"  # the predictor for real music (notebooks/predictor.py)
-BUNDLE_FILES = (PREDICTOR_FILE, MUSICNN_BUNDLE_FILE, BUNDLE_FILE)  # what predict looks for, best first
+FINETUNED_FILES = {  # the fine-tuning page's networks for new recordings (notebooks/phase3_finetune.py), by backbone
+    "musicnn": MODELS / "musicnn_finetuned.pt",
+    "cnn14": MODELS / "cnn14_finetuned.pt",
+}
+# what predict looks for in a book, best first: the predictor for real music, the frozen musicnn's MLP, the fine-tuned
+# networks (on the Soundtracks sample not detectably better than the frozen musicnn), the CNN14 page's MLP
+BUNDLE_FILES = (PREDICTOR_FILE, MUSICNN_BUNDLE_FILE, FINETUNED_FILES["musicnn"], FINETUNED_FILES["cnn14"], BUNDLE_FILE)
+FINETUNED_MODELS = ("MusicnnRegressor", "Cnn14Regressor")  # model-file names of a fine-tuned backbone
+PRETRAINED_KINDS = ("pretrained", "finetuned")  # a frozen pretrained backbone, or one fine-tuned from its weights
+RANDOM_KINDS = ("random", "scratch")  # random weights: frozen (CNN14's baseline), or trained from them
 DATA_FOLDERS = {"synth": "synthdeam", "deam": "deam", "soundtracks": "soundtracks"}  # --data -> results/<folder>
 REAL_RATINGS = ("deam", "soundtracks")  # corpora rated by listeners (results-folder names)
 SCALES = {  # the rating scale of each corpus's song-level targets, in words
@@ -118,7 +132,8 @@ def save_page_model(backbone, results_dir, mlp, embedding_settings: dict, data: 
 
 @dataclass
 class Bundle:
-    """A loaded bundle: the MLP in eval mode, its scalers, and what it says about itself."""
+    """A loaded bundle: the MLP (or the fine-tuned network) in eval mode, its scalers, and what it says about
+    itself (a fine-tuned network has no ``feature_scaler``)."""
 
     path: Path
     model: object
@@ -130,10 +145,18 @@ class Bundle:
     raw: dict = field(repr=False)
 
     def predict(self, embeddings: np.ndarray) -> np.ndarray:
-        """Rows of embeddings -> ``(n, n_targets)`` on the bundle's scale."""
+        """Rows of embeddings -> ``(n, n_targets)`` on the bundle's scale (an MLP bundle's)."""
         from ..training.mlp import predict_mlp
 
+        if self.finetuned:
+            raise MerError(f"{self.path} is a fine-tuned network: it predicts from audio patches, not embeddings "
+                           "(mer_utils.predict.songs.song_model runs it).")
         return predict_mlp(self.model, self.feature_scaler, self.target_scaler, embeddings)
+
+    @property
+    def finetuned(self) -> bool:
+        """A fine-tuned backbone with its head (the whole network), not an MLP on frozen embeddings."""
+        return self.raw.get("model") in FINETUNED_MODELS
 
     @property
     def name(self) -> str:
@@ -162,7 +185,7 @@ class Bundle:
 
     @property
     def pretrained(self) -> bool:
-        return self.backbone.get("kind") == "pretrained"
+        return self.backbone.get("kind") in PRETRAINED_KINDS
 
 
 def load_bundle(path) -> Bundle:
@@ -176,15 +199,16 @@ def load_bundle(path) -> Bundle:
             "there), or pass --model PATH."
         )
     model, raw = read_model_file(path, device="cpu")
-    if raw["model"] != "EmotionMLP" or "backbone" not in raw or "feature_scaler" not in raw:
+    mlp = raw["model"] == "EmotionMLP" and "feature_scaler" in raw
+    if not (mlp or raw["model"] in FINETUNED_MODELS) or "backbone" not in raw:
         raise MerError(
             f"{path} is not a model bundle for mer predict: pass a .pt file that 'make book' writes under "
-            "results/<data>/models/ (emotion_mlp.pt, emotion_mlp_musicnn.pt or predictor.pt)."
+            "results/<data>/models/ (emotion_mlp.pt, emotion_mlp_musicnn.pt, musicnn_finetuned.pt or predictor.pt)."
         )
     return Bundle(
         path=path,
         model=model,
-        feature_scaler=scaler_from_dict(raw["feature_scaler"]),
+        feature_scaler=scaler_from_dict(raw["feature_scaler"]) if mlp else None,
         target_scaler=scaler_from_dict(raw["target_scaler"]),
         targets=list(raw["target_scaler"]["targets"]),
         backbone=dict(raw["backbone"]),
@@ -206,9 +230,10 @@ def display_path(path) -> str:
 
 
 def weights_label(backbone: dict) -> str:
-    """The backbone's weights in a few characters: ``pretrained:412a832c8527`` or ``random:seed42``."""
-    if backbone.get("kind") == "random":
-        return f"random:seed{backbone.get('seed')}"
+    """The backbone's weights in a few characters: ``pretrained:412a832c8527``, ``finetuned:412a832c8527`` (fine-tuned
+    from those weights) or ``random:seed42``."""
+    if backbone.get("kind") in RANDOM_KINDS:
+        return f"{backbone.get('kind')}:seed{backbone.get('seed')}"
     digest = str(backbone.get("sha256") or "")
     return f"{backbone.get('kind') or 'unknown'}:{digest[:12]}" if digest else str(backbone.get("kind") or "unknown")
 
@@ -250,6 +275,9 @@ def caveat(bundle: Bundle) -> str | None:
     reasons = []
     if bundle.data == "synthdeam":
         reasons.append("on SynthDEAM (synthetic music this project generates)")
+    if bundle.backbone.get("kind") == "scratch":
+        reasons.append(f"from a {bundle.name} with random weights (seed {bundle.backbone.get('seed')}), not its "
+                       "pretrained ones")
     if bundle.backbone.get("kind") == "random":
         reasons.append(
             f"on embeddings of a CNN14 with random weights (seed {bundle.backbone.get('seed')}) instead of the "
@@ -274,11 +302,13 @@ def _peek(path: Path) -> dict:
     return raw if isinstance(raw, dict) else {}
 
 
-def _rank(path: Path) -> tuple:
-    """Sort key of a candidate: real ratings with a pretrained backbone first, then the newest."""
+def _rank(path: Path, files=BUNDLE_FILES) -> tuple:
+    """Sort key of a candidate: real ratings with a pretrained backbone first, then the kind of file (``files`` is
+    best first), then the newest."""
     raw = _peek(path)
-    real = raw.get("data") in REAL_RATINGS and (raw.get("backbone") or {}).get("kind") == "pretrained"
-    return (real, path.stat().st_mtime_ns, str(path))
+    real = raw.get("data") in REAL_RATINGS and (raw.get("backbone") or {}).get("kind") in PRETRAINED_KINDS
+    kind = [i for i, file in enumerate(files) if path.name == file.name]
+    return (real, -(kind[0] if kind else len(files)), path.stat().st_mtime_ns, str(path))
 
 
 def choose_model(model=None, data: str | None = None, results_root=None, files=BUNDLE_FILES) -> tuple[Path, str]:
@@ -288,8 +318,9 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
     takes that book's best bundle: its predictor for real music, else its musicnn
     MLP, else its CNN14 MLP.  Without either, every bundle under ``results/`` is a
     candidate: one trained on real ratings (DEAM or Soundtracks) with a pretrained
-    backbone is preferred, the most recently written first; only when there is
-    none does the most recently written bundle of any kind run.  No bundle raises
+    (or fine-tuned) backbone is preferred, the best kind of file in ``files``' order
+    first, the most recently written of those; only when there is none does the
+    best and most recent of the others run.  No bundle raises
     :class:`MerError` naming what was looked for and saying to run ``make book``.  ``files``: the
     bundle files to look for, best first (``mer predict --curve``: Phase 4's curve model).
     """
@@ -306,7 +337,7 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
                 f"exists. Run '{make}' first (it saves its models there), or pass --model PATH."
             )
         return found[0], f"--data {data}: the best model that book saved ({found[0].name})"
-    found = sorted((p for file in files for p in root.glob(f"*/{file.as_posix()}")), key=_rank)
+    found = sorted((p for file in files for p in root.glob(f"*/{file.as_posix()}")), key=lambda p: _rank(p, files))
     if not found:
         names = ", ".join(file.name for file in files)
         raise MerError(
@@ -314,11 +345,12 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
             "(it saves its models there), or pass --model PATH."
         )
     best = found[-1]
-    if _rank(best)[0]:
-        reason = "trained on real ratings with a pretrained backbone (preferred), the most recently written of those"
+    if _rank(best, files)[0]:
+        reason = ("trained on real ratings with a pretrained backbone (preferred), the best kind of model file and "
+                  "the most recently written of those")
     else:
-        reason = ("the most recently written model under results/ (none was trained on real ratings with a "
-                  "pretrained backbone: build the Soundtracks book for one)")
+        reason = ("the best kind of model file under results/, the most recently written (none was trained on real "
+                  "ratings with a pretrained backbone: build the Soundtracks book for one)")
     if len(found) > 1:
         reason += f"; {len(found) - 1} other(s): pick one with --model or --data"
     return best, reason

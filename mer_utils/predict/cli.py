@@ -301,10 +301,11 @@ examples:
 
 which model:
   --model PATH; else --data synth|deam|soundtracks, the best model that book saved under
-  results/<corpus>/models/ (predictor.pt, else emotion_mlp_musicnn.pt, else emotion_mlp.pt);
-  else, among every model under {root}, one trained on real ratings
-  (DEAM or Soundtracks) with a pretrained backbone, the most recently written; only when there is
-  none, the most recently written model of any kind. The choice and the reason go to stderr.
+  results/<corpus>/models/ (predictor.pt, else emotion_mlp_musicnn.pt, else musicnn_finetuned.pt,
+  else cnn14_finetuned.pt, else emotion_mlp.pt); else, among every model under {root}, one trained
+  on real ratings (DEAM or Soundtracks) with a pretrained (or fine-tuned) backbone, the first kind of
+  file in that order, the most recently written; only when there is none, the same order among the
+  others. The choice and the reason go to stderr.
   With --curve, the same rule picks Phase 4's results/<corpus>/models/dynamic_gru.pt.
 
 where the numbers come from:

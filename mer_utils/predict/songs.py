@@ -102,8 +102,14 @@ class SongModel:
         return self.decode_units(load_audio(path, sr=self.sr), str(path))
 
     def predict(self, units) -> tuple[np.ndarray, np.ndarray]:
-        """``(song values (k,), unit values (n, k))`` on the bundle's scale."""
+        """``(song values (k,), unit values (n, k))`` on the bundle's scale.
+
+        An MLP bundle predicts the song from the mean of its units' embeddings; a
+        fine-tuned network's song value is the mean of its units' values, as it was trained.
+        """
         values = self.embed(units)
+        if self.bundle.finetuned:
+            return values.mean(axis=0), values
         song = self.bundle.predict(values.mean(axis=0, keepdims=True))[0]
         return song, self.bundle.predict(values)
 
@@ -121,6 +127,8 @@ def run_precision(bundle: Bundle) -> str:
 def song_model(bundle: Bundle, threads: int = 2, checkpoint=None) -> SongModel:
     """A :class:`SongModel` for ``bundle`` (``threads``: CPU threads of the backbone; ``checkpoint``: CNN14's file
     when it moved since training).  Errors name what is missing and how to get it."""
+    if bundle.finetuned:
+        return finetuned_song_model(bundle, threads)
     if bundle.name == "musicnn":
         from ..phase3.musicnn import PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches
         from ..phase3.musicnn_embeddings import PATCH_SECONDS
@@ -141,6 +149,23 @@ def song_model(bundle: Bundle, threads: int = 2, checkpoint=None) -> SongModel:
                         precision=run_precision(bundle))
     return SongModel(bundle, sr, seconds, lambda audio, name: segment_audio(audio, sr=sr, seconds=seconds, name=name),
                      embedder.embed_segments)
+
+
+def finetuned_song_model(bundle: Bundle, threads: int = 2) -> SongModel:
+    """A fine-tuned network (:mod:`mer_utils.phase3.finetune_models`) as a :class:`SongModel`: the same patches
+    and segments as its training, its own outputs per unit (its ``embed`` gives values, not embeddings)."""
+    from ..phase3.finetune_models import clip_inputs, predict_inputs, sample_rate
+    from ..training.runtime import torch_threads
+
+    name = bundle.name
+    loaded = (bundle.model, bundle.raw)
+    seconds = float(bundle.embedding["segment_seconds"])
+
+    def values(units):
+        with torch_threads(threads):
+            return predict_inputs(loaded, units)
+
+    return SongModel(bundle, sample_rate(name), seconds, lambda audio, clip: clip_inputs(name, audio, clip), values)
 
 
 # --------------------------------------------------------------------------- quadrants
