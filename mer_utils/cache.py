@@ -56,8 +56,13 @@ def write_text_atomic(path, text: str) -> None:
         tmp.write_text(text)
 
 
+def json_text(obj) -> str:
+    """``obj`` as the indented, key-sorted JSON text every JSON file of the book is written in."""
+    return json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n"
+
+
 def write_json_atomic(path, obj) -> None:
-    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n")
+    write_text_atomic(path, json_text(obj))
 
 
 def write_csv_atomic(path, frame: pd.DataFrame, index: bool = False) -> None:
@@ -93,8 +98,9 @@ class SongCache:
     """One file per song in a folder keyed by settings: resumable, with skip records.
 
     ``folder`` is usually ``<cache_dir>/<what>-<settings_key(...)>``; ``settings``
-    are written to ``settings.json`` (atomically) so a reader can tell what the
-    folder holds.  A song's files are named ``<song_id>_<audio fingerprint>``, so
+    are written to ``settings.json`` (atomically, and only when that file does not
+    already say the same: a run that finds its cache leaves it untouched) so a
+    reader can tell what the folder holds.  A song's files are named ``<song_id>_<audio fingerprint>``, so
     replacing a clip invalidates only its own entry.
     """
 
@@ -102,7 +108,10 @@ class SongCache:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         if settings is not None:
-            write_json_atomic(self.folder / "settings.json", settings)
+            path = self.folder / "settings.json"
+            text = json_text(settings)
+            if not path.is_file() or path.read_text() != text:
+                write_text_atomic(path, text)
 
     def stem(self, song_id: int, audio_path) -> str:
         from .corpus.audio import audio_fingerprint

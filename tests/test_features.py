@@ -1,5 +1,8 @@
 """The 386 handcrafted features and their cache."""
 
+import json
+import os
+
 import numpy as np
 from conftest import make_tree
 
@@ -51,3 +54,16 @@ def test_extraction_caches_skips_corrupt_and_resumes(tmp_path):
     for path in cached[1:]:
         assert path.stat().st_mtime_ns == stamps[path], "a finished song was recomputed"
     assert not list(table.folder.glob(".*tmp*")), "a temporary file was left behind"
+
+
+def test_a_song_cache_rewrites_its_settings_file_only_when_they_change(tmp_path):
+    from mer_utils.cache import SongCache
+
+    folder = tmp_path / "blocks-abc"
+    SongCache(folder, {"sr": 22050, "version": 1})
+    settings = folder / "settings.json"
+    os.utime(settings, ns=(1_000_000_000, 1_000_000_000))
+    SongCache(folder, {"version": 1, "sr": 22050})  # the same settings: a resumed run leaves the file alone
+    assert settings.stat().st_mtime_ns == 1_000_000_000
+    SongCache(folder, {"sr": 16000, "version": 1})
+    assert json.loads(settings.read_text()) == {"sr": 16000, "version": 1}

@@ -75,3 +75,13 @@ def _is_submodule(package: str, name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(f"{package}.{name}") is not None
+
+
+def test_every_notebook_reads_and_writes_back_unchanged_through_jupytext():
+    """What JupyterLab does on open and save (tests/test_lab.py, slow), in a second: the header that keeps
+    jupytext's version out of the file, and cells that survive the round trip."""
+    import jupytext
+
+    changed = [path.name for path in sorted((REPO / "notebooks").glob("*.py"))
+               if jupytext.writes(jupytext.read(path), fmt="py:percent") != path.read_text()]
+    assert not changed, f"copy the header of notebooks/phase3_panns.py into {changed}"
