@@ -9,6 +9,8 @@ import pytest
 import soundfile as sf
 from books import QUICK, REPO, copy_repo, make
 
+pytest_plugins = ["grouping"]  # the tiny book's tests on one pytest-xdist worker (tests/grouping.py)
+
 DEAM_SAMPLE = REPO.parent / "shared" / "deam-sample"
 STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
 
@@ -63,13 +65,6 @@ def torch_one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def pytest_collection_modifyitems(items):
-    """Under ``pytest -n`` (``make test``), every test of the tiny book runs on one worker, which builds it once."""
-    for item in items:
-        if "tiny_book" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("tiny_book"))
 
 
 @pytest.fixture(scope="session")
