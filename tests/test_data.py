@@ -119,3 +119,16 @@ def test_audio_without_labels_is_reported(tmp_path):
     assert corpus.unlabelled_audio == [99]
     assert 99 not in corpus.song_ids
     assert sorted(find_audio(root)) == [2, 3, 4, 5, 6, 7, 99]
+
+
+def test_resampling_gives_librosas_numbers_without_loading_librosas_resampler():
+    import librosa
+
+    from mer_utils.corpus.audio import resample
+
+    rng = np.random.default_rng(0)
+    for native, target, n in ((44100, 16000, 44100 * 3 + 17), (32000, 16000, 32001), (16000, 32000, 999)):
+        audio = rng.standard_normal(n).astype(np.float32)
+        ours = resample(audio, native, target)
+        theirs = librosa.resample(audio, orig_sr=native, target_sr=target, res_type="soxr_hq")
+        assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)

@@ -134,3 +134,15 @@ def test_patches_are_shared_among_the_workers_in_order_and_the_callers_thread_co
     assert torch.get_num_threads() == before
     serial, _ = musicnn.MusicnnEmbedder(msd_model, batch_size=5, n_threads=1).run_patches(patches)
     np.testing.assert_allclose(parallel, serial, atol=1e-5)
+
+
+def test_the_log_mel_is_librosas_melspectrogram_to_float_rounding():
+    import librosa
+
+    rng = np.random.default_rng(1)
+    audio = (0.3 * rng.standard_normal(5 * musicnn.SR + 123)).astype(np.float32)
+    theirs = librosa.feature.melspectrogram(y=audio, sr=musicnn.SR, n_fft=musicnn.N_FFT, hop_length=musicnn.HOP,
+                                            n_mels=musicnn.N_MELS, pad_mode="constant")
+    expected = np.log10(1.0 + 10000.0 * theirs).T
+    ours = musicnn.log_mel(audio)
+    assert ours.shape == expected.shape and np.abs(ours - expected).max() < 1e-4

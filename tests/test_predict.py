@@ -418,3 +418,19 @@ def test_the_readme_shows_the_caveat_the_default_book_prints(bundle_path):
     section = readme[readme.index("## Predicting new songs") :]
     block = section[section.index("```text\ncaveat:") + len("```text\n") :]
     assert " ".join(block[: block.index("```")].split()) == bundles.caveat(default_book)
+
+
+def test_a_saved_scaler_transforms_exactly_as_the_scikit_learn_scaler_it_was_saved_from():
+    from sklearn.preprocessing import StandardScaler
+
+    from mer_utils.training.modelfile import scaler_from_dict, scaler_to_dict
+
+    rng = np.random.default_rng(3)
+    fitted = StandardScaler().fit(rng.normal(5, 2, size=(30, 4)))
+    saved = scaler_from_dict(scaler_to_dict(fitted))
+    for x in (rng.normal(5, 2, size=(6, 4)).astype(np.float32), rng.normal(5, 2, size=(6, 4)), np.arange(4)[None]):
+        for method in ("transform", "inverse_transform"):
+            ours, theirs = getattr(saved, method)(x), getattr(fitted, method)(x)
+            assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+    with pytest.raises(MerError, match="expected 4 features per row, got 3"):
+        saved.transform(np.zeros((2, 3)))

@@ -28,7 +28,6 @@ def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None
     path for other formats.  Raises :class:`AudioReadError` naming the file for
     a missing, empty or corrupt clip.
     """
-    import librosa
     import soundfile as sf
 
     path = Path(path)
@@ -47,6 +46,8 @@ def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None
         try:
             import warnings
 
+            import librosa
+
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 audio, native_sr = librosa.load(path, sr=None, mono=True, offset=offset, duration=duration)
@@ -57,8 +58,21 @@ def load_audio(path, sr: int, offset: float = 0.0, duration: float | None = None
     if audio.size == 0 or not np.isfinite(audio).all():
         raise AudioReadError(f"{path}: decoded to no usable samples; the file is corrupt or empty")
     if native_sr != sr:
-        audio = librosa.resample(audio, orig_sr=native_sr, target_sr=sr, res_type="soxr_hq")
+        audio = resample(audio, native_sr, sr)
     return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def resample(audio: np.ndarray, native_sr: int, sr: int) -> np.ndarray:
+    """``librosa.resample(audio, orig_sr=native_sr, target_sr=sr)`` (soxr's high quality, ``ceil(n * sr / native_sr)``
+    samples), calling soxr as librosa does: librosa's own function loads ``scipy.signal`` on first use, 1.4 s of every
+    ``mer predict`` start.  The same numbers (``tests/test_data.py``)."""
+    import soxr
+
+    length = int(np.ceil(len(audio) * sr / native_sr))
+    out = soxr.resample(audio, native_sr, sr, quality="soxr_hq")
+    if len(out) < length:
+        out = np.pad(out, (0, length - len(out)))
+    return np.asarray(out[:length], dtype=audio.dtype)
 
 
 DECODE_AHEAD_BYTES = 1 << 30  # decoded audio an embedder may hold ahead of its network (float32 samples)

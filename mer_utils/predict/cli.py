@@ -7,7 +7,10 @@ It loads a bundle (:mod:`mer_utils.predict.bundles`: ``--model PATH``, ``--data
 synth|deam|soundtracks``, or the rule of :func:`~mer_utils.predict.bundles.choose_model`,
 which prefers a model trained on real ratings with a pretrained backbone), decodes
 each file once at its backbone's rate and predicts the song
-(:mod:`mer_utils.predict.songs`), and prints one row per song.
+(:mod:`mer_utils.predict.songs`), and prints one row per song.  A song is heard
+as the model learned songs: the predictor at a few 3-second patches spread over
+it (:data:`mer_utils.predict.fusion.PATCHES_PER_SONG`), other models at all of
+them; the ``segments`` column says how many.
 
 Inputs (:func:`expand_inputs`): files (any format librosa reads), folders
 (their audio files; ``-r`` descends) and glob patterns.  Files are decoded by
@@ -41,6 +44,7 @@ import numpy as np
 from ..corpus.audio import decoded_ahead
 from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
 from ..errors import AudioReadError, MerError
+from ..training.runtime import one_thread_per_operation
 from .bundles import (
     DATA_FOLDERS,
     NOTHING_FOR_REAL_MUSIC,
@@ -129,10 +133,10 @@ def predict_units(model: SongModel, units: np.ndarray, path, segments: bool = Fa
     targets (the head applied to that unit's embedding alone); with ``quadrant``,
     each row also has ``quadrant`` and ``quadrant_p`` (:func:`~mer_utils.predict.songs.quadrant_columns`).
     """
-    song, per_unit = model.predict(units)
+    song, per_unit = model.predict(units, every_unit=segments)
     names, seconds = model.names, model.unit_seconds
-    result = {"file": str(path), "level": "song", "start_s": 0.0, "end_s": round(len(per_unit) * seconds, 3),
-              "segments": int(len(per_unit)), **{n: float(v) for n, v in zip(names, song)}}
+    result = {"file": str(path), "level": "song", "start_s": 0.0, "end_s": round(len(units) * seconds, 3),
+              "segments": int(len(model.heard(len(units)))), **{n: float(v) for n, v in zip(names, song)}}
     if quadrant:
         result.update({k: v[0] for k, v in quadrant_columns(model.bundle, song[None]).items()})
     if segments:
@@ -463,15 +467,17 @@ def main(argv=None) -> int:
         total=len(files), unit="song", desc="mer predict", file=sys.stderr, disable=not show_progress(args.quiet)
     )
     try:
-        for song, result, error in outcomes:
-            if error is not None:
-                failed += 1
-                tqdm.write(_error_line(song, error), file=sys.stderr)
-            else:
-                results.append({**result, **origin})
-                audio_seconds += result["end_s"]
-                bar.set_postfix_str(f"{audio_seconds / (time.perf_counter() - start):.0f}x real time", refresh=False)
-            bar.update()
+        with one_thread_per_operation():  # the files and patches run in parallel already
+            for song, result, error in outcomes:
+                if error is not None:
+                    failed += 1
+                    tqdm.write(_error_line(song, error), file=sys.stderr)
+                else:
+                    results.append({**result, **origin})
+                    audio_seconds += result["end_s"]
+                    bar.set_postfix_str(f"{audio_seconds / (time.perf_counter() - start):.0f}x real time",
+                                        refresh=False)
+                bar.update()
     except KeyboardInterrupt:
         bar.close()
         print(f"error: interrupted after {bar.n} of {len(files)} files; printing those predicted", file=sys.stderr)
