@@ -72,15 +72,20 @@ display(backbone.banner())
 # ## The two corpora
 #
 # The embeddings are the Phase 3 page's (read from its cache) and, for 4Q, the
-# Real music chapter's; nothing is embedded twice.
+# Real music chapter's; nothing is embedded twice. A song is heard as
+# `mer predict` will hear it: at a few 3-second patches spread over it (the
+# note below says how many), its embedding the mean of theirs. musicnn's cost
+# is per patch, so this keeps the predictor's cost the same for a 30-second
+# clip and a 4-minute song.
 
 # %%
 embedded = backbone.embed(page.corpus, page.cache_dir, n_threads=n_threads, precision=precision, progress=False)
-rated = fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs, page.corpus.songs,
-                           page.corpus.groups, page.folds)
+rated = fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs_heard_at(fusion.PATCHES_PER_SONG),
+                           page.corpus.songs, page.corpus.groups, page.folds)
 clips, clips_note = fusion.fourq_clips(fourq_dir, backbone, fourq_cache_dir, n_threads=n_threads,
                                        precision=precision)
 clips_name = clips.name if clips is not None else None
+display(Markdown(sentences.hearing_note(embedded.n_segments, fusion.PATCHES_PER_SONG, page.corpus.name)))
 display(Markdown(clips_note))
 
 # %% [markdown]

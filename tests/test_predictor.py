@@ -140,9 +140,59 @@ def test_a_musicnn_predictor_runs_from_its_own_file_and_says_where_its_numbers_c
     assert list(rows[0]) == [*cli.COLUMNS, "valence", "arousal", "quadrant", "quadrant_p"]
     song, *patches = rows
     assert (song["data"], song["backbone"], song["scale"]) == ("soundtracks+4q", "musicnn", "soundtracks:1-9")
-    assert song["weights"] == "pretrained:412a832c8527" and len(patches) == int(song["segments"]) >= 5
+    assert song["weights"] == "pretrained:412a832c8527" and len(patches) >= 5
+    assert int(song["segments"]) == fusion.PATCHES_PER_SONG  # heard at its spread patches; every patch has a row
     assert song["quadrant"] in song_models.QUADRANTS and 0.25 <= float(song["quadrant_p"]) <= 1
     assert "caveat" not in err  # real ratings, pretrained backbone
+
+
+def test_a_song_is_heard_at_a_few_patches_spread_over_it():
+    from mer_utils.phase3.embeddings import spread_indices
+
+    assert spread_indices(10, 4).tolist() == [1, 3, 6, 8]
+    assert spread_indices(80, 4).tolist() == [10, 30, 50, 70]
+    assert spread_indices(3, 4).tolist() == [0, 1, 2] and spread_indices(7, None).tolist() == list(range(7))
+    with pytest.raises(MerError, match="at_most=0"):
+        spread_indices(5, 0)
+
+
+def test_songs_heard_at_spread_patches_average_those_patches_only(tmp_path):
+    from mer_utils.phase3.embeddings import EmbeddingSet
+
+    rng = np.random.default_rng(0)
+    patches = {7: rng.standard_normal((10, 3)), 9: rng.standard_normal((2, 3))}
+    files = {}
+    for song_id, values in patches.items():
+        files[song_id] = tmp_path / f"{song_id}.npy"
+        np.save(files[song_id], values.astype(np.float32))
+    embedded = EmbeddingSet(folder=tmp_path, song_ids=[7, 9], files=files, skipped=pd.DataFrame(), settings={},
+                            backbone={}, songs=np.vstack([v.mean(axis=0) for v in patches.values()]).astype(np.float32),
+                            n_segments=pd.Series({7: 10, 9: 2}))
+    heard = embedded.songs_heard_at(4)
+    assert np.allclose(heard[0], patches[7][[1, 3, 6, 8]].mean(axis=0), atol=1e-6)
+    assert np.allclose(heard[1], patches[9].mean(axis=0), atol=1e-6)  # two patches: both heard
+    assert np.array_equal(embedded.songs_heard_at(None), embedded.songs)
+    assert np.allclose(embedded.frame(4).loc[7].to_numpy(), heard[0])
+
+
+def test_predict_embeds_only_the_patches_a_song_is_heard_at_and_segments_do_not_change_the_song(musicnn_predictor):
+    if not FOURQ.is_dir():
+        pytest.skip(f"the 4Q sample is not at {FOURQ}")
+    from mer_utils.phase3.embeddings import spread_indices
+
+    bundle = bundles.load_bundle(musicnn_predictor)
+    model = song_models.song_model(bundle, threads=1)
+    assert model.song_units == fusion.PATCHES_PER_SONG == bundle.embedding["patches_per_song"]
+    units = model.decode(sorted((FOURQ / "Q1").glob("*.mp3"))[0])
+    embed, embedded_rows = model.embed, []
+    model.embed = lambda batch: (embedded_rows.append(len(batch)), embed(batch))[1]
+    song, per_patch = model.predict(units, every_unit=False)
+    assert per_patch is None and embedded_rows == [fusion.PATCHES_PER_SONG] < [len(units)]
+    song_with_rows, per_patch = model.predict(units, every_unit=True)
+    assert embedded_rows[-1] == len(units) == len(per_patch)
+    assert np.allclose(song, song_with_rows, atol=1e-3)
+    heard = embed(units[spread_indices(len(units), fusion.PATCHES_PER_SONG)]).mean(axis=0, keepdims=True)
+    assert np.allclose(song, bundle.predict(heard)[0], atol=1e-4)
 
 
 def test_quadrant_probabilities_follow_the_fit_and_a_model_without_one_says_which_has_it(musicnn_predictor):

@@ -199,10 +199,22 @@ class EmbeddingSet:
         """Count, mean, spread and range of the segments per song, as one row."""
         return pd.DataFrame({"segments per song": self.n_segments.describe()}).T.round(1)
 
-    def frame(self) -> pd.DataFrame:
-        """Song embeddings as a DataFrame indexed by ``song_id`` (columns ``emb_0`` ... ``emb_2047``)."""
-        columns = [f"emb_{i}" for i in range(self.songs.shape[1])]
-        return pd.DataFrame(self.songs, index=pd.Index(self.song_ids, name="song_id"), columns=columns)
+    def songs_heard_at(self, at_most: int | None) -> np.ndarray:
+        """Song embeddings (rows in ``song_ids`` order), each the mean of at most ``at_most`` of its segments spread
+        over the song (:func:`spread_indices`); ``None``: :attr:`songs`, the mean of them all.  Used by the predictor,
+        which hears a song as ``mer predict`` will (``notebooks/predictor.py``)."""
+        if at_most is None:
+            return self.songs
+        rows = [self.segments(song_id)[spread_indices(n, at_most)].mean(axis=0) if n > at_most else self.songs[row]
+                for row, (song_id, n) in enumerate(zip(self.song_ids, self.n_segments.loc[self.song_ids]))]
+        return np.vstack(rows).astype(np.float32)
+
+    def frame(self, at_most: int | None = None) -> pd.DataFrame:
+        """Song embeddings as a DataFrame indexed by ``song_id`` (columns ``emb_0`` ... ``emb_2047``); ``at_most``:
+        each song heard at that many spread segments (:meth:`songs_heard_at`)."""
+        songs = self.songs_heard_at(at_most)
+        columns = [f"emb_{i}" for i in range(songs.shape[1])]
+        return pd.DataFrame(songs, index=pd.Index(self.song_ids, name="song_id"), columns=columns)
 
     @property
     def realtime_factor(self) -> float:
@@ -228,6 +240,24 @@ class EmbeddingSet:
         if len(self.skipped):
             text += f"; {len(self.skipped)} clip(s) skipped"
         return text
+
+
+def spread_indices(n_segments: int, at_most: int | None) -> np.ndarray:
+    """Which of a song's ``n_segments`` consecutive segments to hear when it is heard at ``at_most`` of them.
+
+    All of them when there are no more than ``at_most`` (or ``at_most`` is
+    ``None``); otherwise ``at_most`` spread evenly, the i-th being the segment
+    that holds the point ``(i + 1/2) / at_most`` of the way through the song (10
+    segments heard at 4: 1, 3, 6, 8).  The network's cost is per segment, so a
+    song heard this way costs the same whatever its length.
+    """
+    n = int(n_segments)
+    if at_most is None or n <= int(at_most):
+        return np.arange(n)
+    if int(at_most) < 1:
+        raise MerError(f"at_most={at_most}: a song must be heard at 1 segment or more (None: all of them).")
+    k = int(at_most)
+    return np.floor((np.arange(k) + 0.5) * n / k).astype(int)
 
 
 def frames_path(array_path) -> Path:

@@ -28,6 +28,16 @@ or its artist.  A rated corpus with one split (DEAM) takes part in every one of
 first run.  The same runs without the 4Q rows give the ratings-only model on
 exactly the same rated songs, so the two are paired.
 
+How it hears a song (:data:`PATCHES_PER_SONG`).  musicnn's cost is per 3-second
+patch, so a song is heard at a few patches spread over it
+(:func:`mer_utils.phase3.embeddings.spread_indices`) and its embedding is their
+mean: in training (from the cached patches of the Phase 3 page and the Real
+music chapter), out of fold and in ``mer predict`` alike, so every score of
+this model is a score of the model ``mer predict`` runs.  A 30-second clip is
+heard at 4 of its 10 patches, a 4-minute song at 4 of 80: the cost no longer
+grows with the song, which is what makes ``mer predict`` faster than vibenet
+(``benchmarks/bench_peers.py``).
+
 What is saved (:func:`final_predictor`): the model refitted on every song of
 both corpora (run 1's validation parts stop it), the logistic fit of 4Q's
 quadrant signs on the out-of-fold outputs (:func:`quadrant_fit`, what ``mer
@@ -49,6 +59,7 @@ PSEUDO_STRENGTH = 1.0  # a 4Q clip's pseudo-rating: this many training standard 
 SIGN_COLUMNS = {"valence_mean": "valence_positive", "arousal_mean": "arousal_high"}  # target -> 4Q sign
 VARIANTS = ("ratings only", "ratings + 4Q quadrants")
 SIGN_FOLDS = 5  # artist-grouped folds of the clips when the rated corpus has one split (else as many as its folds)
+PATCHES_PER_SONG = 4  # the predictor hears a song at this many 3-s patches spread over it (see the module docstring)
 
 
 @dataclass
@@ -108,7 +119,7 @@ def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=N
 
     corpus = fourq_corpus(load_fourq(fourq_dir))
     representation = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights, n_threads=n_threads,
-                             precision=precision or "auto", progress=False)
+                             precision=precision or "auto", progress=False, patches_per_song=PATCHES_PER_SONG)
     clips = signed_clips("4q", representation.frame, corpus.fourq.songs)
     counts = clips.quadrants.value_counts().sort_index()
     return clips, (f"4Q at `{corpus.root}`: {len(clips.names)} clips by {len(set(clips.groups))} artists "
@@ -344,4 +355,5 @@ def save_predictor(results_dir, mlp, backbone, embedding_settings: dict, rated: 
     if clips is not None:
         entries.update(quadrants=quadrant_fit(runs, clips.name), out_of_fold=out_of_fold_entry(runs, clips.name))
     return save_bundle(Path(results_dir) / PREDICTOR_FILE, mlp, {**backbone.info(), "name": backbone.name},
-                       embedding_settings, data=rated.name, extra={**entries, **(extra or {})})
+                       {**embedding_settings, "patches_per_song": PATCHES_PER_SONG}, data=rated.name,
+                       extra={**entries, **(extra or {})})

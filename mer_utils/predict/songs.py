@@ -94,6 +94,7 @@ class SongModel:
     unit_seconds: float
     decode_units: object  # audio (mono at sr), name -> (n, ...) units; raises AudioReadError when too short
     embed: object  # units -> (n, dim) embeddings
+    song_units: int | None = None  # a song is heard at this many units spread over it (the bundle's); None: all
 
     def decode(self, path) -> np.ndarray:
         """Decode any file librosa reads at the backbone's rate and cut it into units (AudioReadError if it cannot)."""
@@ -101,17 +102,30 @@ class SongModel:
 
         return self.decode_units(load_audio(path, sr=self.sr), str(path))
 
-    def predict(self, units) -> tuple[np.ndarray, np.ndarray]:
-        """``(song values (k,), unit values (n, k))`` on the bundle's scale.
+    def heard(self, n_units: int) -> np.ndarray:
+        """The units a song of ``n_units`` is heard at (:func:`mer_utils.phase3.embeddings.spread_indices`)."""
+        from ..phase3.embeddings import spread_indices
 
-        An MLP bundle predicts the song from the mean of its units' embeddings; a
-        fine-tuned network's song value is the mean of its units' values, as it was trained.
+        return spread_indices(n_units, self.song_units)
+
+    def predict(self, units, every_unit: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(song values (k,), unit values (n, k) or None)`` on the bundle's scale.
+
+        The song's values come from the units it is heard at (:meth:`heard`: all
+        of them unless the bundle learned from songs heard at ``song_units``);
+        ``every_unit`` also gives each unit's own values (``None`` otherwise, and
+        the units not heard are then not embedded at all).  An MLP bundle predicts
+        the song from the mean of the heard units' embeddings; a fine-tuned
+        network's song value is the mean of its units' values, as it was trained.
         """
-        values = self.embed(units)
+        heard = self.heard(len(units))
+        embedded = np.arange(len(units)) if every_unit else heard
+        values = self.embed(units[embedded] if len(embedded) < len(units) else units)
+        song_rows = values[np.searchsorted(embedded, heard)]
         if self.bundle.finetuned:
-            return values.mean(axis=0), values
-        song = self.bundle.predict(values.mean(axis=0, keepdims=True))[0]
-        return song, self.bundle.predict(values)
+            return song_rows.mean(axis=0), values if every_unit else None
+        song = self.bundle.predict(song_rows.mean(axis=0, keepdims=True))[0]
+        return song, self.bundle.predict(values) if every_unit else None
 
     @property
     def names(self) -> list[str]:
@@ -137,7 +151,7 @@ def song_model(bundle: Bundle, threads: int = 2, checkpoint=None) -> SongModel:
                                    n_threads=threads)
         return SongModel(bundle, SR, PATCH_SECONDS,
                          lambda audio, name: audio_patches(audio, name=name, hop_frames=PATCH_FRAMES),
-                         lambda units: embedder.run_patches(units)[0])
+                         lambda units: embedder.run_patches(units)[0], bundle.embedding.get("patches_per_song"))
     if bundle.name != "cnn14":
         raise MerError(f"{bundle.path}: unknown backbone '{bundle.name}'; pass a model saved by 'make book' "
                        f"(for example {BUNDLE_FILE}).")

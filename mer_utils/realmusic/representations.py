@@ -107,8 +107,12 @@ def cnn14(corpus: FourQCorpus, cache_dir, checkpoint=None, random_backbone: bool
 
 
 def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None = None,
-            n_threads: int | None = None, precision: str | None = None, progress: bool = True):
+            n_threads: int | None = None, precision: str | None = None, progress: bool = True,
+            patches_per_song: int | None = None):
     """musicnn song embeddings, or a :class:`LeftOut` when no weights file is there and none was asked for.
+
+    ``patches_per_song``: each clip's embedding is the mean of at most that many of its patches, spread over it
+    (:func:`mer_utils.phase3.embeddings.spread_indices`, as the predictor hears a song); ``None``: all of them.
 
     ``weights`` ``None`` means :func:`mer_utils.phase3.musicnn.weights_path` (``$MUSICNN_WEIGHTS``
     or ``weights/MSD_musicnn.h5``); a path given explicitly must exist (a typo is an error, not a silent
@@ -126,7 +130,9 @@ def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None
                                     precision=precision, progress=progress)
     label = "musicnn (MTT)" if Path(path).name.upper().startswith("MTT") else "musicnn (MSD)"
     note = f"musicnn from {path} (sha256 {embedded.backbone['sha256'][:12]}...). {embedded.describe()}."
-    return Representation("musicnn", label, "pretrained", corpus.by_name(embedded.frame()), note,
+    if patches_per_song is not None:
+        note += f" Each clip is heard at {patches_per_song} of its patches, spread over it."
+    return Representation("musicnn", label, "pretrained", corpus.by_name(embedded.frame(patches_per_song)), note,
                           _named_skips(corpus, embedded.skipped))
 
 

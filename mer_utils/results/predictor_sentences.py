@@ -34,6 +34,14 @@ def sign_caption(clips: int, artists: int) -> str:
             "figures of the tools people use instead")
 
 
+def hearing_note(n_segments: pd.Series, patches: int, corpus: str) -> str:
+    """How the predictor hears a song: at most ``patches`` of its 3-s patches (``n_segments``: each song's count)."""
+    heard = int((n_segments > patches).sum())
+    return (f"Each song is heard at {patches} of its 3-second patches spread over it, or all of them where it has no "
+            f"more: {heard} of the {len(n_segments)} {CORPUS_LABELS.get(corpus, corpus)} songs have more "
+            f"({int(n_segments.min())} to {int(n_segments.max())} patches each).")
+
+
 def difference_caption(corpus) -> str:
     unit = corpus.group_column or "song"
     return (f"The fused model minus the ratings-only model on the same items (paired bootstrap: {unit}s for R², "
