@@ -19,6 +19,9 @@ whether the machine was quiet.  With --repeats R every tool runs R times, the
 tools taking turns in each round, and the fastest run of each counts (other
 processes only ever slow a run down); --clips N takes N clips, as many from
 each quadrant, for a quicker run (the AUCs are then on those clips only).
+--join K times the tools on full-length stand-ins instead: MP3s of K clips
+each, end to end (K=8: about 4 minutes), speed only (a joined file has no one
+quadrant); it shows how each tool's cost grows with the song.
 
 Which CPU: the script prints lscpu's model name and whether torch runs
 bfloat16 natively there (musicnn's timbral layers use it where it does).
@@ -66,6 +69,8 @@ def main(argv=None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="decoding threads / vibenet workers (default 2)")
     parser.add_argument("--clips", type=int, default=0, help="take this many clips, balanced by quadrant (0: all)")
     parser.add_argument("--repeats", type=int, default=1, help="rounds; the fastest run of each tool counts")
+    parser.add_argument("--join", type=int, default=0, help="time full-length stand-ins of this many clips each "
+                        "(speed only)")
     args = parser.parse_args(argv)
 
     try:
@@ -80,6 +85,8 @@ def main(argv=None) -> int:
     import soundfile as sf
 
     audio_seconds = float(sum(sf.info(str(p)).duration for p in songs["audio_path"]))
+    if args.join:
+        clips_root, audio_seconds = peers.joined_songs(songs, args.join, args.out / "joined")
     models = args.model or [p for file in BUNDLE_FILES for p in sorted(RESULTS_ROOT.glob(f"*/{file.as_posix()}"))]
     print(f"4Q: {len(songs)} clips, {audio_seconds / 3600:.2f} h of audio, {songs['artist_group'].nunique()} artists; "
           f"CPU: {cpu_name()}; load average {os.getloadavg()[0]:.2f}", flush=True)
@@ -108,6 +115,16 @@ def main(argv=None) -> int:
     runs = list(runs.values())
     if not runs:
         parser.exit(1, "error: no model found under results/*/models/ and vibenet left out: run 'make book' first\n")
+    if args.join:
+        files = len(list(clips_root.glob("*.mp3")))
+        text = "\n".join([f"{files} files of {args.join} 4Q clips each ({audio_seconds / files / 60:.1f} min a file); "
+                          f"CPU: {cpu_name()}; fastest of {max(1, args.repeats)} run(s) each", "",
+                          "| tool | x real time |", "|---|---:|",
+                          *(f"| {run.tool} | {audio_seconds / run.seconds:.0f}x |" for run in runs)])
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "peers_joined.md").write_text(text + "\n")
+        print(text)
+        return 0
     import pandas as pd
 
     table = pd.DataFrame([peers.score(run, songs, audio_seconds) for run in runs])

@@ -222,3 +222,21 @@ def test_a_rated_corpus_with_one_split_joins_every_run_and_its_test_songs_are_sc
     for variant, part in runs[runs["corpus"] == "soundtracks"].groupby("variant"):
         assert set(part["item"]) == test_songs and part["item"].is_unique
     assert (runs[runs["corpus"] == "4q"].groupby("variant")["item"].nunique() == len(clips.names)).all()
+
+
+def test_the_speed_run_joins_clips_into_full_length_stand_ins(tmp_path):
+    import soundfile as sf
+    from conftest import write_tone
+
+    from mer_utils.predict import peers
+
+    paths = []
+    for k in range(5):
+        paths.append(tmp_path / "clips" / f"clip{k}.wav")
+        write_tone(paths[-1], 2.0 + k, 220.0 + 50 * k, sr=16000)
+    songs = pd.DataFrame({"audio_path": [str(p) for p in paths]})
+    folder, seconds = peers.joined_songs(songs, 2, tmp_path / "joined")
+    files = sorted(folder.glob("*.mp3"))
+    assert len(files) == 2  # 5 clips, 2 a file: the fifth is left out
+    durations = [sf.info(str(f)).duration for f in files]
+    assert seconds == pytest.approx(sum(durations), abs=0.2) and all(5.0 <= d <= 11.1 for d in durations)

@@ -127,6 +127,30 @@ def linked_clips(songs: pd.DataFrame, folder) -> Path:
     return folder
 
 
+def joined_songs(songs: pd.DataFrame, per_song: int, folder, seed: int = 0) -> tuple[Path, float]:
+    """Full-length stand-ins for the speed run: MP3s of ``per_song`` clips each, end to end (8 x 30 s: 4 minutes),
+    drawn without replacement; returns the folder and the seconds of audio.  For speed only: a joined file has no
+    one quadrant to score."""
+    import shutil
+
+    import numpy as np
+    import soundfile as sf
+
+    from ..corpus.audio import load_audio
+
+    folder = Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    order = np.random.default_rng(seed).permutation(len(songs))
+    seconds, sr = 0.0, int(sf.info(str(songs["audio_path"].iloc[0])).samplerate)
+    for k in range(len(songs) // per_song):
+        parts = [load_audio(songs["audio_path"].iloc[i], sr=sr) for i in order[k * per_song:(k + 1) * per_song]]
+        audio = np.concatenate(parts)
+        sf.write(str(folder / f"joined_{k:03d}.mp3"), audio, sr, format="MP3")
+        seconds += len(audio) / sr
+    return folder, seconds
+
+
 def out_of_fold(bundle_raw: dict, corpus: str = "4q") -> pd.DataFrame | None:
     """The out-of-fold predictions a bundle carries for ``corpus`` (``valence``, ``arousal`` by clip), or None."""
     entry = (bundle_raw.get("out_of_fold") or {}).get(corpus)
