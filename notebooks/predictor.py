@@ -108,6 +108,23 @@ if clips is not None:
     display(style_plain(sentences.difference_table(differences), sentences.difference_caption(page.corpus)))
 
 # %% [markdown]
+# ## What hearing a few patches costs
+#
+# The same runs once more, each song's embedding now the mean of every one of
+# its patches, paired item by item with the model as shipped.
+
+# %%
+every_patch = fusion.fold_runs(
+    fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs, page.corpus.songs, page.corpus.groups,
+                       page.folds),
+    fusion.fourq_clips(fourq_dir, backbone, fourq_cache_dir, n_threads=n_threads, precision=precision,
+                       patches_per_song=None)[0],
+    settings=settings, seed=page.seed)
+hearing = fusion.hearing_differences(runs, every_patch, rated.name, clips_name)
+display(style_plain(sentences.difference_table(hearing, f"{fusion.PATCHES_PER_SONG} patches", "every patch"),
+                    sentences.hearing_caption(fusion.PATCHES_PER_SONG, page.corpus)))
+
+# %% [markdown]
 # ## What the page finds
 
 # %%

@@ -240,3 +240,19 @@ def test_the_speed_run_joins_clips_into_full_length_stand_ins(tmp_path):
     assert len(files) == 2  # 5 clips, 2 a file: the fifth is left out
     durations = [sf.info(str(f)).duration for f in files]
     assert seconds == pytest.approx(sum(durations), abs=0.2) and all(5.0 <= d <= 11.1 for d in durations)
+
+
+def test_hearing_fewer_patches_is_scored_pair_by_pair_against_hearing_every_patch():
+    rated, clips = toy_corpora()
+    runs = fusion.fold_runs(rated, clips, settings=SETTINGS, seed=1)
+    same = fusion.hearing_differences(runs, runs, rated.name, clips.name)
+    assert list(same["corpus"]) == ["soundtracks"] * 2 + ["4q"] * 2
+    assert np.allclose(same[["difference", "low", "high"]].to_numpy(dtype=float), 0.0)
+    shifted = runs.copy()
+    shifted.loc[shifted["corpus"] == "4q", "valence_mean"] *= -1  # the other model ranks valence backwards
+    worse = fusion.hearing_differences(runs, shifted, rated.name, clips.name).set_index(["corpus", "target"])
+    assert worse.loc[("4q", "valence_mean"), "low"] > 0
+    table = predictor_sentences.difference_table(worse.reset_index(), "4 patches", "every patch")
+    assert "4 patches − every patch [95% CI]" in table.columns and "4 patches better" in set(table["verdict"])
+    alone = fusion.fold_runs(rated, None, settings=SETTINGS, seed=1)
+    assert set(fusion.hearing_differences(alone, alone, rated.name, None)["corpus"]) == {"soundtracks"}

@@ -107,9 +107,11 @@ def signed_clips(name: str, frame: pd.DataFrame, songs: pd.DataFrame) -> SignedC
                        songs.loc[names, "artist_group"].astype(str).to_numpy(), songs.loc[names, "quadrant"])
 
 
-def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=None) -> tuple[SignedClips | None, str]:
-    """4Q's clips embedded by ``backbone`` (musicnn; cached where the Real music chapter caches them), and a note
-    for the page; ``(None, note)`` without ``fourq_dir``."""
+def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=None,
+                patches_per_song: int | None = PATCHES_PER_SONG) -> tuple[SignedClips | None, str]:
+    """4Q's clips embedded by ``backbone`` (musicnn; cached where the Real music chapter caches them), each heard
+    at ``patches_per_song`` patches (``None``: every patch), and a note for the page; ``(None, note)`` without
+    ``fourq_dir``."""
     if fourq_dir in (None, ""):
         return None, ("No `FOURQ_DIR` was given, so the predictor learns from the ratings alone and gives no "
                       "quadrant probabilities; `make book DATA=... FOURQ_DIR=<dir>` adds 4Q's quadrants.")
@@ -119,7 +121,7 @@ def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=N
 
     corpus = fourq_corpus(load_fourq(fourq_dir))
     representation = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights, n_threads=n_threads,
-                             precision=precision or "auto", progress=False, patches_per_song=PATCHES_PER_SONG)
+                             precision=precision or "auto", progress=False, patches_per_song=patches_per_song)
     clips = signed_clips("4q", representation.frame, corpus.fourq.songs)
     counts = clips.quadrants.value_counts().sort_index()
     return clips, (f"4Q at `{corpus.root}`: {len(clips.names)} clips by {len(set(clips.groups))} artists "
@@ -278,27 +280,45 @@ def sign_scores(runs: pd.DataFrame, clips_name: str | None) -> pd.DataFrame:
 
 def variant_differences(runs: pd.DataFrame, rated_name: str, clips_name: str | None) -> pd.DataFrame:
     """The fused model minus the ratings-only model on the same items: R² on the rated corpus (paired bootstrap
-    over films), ROC AUC on the clips (paired bootstrap over artists); one row per corpus and target."""
+    over films), ROC AUC on the clips (paired bootstrap over artists); one row per corpus and target (none
+    without clips)."""
+    if clips_name is None or clips_name not in set(runs["corpus"]):
+        return paired_runs(runs.iloc[:0], runs.iloc[:0], rated_name, None)
+    return paired_runs(runs[runs["variant"] == VARIANTS[1]], runs[runs["variant"] == VARIANTS[0]],
+                       rated_name, clips_name)
+
+
+def hearing_differences(heard: pd.DataFrame, every_patch: pd.DataFrame, rated_name: str,
+                        clips_name: str | None) -> pd.DataFrame:
+    """The model as shipped (each song heard at :data:`PATCHES_PER_SONG` patches) minus the same runs with every
+    patch heard (:func:`fold_runs` of both, same folds and seed), on the same items; the fused variant where the
+    clips were given, else the ratings-only one.  Columns as :func:`variant_differences`."""
+    variant = VARIANTS[1] if clips_name is not None else VARIANTS[0]
+    return paired_runs(heard[heard["variant"] == variant], every_patch[every_patch["variant"] == variant],
+                       rated_name, clips_name)
+
+
+def paired_runs(a: pd.DataFrame, b: pd.DataFrame, rated_name: str, clips_name: str | None) -> pd.DataFrame:
+    """``a`` minus ``b``, two sets of out-of-fold rows (one variant each) on the same items: R² on the rated
+    corpus (paired bootstrap over its groups), ROC AUC on the clips (over artists); one row per corpus and target."""
     from ..results.classification import paired_auc_difference
     from ..results.intervals import paired_difference
 
-    def pair(corpus):
-        part = runs[runs["corpus"] == corpus]
-        a = part[part["variant"] == VARIANTS[1]].set_index("item")
-        b = part[part["variant"] == VARIANTS[0]].set_index("item").loc[a.index]
-        return a, b
-
     out = []
-    if clips_name is not None and clips_name in set(runs["corpus"]):
-        a, b = pair(rated_name)
+    for corpus in [rated_name, clips_name]:
+        first = a[a["corpus"] == corpus].set_index("item")
+        if corpus is None or first.empty:
+            continue
+        second = b[b["corpus"] == corpus].set_index("item").loc[first.index]
         for target in TARGETS:
-            d = paired_difference(a[f"true_{target}"], a[target], b[target], groups=a["group"].to_numpy())
-            out.append({"corpus": rated_name, "target": target, "metric": "R²", **d})
-        a, b = pair(clips_name)
-        for target in TARGETS:
-            d = paired_auc_difference(a[f"true_{target}"].to_numpy() > 0.5, a[target], b[target],
-                                      groups=a["group"].to_numpy())
-            out.append({"corpus": clips_name, "target": target, "metric": "ROC AUC", **d})
+            if corpus == rated_name:
+                d = paired_difference(first[f"true_{target}"], first[target], second[target],
+                                      groups=first["group"].to_numpy())
+            else:
+                d = paired_auc_difference(first[f"true_{target}"].to_numpy() > 0.5, first[target], second[target],
+                                          groups=first["group"].to_numpy())
+            out.append({"corpus": corpus, "target": target, "metric": "R²" if corpus == rated_name else "ROC AUC",
+                        **d})
     return pd.DataFrame(out, columns=["corpus", "target", "metric", "difference", "low", "high", "songs"])
 
 

@@ -80,25 +80,33 @@ def sign_table(scores: pd.DataFrame, peers: pd.DataFrame | None = None) -> pd.Da
     return pd.DataFrame(rows)
 
 
-def difference_table(differences: pd.DataFrame) -> pd.DataFrame:
-    """The fused model minus the ratings-only one, per corpus and target, with the paired interval and the verdict."""
+def difference_table(differences: pd.DataFrame, first: str = "fused", second: str = "ratings only") -> pd.DataFrame:
+    """``first`` minus ``second`` (the fused model minus the ratings-only one unless named), per corpus and target,
+    with the paired interval and the verdict."""
     rows = []
     for _, row in differences.iterrows():
         rows.append({"corpus": CORPUS_LABELS.get(row["corpus"], row["corpus"]),
                      "target": _name(row["target"], row["corpus"]), "metric": row["metric"],
-                     "fused − ratings only [95% CI]": format_interval(row["difference"], (row["low"], row["high"]),
-                                                                       digits=3),
-                     "verdict": difference_verdict(row)})
+                     f"{first} − {second} [95% CI]": format_interval(row["difference"], (row["low"], row["high"]),
+                                                                      digits=3),
+                     "verdict": difference_verdict(row, first, second)})
     return pd.DataFrame(rows)
 
 
-def difference_verdict(row) -> str:
-    """``fused better``, ``ratings only better`` or ``no detectable difference``, from the paired interval."""
+def difference_verdict(row, first: str = "fused", second: str = "ratings only") -> str:
+    """``<first> better``, ``<second> better`` or ``no detectable difference``, from the paired interval."""
     if row["low"] > 0:
-        return "fused better"
+        return f"{first} better"
     if row["high"] < 0:
-        return "ratings only better"
+        return f"{second} better"
     return "no detectable difference"
+
+
+def hearing_caption(patches: int, corpus) -> str:
+    """The caption of the table that compares hearing ``patches`` patches with hearing every patch."""
+    unit = corpus.group_column or "song"
+    return (f"The predictor hearing each song at {patches} patches minus the same runs hearing every patch, on the "
+            f"same items (same folds and seed; paired bootstrap: {unit}s for R², artists for AUC)")
 
 
 def predictor_findings(rated: pd.DataFrame, signs: pd.DataFrame, differences: pd.DataFrame, corpus: str,
