@@ -117,8 +117,7 @@ if clips is not None:
 every_patch = fusion.fold_runs(
     fusion.rated_songs(page.corpus.name, embedded.song_ids, embedded.songs, page.corpus.songs, page.corpus.groups,
                        page.folds),
-    fusion.fourq_clips(fourq_dir, backbone, fourq_cache_dir, n_threads=n_threads, precision=precision,
-                       patches_per_song=None)[0],
+    fusion.heard_at_every_patch(clips),
     settings=settings, seed=page.seed)
 hearing = fusion.hearing_differences(runs, every_patch, rated.name, clips_name)
 display(style_plain(sentences.difference_table(hearing, f"{fusion.PATCHES_PER_SONG} patches", "every patch"),

@@ -256,3 +256,17 @@ def test_hearing_fewer_patches_is_scored_pair_by_pair_against_hearing_every_patc
     assert "4 patches − every patch [95% CI]" in table.columns and "4 patches better" in set(table["verdict"])
     alone = fusion.fold_runs(rated, None, settings=SETTINGS, seed=1)
     assert set(fusion.hearing_differences(alone, alone, rated.name, None)["corpus"]) == {"soundtracks"}
+
+
+def test_signed_clips_keep_their_every_patch_embeddings_for_the_hearing_comparison():
+    rated, clips = toy_corpora()
+    names = list(clips.names)
+    frame = pd.DataFrame(clips.x, index=names)
+    songs = pd.DataFrame({"valence_positive": clips.signs[:, 0], "arousal_high": clips.signs[:, 1],
+                          "artist_group": clips.groups, "quadrant": clips.quadrants.to_numpy()}, index=names)
+    both = fusion.signed_clips("4q", frame, songs, every_patch=frame * 2)
+    every = fusion.heard_at_every_patch(both)
+    assert np.allclose(every.x, 2 * both.x) and np.array_equal(every.names, both.names)
+    assert fusion.heard_at_every_patch(None) is None
+    with pytest.raises(MerError, match="every-patch"):
+        fusion.heard_at_every_patch(clips)

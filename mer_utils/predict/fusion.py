@@ -86,6 +86,7 @@ class SignedClips:
     signs: np.ndarray
     groups: np.ndarray
     quadrants: pd.Series  # each clip's quadrant (Q1..Q4), indexed by name
+    x_every_patch: np.ndarray | None = None  # the same clips heard at every patch (:func:`heard_at_every_patch`)
 
 
 def rated_songs(name: str, song_ids, embeddings: np.ndarray, labels: pd.DataFrame, groups: pd.Series,
@@ -96,22 +97,36 @@ def rated_songs(name: str, song_ids, embeddings: np.ndarray, labels: pd.DataFram
                       labels.loc[ids, TARGETS].to_numpy(dtype=float), groups.loc[ids].astype(str).to_numpy(), folds)
 
 
-def signed_clips(name: str, frame: pd.DataFrame, songs: pd.DataFrame) -> SignedClips:
+def signed_clips(name: str, frame: pd.DataFrame, songs: pd.DataFrame,
+                 every_patch: pd.DataFrame | None = None) -> SignedClips:
     """:class:`SignedClips` from a representation's frame (indexed by clip name) and the clips' table
-    (``valence_positive``, ``arousal_high``, ``artist_group``), on the clips both hold."""
+    (``valence_positive``, ``arousal_high``, ``artist_group``), on the clips both hold; ``every_patch``: the same
+    clips' embeddings heard at every patch, kept beside them."""
     names = np.asarray([n for n in frame.index if n in songs.index])
     if len(names) == 0:
         raise MerError(f"no {name} clip has both an embedding and a quadrant: check the clips listed as skipped.")
     signs = songs.loc[names, [SIGN_COLUMNS[t] for t in TARGETS]].to_numpy(dtype=bool)
     return SignedClips(name, names, frame.loc[names].to_numpy(dtype=np.float32), signs,
-                       songs.loc[names, "artist_group"].astype(str).to_numpy(), songs.loc[names, "quadrant"])
+                       songs.loc[names, "artist_group"].astype(str).to_numpy(), songs.loc[names, "quadrant"],
+                       None if every_patch is None else every_patch.loc[names].to_numpy(dtype=np.float32))
 
 
-def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=None,
-                patches_per_song: int | None = PATCHES_PER_SONG) -> tuple[SignedClips | None, str]:
+def heard_at_every_patch(clips: SignedClips | None) -> SignedClips | None:
+    """The same clips with the embeddings of every patch in place of the shipped hearing (``None`` stays ``None``)."""
+    from dataclasses import replace
+
+    if clips is None:
+        return None
+    if clips.x_every_patch is None:
+        raise MerError(f"the {clips.name} clips were made without their every-patch embeddings "
+                       "(fusion.fourq_clips keeps them).")
+    return replace(clips, x=clips.x_every_patch)
+
+
+def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=None) -> tuple[SignedClips | None, str]:
     """4Q's clips embedded by ``backbone`` (musicnn; cached where the Real music chapter caches them), each heard
-    at ``patches_per_song`` patches (``None``: every patch), and a note for the page; ``(None, note)`` without
-    ``fourq_dir``."""
+    at :data:`PATCHES_PER_SONG` patches (and at every patch, kept beside), and a note for the page; ``(None, note)``
+    without ``fourq_dir``."""
     if fourq_dir in (None, ""):
         return None, ("No `FOURQ_DIR` was given, so the predictor learns from the ratings alone and gives no "
                       "quadrant probabilities; `make book DATA=... FOURQ_DIR=<dir>` adds 4Q's quadrants.")
@@ -120,9 +135,13 @@ def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=N
     from ..realmusic.representations import musicnn
 
     corpus = fourq_corpus(load_fourq(fourq_dir))
-    representation = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights, n_threads=n_threads,
-                             precision=precision or "auto", progress=False, patches_per_song=patches_per_song)
-    clips = signed_clips("4q", representation.frame, corpus.fourq.songs)
+    heard = {}
+    for patches in (PATCHES_PER_SONG, None):  # the second reads the same cache
+        heard[patches] = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights,
+                                 n_threads=n_threads, precision=precision or "auto", progress=False,
+                                 patches_per_song=patches)
+    representation = heard[PATCHES_PER_SONG]
+    clips = signed_clips("4q", representation.frame, corpus.fourq.songs, every_patch=heard[None].frame)
     counts = clips.quadrants.value_counts().sort_index()
     return clips, (f"4Q at `{corpus.root}`: {len(clips.names)} clips by {len(set(clips.groups))} artists "
                    f"({', '.join(f'{q} {n}' for q, n in counts.items())}), embedded by the same musicnn. "
