@@ -133,7 +133,7 @@ def test_patches_are_shared_among_the_workers_in_order_and_the_callers_thread_co
     parallel, _ = musicnn.MusicnnEmbedder(msd_model, batch_size=2, n_threads=2).run_patches(patches)
     assert torch.get_num_threads() == before
     serial, _ = musicnn.MusicnnEmbedder(msd_model, batch_size=5, n_threads=1).run_patches(patches)
-    np.testing.assert_allclose(parallel, serial, atol=1e-5)
+    np.testing.assert_allclose(parallel, serial, rtol=1e-5, atol=1e-5)  # float32 matrix products of other batch shapes
 
 
 def test_the_log_mel_is_librosas_melspectrogram_to_float_rounding():
