@@ -252,10 +252,10 @@ def spread_indices(n_segments: int, at_most: int | None) -> np.ndarray:
     song heard this way costs the same whatever its length.
     """
     n = int(n_segments)
+    if at_most is not None and int(at_most) < 1:
+        raise MerError(f"at_most={at_most}: a song must be heard at 1 segment or more (None: all of them).")
     if at_most is None or n <= int(at_most):
         return np.arange(n)
-    if int(at_most) < 1:
-        raise MerError(f"at_most={at_most}: a song must be heard at 1 segment or more (None: all of them).")
     k = int(at_most)
     return np.floor((np.arange(k) + 0.5) * n / k).astype(int)
 

@@ -363,7 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=tuple(DATA_FOLDERS),
         help="the best model 'make book DATA=<corpus>' saved (default: see 'which model' below)",
     )
-    parser.add_argument("--segments", action="store_true", help="also print the prediction of every 3-second segment (the song's row is unchanged)")
+    parser.add_argument("--segments", action="store_true",
+                        help="also print the prediction of every 3-second segment (the song's row is unchanged)")
     parser.add_argument("--quadrant", action="store_true",
                         help="add the Russell quadrant (Q1-Q4) and its probability (models that learned 4Q's "
                              "quadrants)")

@@ -58,6 +58,7 @@ from ..errors import MerError
 PSEUDO_STRENGTH = 1.0  # a 4Q clip's pseudo-rating: this many training standard deviations from the training mean
 SIGN_COLUMNS = {"valence_mean": "valence_positive", "arousal_mean": "arousal_high"}  # target -> 4Q sign
 VARIANTS = ("ratings only", "ratings + 4Q quadrants")
+DIFFERENCE_COLUMNS = ["corpus", "target", "metric", "difference", "low", "high", "songs"]  # a paired comparison
 SIGN_FOLDS = 5  # artist-grouped folds of the clips when the rated corpus has one split (else as many as its folds)
 PATCHES_PER_SONG = 4  # the predictor hears a song at this many 3-s patches spread over it (see the module docstring)
 
@@ -135,13 +136,9 @@ def fourq_clips(fourq_dir, backbone, cache_dir=None, n_threads=None, precision=N
     from ..realmusic.representations import musicnn
 
     corpus = fourq_corpus(load_fourq(fourq_dir))
-    heard = {}
-    for patches in (PATCHES_PER_SONG, None):  # the second reads the same cache
-        heard[patches] = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights,
-                                 n_threads=n_threads, precision=precision or "auto", progress=False,
-                                 patches_per_song=patches)
-    representation = heard[PATCHES_PER_SONG]
-    clips = signed_clips("4q", representation.frame, corpus.fourq.songs, every_patch=heard[None].frame)
+    representation = musicnn(corpus, cache_dir or DEFAULT_CACHE_DIR, backbone.network.weights, n_threads=n_threads,
+                             precision=precision or "auto", progress=False, patches_per_song=PATCHES_PER_SONG)
+    clips = signed_clips("4q", representation.frame, corpus.fourq.songs, every_patch=representation.every_patch)
     counts = clips.quadrants.value_counts().sort_index()
     return clips, (f"4Q at `{corpus.root}`: {len(clips.names)} clips by {len(set(clips.groups))} artists "
                    f"({', '.join(f'{q} {n}' for q, n in counts.items())}), embedded by the same musicnn. "
@@ -302,7 +299,7 @@ def variant_differences(runs: pd.DataFrame, rated_name: str, clips_name: str | N
     over films), ROC AUC on the clips (paired bootstrap over artists); one row per corpus and target (none
     without clips)."""
     if clips_name is None or clips_name not in set(runs["corpus"]):
-        return paired_runs(runs.iloc[:0], runs.iloc[:0], rated_name, None)
+        return pd.DataFrame(columns=DIFFERENCE_COLUMNS)
     return paired_runs(runs[runs["variant"] == VARIANTS[1]], runs[runs["variant"] == VARIANTS[0]],
                        rated_name, clips_name)
 
@@ -338,7 +335,7 @@ def paired_runs(a: pd.DataFrame, b: pd.DataFrame, rated_name: str, clips_name: s
                                           groups=first["group"].to_numpy())
             out.append({"corpus": corpus, "target": target, "metric": "R²" if corpus == rated_name else "ROC AUC",
                         **d})
-    return pd.DataFrame(out, columns=["corpus", "target", "metric", "difference", "low", "high", "songs"])
+    return pd.DataFrame(out, columns=DIFFERENCE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- the saved predictor

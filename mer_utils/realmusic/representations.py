@@ -47,6 +47,7 @@ class Representation:
     frame: pd.DataFrame
     note: str
     skipped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["song", "kind", "reason"]))
+    every_patch: pd.DataFrame | None = None  # musicnn heard at fewer patches: the same songs heard at every patch
 
     @property
     def dims(self) -> int:
@@ -112,7 +113,8 @@ def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None
     """musicnn song embeddings, or a :class:`LeftOut` when no weights file is there and none was asked for.
 
     ``patches_per_song``: each clip's embedding is the mean of at most that many of its patches, spread over it
-    (:func:`mer_utils.phase3.embeddings.spread_indices`, as the predictor hears a song); ``None``: all of them.
+    (:func:`mer_utils.phase3.embeddings.spread_indices`, as the predictor hears a song), and ``every_patch`` holds
+    the mean of all of them from the same cache read; ``None``: all of them.
 
     ``weights`` ``None`` means :func:`mer_utils.phase3.musicnn.weights_path` (``$MUSICNN_WEIGHTS``
     or ``weights/MSD_musicnn.h5``); a path given explicitly must exist (a typo is an error, not a silent
@@ -130,10 +132,12 @@ def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None
                                     precision=precision, progress=progress)
     label = "musicnn (MTT)" if Path(path).name.upper().startswith("MTT") else "musicnn (MSD)"
     note = f"musicnn from {path} (sha256 {embedded.backbone['sha256'][:12]}...). {embedded.describe()}."
+    every_patch = None
     if patches_per_song is not None:
         note += f" Each clip is heard at {patches_per_song} of its patches, spread over it."
+        every_patch = corpus.by_name(embedded.frame())
     return Representation("musicnn", label, "pretrained", corpus.by_name(embedded.frame(patches_per_song)), note,
-                          _named_skips(corpus, embedded.skipped))
+                          _named_skips(corpus, embedded.skipped), every_patch)
 
 
 def compute_representations(corpus: FourQCorpus, cache_dir, *, checkpoint=None, random_backbone: bool = False,
