@@ -97,10 +97,15 @@ def test_a_tree_without_2_hz_annotations_says_where_they_come_from(tmp_path):
     assert "no Phase 4" in note and "valence.csv" in note
 
 
-def test_the_real_format_deam_sample_has_no_2_hz_annotations_so_its_book_has_no_phase4():
+def test_the_real_format_deam_sample_carries_2_hz_curves_for_its_ten_clips():
     if not (DEAM_SAMPLE / "MEMD_audio").is_dir():
         pytest.skip(f"the real-format DEAM sample is not at {DEAM_SAMPLE}")
-    assert not has_dynamic_annotations(DEAM_SAMPLE)
+    assert has_dynamic_annotations(DEAM_SAMPLE)
+    curves = load_curves(load_corpus(DEAM_SAMPLE))
+    assert curves.source == "DEAM" and curves.song_ids == [2, 3, 4, 5, 7, 8, 10, 12, 13, 17]
+    frames = curves.of(curves.song_ids)
+    assert frames.groupby("song_id")["time_s"].agg(["min", "max"]).eq([15.0, 45.0]).all().all(), "61 half seconds"
+    assert frames[["valence", "arousal"]].abs().max().max() <= 1.0, "values in [-1, 1]"
 
 
 # --------------------------------------------------------------------------- frames
