@@ -112,10 +112,12 @@ COMMON   = data=$(DATA) data_dir="$(DATA_DIR)" results_dir=$(RESULTS) cache_dir=
 RUN_NB   = $(PY) -m mer_utils run-notebook
 
 # Phase 3 backbones (mer_utils/phase3/backbones.py): BACKBONE=cnn14|musicnn|all; unset, CNN14 and musicnn beside it
-# where its weights are present.  preflight says what to do when BACKBONE asks for musicnn and the weights are missing.
-MUSICNN_FILE := $(or $(strip $(MUSICNN_WEIGHTS)),weights/MSD_musicnn.h5)
+# where its weights are present: always with the default weights (the musicnn wheel's MSD network, which make venv
+# fetched into the cache folder: mer_utils/phase3/musicnn_wheel.py), and where MUSICNN_WEIGHTS=<file or folder> exists.
+# preflight says what to do when BACKBONE asks for musicnn and the weights are missing.
+MUSICNN_FILE := $(strip $(MUSICNN_WEIGHTS))
 ifeq ($(strip $(BACKBONE)),)
-  P3_BACKBONES := cnn14 $(shell test -f "$(MUSICNN_FILE)" && echo musicnn)
+  P3_BACKBONES := cnn14 $(if $(MUSICNN_FILE),$(shell test -e "$(MUSICNN_FILE)" && echo musicnn),musicnn)
 else ifeq ($(strip $(BACKBONE)),all)
   P3_BACKBONES := cnn14 musicnn
 else ifneq ($(filter $(strip $(BACKBONE)),cnn14 musicnn),)
@@ -185,7 +187,7 @@ help: ## list the targets and knobs
 	@echo "       P2_MODELS='EmotionCNN EmotionCNN_GRU' (a subset of the four Phase 2 CNNs; default all four)"
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file>"
 	@echo "       FOURQ_REPEATS FOURQ_SPLITS (the Real music chapter's cross-validation) CHECK_WIDTHS (px, make check-book)"
-	@echo "       (MUSICNN_WEIGHTS empty: weights/MSD_musicnn.h5; BACKBONE empty: CNN14, and musicnn where those weights are)"
+	@echo "       (MUSICNN_WEIGHTS empty: the musicnn wheel's MSD network, fetched by make venv; BACKBONE empty: CNN14 and musicnn)"
 	@echo "       DOWNLOADS=<manifest.json> (other addresses and checksums for the downloads; make real-book, data-deam, weights, data-4q)"
 	@echo "       FINETUNE=0|1 (fine-tune musicnn; empty: on with musicnn, except DATA=deam) FINETUNE_EPOCHS"
 	@echo "       FINETUNE_FULL=1 (train the front end too) FINETUNE_CNN14=0|1 (empty: with PANNS_CHECKPOINT on a GPU)"
@@ -203,6 +205,9 @@ $(READY): pyproject.toml
 	@# librosa's numba kernels, compiled into their disk cache once, here: processes that compile the same kernel at
 	@# once on a cold cache can pair cache files of different compilations and crash (numba issue 10128)
 	$(VENV)/bin/python -m mer_utils warm-up
+	@# pretrained musicnn on every machine: pip fetches the musicnn wheel (hash-pinned, not installed) and its MSD and
+	@# MTT checkpoints are unpacked into the user's cache folder (MER_CACHE_DIR moves it; musicnn_wheel.py)
+	$(VENV)/bin/python -m mer_utils fetch-musicnn
 	touch $@
 
 # ----------------------------------------------------------------- data

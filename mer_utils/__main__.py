@@ -19,6 +19,7 @@ Commands::
     downloads        print every download's published address, size and checksums (a downloads manifest)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; predict.cli)
     warm-up          compile librosa's numba kernels into their disk cache, once, before parallel work (make venv)
+    fetch-musicnn    fetch the musicnn wheel with pip (hash-pinned) and unpack its MSD and MTT checkpoints (make venv)
 
 User errors print one line starting with ``error:`` and exit with status 1.
 """
@@ -171,6 +172,10 @@ def main(argv=None) -> int:
             from .phase1.features import DEFAULT_SETTINGS, warm_up
 
             warm_up(DEFAULT_SETTINGS)
+        elif command == "fetch-musicnn":
+            from .phase3.musicnn_wheel import main as fetch_main
+
+            fetch_main(rest)
         elif command == "predict":
             from .predict.cli import main as predict_main
 

@@ -45,7 +45,7 @@ subset = None  # DEAM annotation subset
 results_dir = None  # split.csv is read here; metrics/ and models/ are written here
 cache_dir = None  # not written by this page (the front end is kept in memory); part of every page's settings
 seed = None
-musicnn_weights = None  # musicnn's .h5 (MUSICNN_WEIGHTS); None: mer_utils.phase3.musicnn.DEFAULT_WEIGHTS
+musicnn_weights = None  # MUSICNN_WEIGHTS (.h5 or checkpoint folder); None: the musicnn wheel's MSD network
 checkpoint = None  # the PANNs checkpoint (PANNS_CHECKPOINT), for CNN14; None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT
 cnn14 = None  # fine-tune CNN14 too: None where its checkpoint is present and a GPU is, True, False (FINETUNE_CNN14)
 train_front_end = False  # True: every layer trains, from the patches (FINETUNE_FULL=1)

@@ -37,7 +37,7 @@
 # %% tags=["parameters"]
 # None means the package default; `make book FOURQ_DIR=<dir>` passes the knobs a user set.
 fourq_dir = None  # the folder 4Q was unpacked into (FOURQ_DIR); required
-musicnn_weights = None  # MSD_musicnn.h5 (MUSICNN_WEIGHTS); None: weights/MSD_musicnn.h5, left out if absent
+musicnn_weights = None  # MUSICNN_WEIGHTS (.h5 or checkpoint folder); None: the musicnn wheel's MSD network
 checkpoint = None  # the PANNs checkpoint; None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT, random weights if absent
 random_backbone = False  # True: a CNN14 with random weights even when the checkpoint is there (PANNS_RANDOM)
 fourq_results_dir = None  # the chapter's predictions and tables are written here; None: results/4q

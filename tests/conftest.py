@@ -9,9 +9,14 @@ import pytest
 import soundfile as sf
 from books import QUICK, REPO, copy_repo, make
 
+from mer_utils.phase3.musicnn_wheel import checkpoint_dir
+
 pytest_plugins = ["grouping"]  # the tiny book's tests on one pytest-xdist worker (tests/grouping.py)
 
 DEAM_SAMPLE = REPO.parent / "shared" / "deam-sample"
+# musicnn's pretrained MSD network as every machine has it: make venv fetched the musicnn wheel and unpacked it here
+MUSICNN_WEIGHTS = checkpoint_dir("MSD_musicnn")
+FETCH_MUSICNN = f"musicnn's weights are not at {MUSICNN_WEIGHTS}: run 'make venv' (it fetches them)"
 STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std"
 
 

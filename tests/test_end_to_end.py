@@ -29,7 +29,7 @@ import mirror
 import pandas as pd
 import pytest
 from books import QUICK, REAL_QUICK, copy_book, copy_repo, html, make, notebooks_run, page_tables
-from conftest import REPO
+from conftest import MUSICNN_WEIGHTS, REPO
 from test_download import FakeServer
 
 from mer_utils.corpus.audio import load_audio
@@ -212,8 +212,8 @@ def test_make_real_book_against_a_local_mirror(tmp_path):
 @pytest.mark.slow
 def test_tiny_soundtracks_book_is_cross_validated_by_film(tmp_path):
     sample = REPO.parent / "shared" / "soundtracks-sample"
-    weights = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
-    if not (sample / "set1").is_dir() or not weights.is_file():
+    weights = MUSICNN_WEIGHTS
+    if not (sample / "set1").is_dir() or not weights.exists():
         pytest.skip(f"the Soundtracks sample or musicnn's weights are not in {REPO.parent / 'shared'}")
     from mer_utils.corpus.soundtracks import film_key
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 import torch
-from conftest import REPO
+from conftest import MUSICNN_WEIGHTS, REPO
 
 from mer_utils.corpus.audio import load_audio
 from mer_utils.errors import AudioReadError, MerError
@@ -33,7 +33,6 @@ from mer_utils.phase3.finetune_models import (
 from mer_utils.phase3.musicnn import FRONT_FEATURES, N_MELS, PATCH_FRAMES, SR, load_musicnn
 from mer_utils.training.loop import fit, fit_target_scaler, make_loader
 
-MUSICNN_WEIGHTS = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
 TARGETS = ["valence_mean", "arousal_mean"]
 
 pytestmark = pytest.mark.usefixtures("torch_one_thread")
@@ -97,11 +96,11 @@ def test_random_weights_are_seeded_and_start_from_identity_batch_norms():
     assert a.timbral[0].weight.abs().sum() > 0  # not the zeros Musicnn() starts with
 
 
-@pytest.mark.skipif(not MUSICNN_WEIGHTS.is_file(), reason=f"musicnn's weights are not at {MUSICNN_WEIGHTS}")
+@pytest.mark.skipif(not MUSICNN_WEIGHTS.exists(), reason=f"musicnn's weights are not at {MUSICNN_WEIGHTS}")
 def test_the_fine_tuned_network_starts_as_the_pretrained_musicnn():
     network, start = musicnn_regressor("finetuned", MUSICNN_WEIGHTS, seed=0)
     pretrained = load_musicnn(MUSICNN_WEIGHTS)
-    assert start["sha256"] == pretrained.sha256 and start["weights"] == "MSD_musicnn.h5"
+    assert start["sha256"] == pretrained.sha256 and start["weights"] == MUSICNN_WEIGHTS.name
     assert start["kind"] == "finetuned"
     x = patches(2)
     with torch.no_grad():

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import DEAM_SAMPLE, REPO, make_tree, write_tone
+from conftest import MUSICNN_WEIGHTS, DEAM_SAMPLE, REPO, make_tree, write_tone
 
 from mer_utils.corpus import synth
 from mer_utils.corpus.deam import load_corpus
@@ -158,8 +158,8 @@ def test_cnn14_frames_come_from_the_same_forward_pass_as_unchanged_embeddings(tm
 def test_musicnn_frames_leave_its_embeddings_unchanged():
     from mer_utils.phase3 import musicnn
 
-    weights = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
-    if not weights.is_file():
+    weights = MUSICNN_WEIGHTS
+    if not weights.exists():
         pytest.skip(f"musicnn's weights are not at {weights}")
     embedder = musicnn.MusicnnEmbedder(musicnn.load_musicnn(weights), batch_size=2, n_threads=1)
     patches = musicnn.audio_patches(np.random.default_rng(2).standard_normal(16000 * 7).astype(np.float32) * 0.1)
@@ -452,8 +452,8 @@ def test_a_curve_model_on_musicnn_frames_rebuilds_musicnn_from_its_checked_weigh
     from mer_utils.phase4.bundle import load_curve_model, predict_file_curve, save_curve_model
     from mer_utils.phase4.sequence import fit_dynamic_gru
 
-    weights = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
-    if not weights.is_file():
+    weights = MUSICNN_WEIGHTS
+    if not weights.exists():
         pytest.skip(f"musicnn's weights are not at {weights}")
     curves = _curves(n_songs=6, frames=6)
     gru = fit_dynamic_gru(_sequences(curves, dim=200), curves.song_ids[:4], curves.song_ids[4:], epochs=1,

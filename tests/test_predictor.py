@@ -8,17 +8,17 @@ import io
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from conftest import MUSICNN_WEIGHTS, REPO
 
 from mer_utils.corpus.base import TARGETS
 from mer_utils.corpus.split import fold_splits, grouped_folds
 from mer_utils.errors import MerError
+from mer_utils.phase3.musicnn_wheel import DATA_SHA256
 from mer_utils.predict import bundles, cli, fusion
 from mer_utils.predict import songs as song_models
 from mer_utils.results import predictor_sentences
 
 SETTINGS = {"epochs": 12, "patience": 4, "batch_size": 16, "lr": 3e-3}
-WEIGHTS = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
 FOURQ = REPO.parent / "shared" / "4q-sample" / "MER_audio_taffc_dataset"
 
 
@@ -111,15 +111,15 @@ def test_verdicts_follow_the_paired_interval_on_both_sides():
 @pytest.fixture(scope="module")
 def musicnn_predictor(tmp_path_factory):
     """A predictor bundle on the real musicnn weights, trained on toy rows (200-d), with a quadrant fit."""
-    if not WEIGHTS.is_file():
-        pytest.skip(f"musicnn's weights are not at {WEIGHTS}")
+    if not MUSICNN_WEIGHTS.exists():
+        pytest.skip(f"musicnn's weights are not at {MUSICNN_WEIGHTS}")
     from mer_utils.phase3.backbones import phase3_backbone
     from mer_utils.phase3.musicnn_embeddings import musicnn_settings
 
     rated, clips = toy_corpora(dim=200, n_rated=48, n_clips=40)
     runs = fusion.fold_runs(rated, clips, settings={**SETTINGS, "epochs": 3}, seed=0)
     final = fusion.final_predictor(rated, clips, settings={**SETTINGS, "epochs": 3}, seed=0)
-    backbone = phase3_backbone("musicnn", "soundtracks", musicnn_weights=WEIGHTS)
+    backbone = phase3_backbone("musicnn", "soundtracks", musicnn_weights=MUSICNN_WEIGHTS)
     return fusion.save_predictor(tmp_path_factory.mktemp("results"), final, backbone, musicnn_settings("float32"),
                                  rated, clips, runs)
 
@@ -140,7 +140,7 @@ def test_a_musicnn_predictor_runs_from_its_own_file_and_says_where_its_numbers_c
     assert list(rows[0]) == [*cli.COLUMNS, "valence", "arousal", "quadrant", "quadrant_p"]
     song, *patches = rows
     assert (song["data"], song["backbone"], song["scale"]) == ("soundtracks+4q", "musicnn", "soundtracks:1-9")
-    assert song["weights"] == "pretrained:412a832c8527" and len(patches) >= 5
+    assert song["weights"] == f"pretrained:{DATA_SHA256['MSD_musicnn'][:12]}" and len(patches) >= 5
     assert int(song["segments"]) == fusion.PATCHES_PER_SONG  # heard at its spread patches; every patch has a row
     assert song["quadrant"] in song_models.QUADRANTS and 0.25 <= float(song["quadrant_p"]) <= 1
     assert "caveat" not in err  # real ratings, pretrained backbone

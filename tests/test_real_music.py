@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO, write_tone
+from conftest import MUSICNN_WEIGHTS, REPO, write_tone
 
 from mer_utils.corpus.fourq import QUADRANTS
 from mer_utils.realmusic import crossval, tables, transfer
@@ -19,7 +19,6 @@ from mer_utils.results import classification as cl
 from mer_utils.toc import filter_toc, write_toc
 
 FOURQ_SAMPLE = REPO.parent / "shared" / "4q-sample" / "MER_audio_taffc_dataset"
-MUSICNN_WEIGHTS = REPO.parent / "shared" / "weights" / "MSD_musicnn.h5"
 
 
 # --------------------------------------------------------------------------- ids
@@ -294,8 +293,8 @@ def test_make_builds_the_chapter_and_lists_it_only_with_fourq_dir(tmp_path):
 
 @pytest.fixture
 def musicnn_weights():
-    if not MUSICNN_WEIGHTS.is_file():
-        pytest.skip(f"the musicnn weights are not at {MUSICNN_WEIGHTS} (they live in ../shared beside the repo)")
+    if not MUSICNN_WEIGHTS.exists():
+        pytest.skip(f"the musicnn weights are not at {MUSICNN_WEIGHTS}: run make venv (it fetches them)")
     return MUSICNN_WEIGHTS
 
 
@@ -347,7 +346,7 @@ def test_the_real_music_page_runs_on_a_few_real_clips(tmp_path):
     params = {"fourq_dir": str(tiny_fourq(tmp_path / "4q")), "fourq_results_dir": str(tmp_path / "results"),
               "fourq_cache_dir": str(tmp_path / "cache"), "results_dir": str(tmp_path / "book"),
               "cache_dir": str(tmp_path / "book_cache"), "n_splits": 3, "n_repeats": 2, "n_jobs": 1, "n_threads": 2}
-    if MUSICNN_WEIGHTS.is_file():
+    if MUSICNN_WEIGHTS.exists():
         params["musicnn_weights"] = str(MUSICNN_WEIGHTS)
     (tmp_path / "params.json").write_text(json.dumps(params))
     output = tmp_path / "fourq.ipynb"
@@ -357,7 +356,7 @@ def test_the_real_music_page_runs_on_a_few_real_clips(tmp_path):
                      "Paired differences", "What this says about the report", "CNN14 (random weights)",
                      "EmotionMLP (Phase 3) is not scored"):
         assert expected in text, expected
-    if MUSICNN_WEIGHTS.is_file():
+    if MUSICNN_WEIGHTS.exists():
         assert "musicnn (MSD)" in text
     assert json.loads(text)["cells"] and text.count("image/png") >= 2
     predictions = pd.read_csv(tmp_path / "results" / "crossval_predictions.csv")

@@ -40,7 +40,7 @@ from pathlib import Path
 from ..cache import write_json_atomic
 from ..errors import MerError
 from ..phase3.cnn14 import CHECKPOINT_NAME, DEFAULT_CHECKPOINT
-from ..phase3.musicnn import DEFAULT_WEIGHTS as DEFAULT_MUSICNN_WEIGHTS
+from ..phase3.musicnn import H5_WEIGHTS as DEFAULT_MUSICNN_WEIGHTS
 from ..phase3.musicnn import MSD_MUSICNN_SHA256, MSD_MUSICNN_URL
 from ..pipeline import REPO_ROOT
 from .audio import file_digest

@@ -12,8 +12,10 @@ The ``BACKBONE`` knob:
 * ``musicnn``: on musicnn only (its weights must be there);
 * ``all``: both (musicnn's weights must be there);
 * unset (the default): CNN14, and musicnn beside it wherever its weights are
-  present (``MUSICNN_WEIGHTS``, default ``weights/MSD_musicnn.h5``), so a fresh
-  offline machine without weights builds the book as before.
+  present: by default the musicnn wheel's MSD network, which ``make venv``
+  fetched from the package index into the cache folder
+  (:mod:`mer_utils.phase3.musicnn_wheel`), so every machine has it; or
+  ``MUSICNN_WEIGHTS`` (an ``.h5`` or a checkpoint folder) where that exists.
 
 Both backbones give an :class:`mer_utils.phase3.embeddings.EmbeddingSet`, so the
 rest of the page (t-SNE, the MLP, the records) is the same code.  musicnn's records
@@ -45,12 +47,12 @@ def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:
     choice = (choice or "").strip().lower()
     weights = weights_path(musicnn_weights or None)
     if choice == "":
-        return ["cnn14", "musicnn"] if weights.is_file() else ["cnn14"]
+        return ["cnn14", "musicnn"] if weights.exists() else ["cnn14"]
     if choice not in CHOICES:
         raise MerError(f"BACKBONE={choice} is not a Phase 3 backbone: use {', '.join(CHOICES)} "
                        "(or leave it unset: CNN14, and musicnn where its weights are present).")
     wanted = list(BACKBONES) if choice == "all" else [choice]
-    if "musicnn" in wanted and not weights.is_file():
+    if "musicnn" in wanted and not weights.exists():
         raise MerError(f"BACKBONE={choice} needs the musicnn weights, and {weights} is not there (MUSICNN_WEIGHTS): "
                        f"{HOW_TO_GET_WEIGHTS}, or use BACKBONE=cnn14.")
     return wanted
@@ -84,7 +86,7 @@ def finetune_runs(choice: str | None, data: str, backbone: str | None = None, mu
 
         raise MerError(f"FINETUNE={choice} fine-tunes musicnn and compares it with the frozen musicnn page, which this "
                        f"run does not build (BACKBONE={backbone or '(unset)'}; weights {weights_path(musicnn_weights)}"
-                       f"{'' if weights_path(musicnn_weights).is_file() else ' missing'}): give MUSICNN_WEIGHTS=<file> "
+                       f"{'' if weights_path(musicnn_weights).exists() else ' missing'}): give MUSICNN_WEIGHTS=<file> "
                        "and leave BACKBONE unset or use musicnn or all.")
     return musicnn and (choice in FINETUNE_ON or source(data).finetune_by_default)
 
@@ -194,6 +196,6 @@ def phase3_backbone(name: str | None, data: str, checkpoint=None, random_backbon
     from .musicnn import HOW_TO_GET_WEIGHTS, verify_sha256, weights_path
 
     path = weights_path(musicnn_weights or None)
-    if not path.is_file():
+    if not path.exists():
         raise MerError(f"musicnn weights {path} not found (MUSICNN_WEIGHTS): {HOW_TO_GET_WEIGHTS}.")
     return Phase3Backbone("musicnn", MusicnnBackbone(path, verify_sha256(path)))

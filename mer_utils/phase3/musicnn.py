@@ -1,4 +1,4 @@
-"""musicnn (Pons and Serra, 2019) in PyTorch, read from the released Keras ``.h5`` with h5py, as an embedder.
+"""musicnn (Pons and Serra, 2019) in PyTorch, with the authors' pretrained weights, as an embedder.
 Used by: ``notebooks/real_music.py`` (through :mod:`mer_utils.phase3.musicnn_embeddings`) and
 ``benchmarks/bench_musicnn.py``; the Phase 3 page can call it the same way.
 
@@ -6,9 +6,12 @@ Why this module.  Essentia's DEAM emotion models read the 200-dimensional
 penultimate layer of musicnn trained on the Million Song Dataset (Essentia's
 ``msd-musicnn-1``, output ``model/dense/BiasAdd``: the dense layer *before* its
 ReLU).  To compare with them, the book needs that embedding without TensorFlow
-or Essentia, so the network is rebuilt here in PyTorch and its weights are read
-from the tf.keras checkpoints of the musicnn_keras project (``MSD_musicnn.h5``,
-ISC licence) with h5py.  ``tests/test_musicnn.py`` checks the port against
+or Essentia, so the network is rebuilt here in PyTorch.  Its weights come, by
+default, from the authors' own TensorFlow checkpoints in the ``musicnn`` wheel on
+the package index (``MSD_musicnn`` and ``MTT_musicnn``, ISC licence; fetched by
+:mod:`mer_utils.phase3.musicnn_wheel`, read by :mod:`mer_utils.phase3.tf_checkpoint`),
+or from the tf.keras files of the musicnn_keras project (``MSD_musicnn.h5``) read
+with h5py: the arrays are bit-identical (``tests/test_tf_checkpoint.py``).  ``tests/test_musicnn.py`` checks the port against
 outputs of Essentia's frozen graph (to 1e-4; the measured error is about 1e-5).
 
 The front end (:func:`log_mel`, :func:`cut_patches`).  As musicnn computes it:
@@ -110,10 +113,11 @@ MTT_MUSICNN_SHA256 = "1a66a2e58e862e894c088bd7789b05874becf994f275c54d9575dab83f
 KNOWN_SHA256 = {"MSD_musicnn.h5": MSD_MUSICNN_SHA256, "MTT_musicnn.h5": MTT_MUSICNN_SHA256}
 MSD_MUSICNN_URL = "https://github.com/Quint-e/musicnn_keras/raw/master/musicnn_keras/keras_checkpoints/MSD_musicnn.h5"
 WEIGHTS_ENV = "MUSICNN_WEIGHTS"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "MSD_musicnn.h5"
+H5_WEIGHTS = Path(__file__).resolve().parents[2] / "weights" / "MSD_musicnn.h5"  # where 'make weights' puts the .h5
 HOW_TO_GET_WEIGHTS = (
-    f"run 'make weights' on a machine with internet access, or download MSD_musicnn.h5 from {MSD_MUSICNN_URL} "
-    f"and put it at {DEFAULT_WEIGHTS}, or point {WEIGHTS_ENV}=<file> at a copy"
+    "run 'make venv' or 'python -m mer_utils fetch-musicnn' (pip fetches the musicnn wheel from the package index and "
+    f"its MSD and MTT checkpoints are unpacked into the cache folder), or point {WEIGHTS_ENV}=<file> at a copy of "
+    f"MSD_musicnn.h5 (from {MSD_MUSICNN_URL}, or 'make weights')"
 )
 
 # The tag vocabularies of musicnn's configuration.py, in output order.
@@ -230,29 +234,54 @@ def audio_patches(audio: np.ndarray, name: str = "clip", hop_frames: int = PATCH
 
 
 def weights_path(path=None) -> Path:
-    """The weights file to use: ``path`` if given, else ``$MUSICNN_WEIGHTS``, else ``weights/MSD_musicnn.h5``."""
-    if path is not None:
-        return Path(path)
-    return Path(os.environ.get(WEIGHTS_ENV) or DEFAULT_WEIGHTS)
+    """The weights to use: ``path`` if given, else ``$MUSICNN_WEIGHTS``, else the wheel's ``MSD_musicnn`` checkpoint
+    in the cache folder (:func:`mer_utils.phase3.musicnn_wheel.checkpoint_dir`).
+
+    ``path`` may be a musicnn_keras ``.h5``, a checkpoint folder as the wheel
+    lays it out, or a network's name (``MSD_musicnn``, ``MTT_musicnn``: its
+    folder in the cache).
+    """
+    from .musicnn_wheel import NETWORKS, checkpoint_dir
+
+    chosen = str(path) if path not in (None, "") else os.environ.get(WEIGHTS_ENV) or "MSD_musicnn"
+    return checkpoint_dir(chosen) if chosen in NETWORKS else Path(chosen)
 
 
 def verify_sha256(path, expected: str | None = None) -> str:
-    """Check a weights file against its published sha256 and return the digest.
+    """Check a weights file (or a checkpoint folder's data file) against its published sha256 and return the digest.
 
     ``expected`` defaults to the digest of the file of that name in
-    :data:`KNOWN_SHA256`; a file of another name with no ``expected`` is only
-    hashed.  A mismatch raises :class:`MerError` (a truncated or different
-    download).
+    :data:`KNOWN_SHA256` (or of the network in
+    :data:`mer_utils.phase3.musicnn_wheel.DATA_SHA256`); a file of another name
+    with no ``expected`` is only hashed.  A mismatch raises :class:`MerError`
+    (a truncated or different download).
     """
+    from .musicnn_wheel import DATA_FILE, DATA_SHA256, is_checkpoint
+
     path = Path(path)
+    if is_checkpoint(path):
+        expected, path = expected or DATA_SHA256.get(path.name), path / DATA_FILE
     if not path.is_file():
-        raise MerError(f"{path}: no musicnn weights file there; {HOW_TO_GET_WEIGHTS}.")
+        raise MerError(f"{path}: no musicnn weights there; {HOW_TO_GET_WEIGHTS}.")
     digest = file_digest(path, "sha256")
     expected = expected or KNOWN_SHA256.get(path.name)
     if expected and digest != expected:
         raise MerError(f"{path}: sha256 {digest} differs from the published {expected} (a truncated or different "
                        f"file); delete it and {HOW_TO_GET_WEIGHTS}.")
     return digest
+
+
+def read_weights(path) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float]]:
+    """``(layers, epsilons)`` as :func:`read_keras_weights` gives them, from an ``.h5`` or a wheel checkpoint folder."""
+    from .musicnn_wheel import CHECKPOINT_FILES, is_checkpoint
+
+    path = Path(path)
+    if not is_checkpoint(path):
+        return read_keras_weights(path)
+    from .tf_checkpoint import musicnn_layers_from_checkpoint, read_checkpoint
+
+    index, data = ((path / name).read_bytes() for name in CHECKPOINT_FILES)
+    return musicnn_layers_from_checkpoint(read_checkpoint(index, data, name=str(path)), name=str(path))
 
 
 def read_keras_weights(path) -> tuple[dict[str, dict[str, np.ndarray]], dict[str, float]]:
@@ -553,18 +582,24 @@ class Musicnn(nn.Module):
 
 
 def load_musicnn(path=None, precision: str = "float32") -> Musicnn:
-    """A :class:`Musicnn` in eval mode with the weights of a musicnn_keras ``.h5`` (default: :func:`weights_path`).
+    """A :class:`Musicnn` in eval mode with the weights of a musicnn_keras ``.h5`` or of a wheel checkpoint folder
+    (default: :func:`weights_path`, the wheel's MSD network, fetched into the cache when it is not there yet).
 
-    Reads the file with h5py (no TensorFlow).  ``precision``: ``"float32"``
-    (default, the reference), ``"bfloat16"`` or ``"auto"`` (bfloat16 where the
-    CPU computes it natively).  The model records the file's sha256
-    (``model.sha256``) and its tag names (``model.tag_names``).
+    Reads either without TensorFlow (h5py, :mod:`mer_utils.phase3.tf_checkpoint`).
+    ``precision``: ``"float32"`` (default, the reference), ``"bfloat16"`` or
+    ``"auto"`` (bfloat16 where the CPU computes it natively).  The model records
+    the weights' sha256 (``model.sha256``: the ``.h5`` file's, or the checkpoint's
+    data file's) and its tag names (``model.tag_names``).
     """
+    from .musicnn_wheel import NETWORKS, checkpoint_dir, ensure_networks
+
     path = weights_path(path)
-    layers, epsilons = read_keras_weights(path)
+    if any(path == checkpoint_dir(network) for network in NETWORKS) and not path.is_dir():
+        ensure_networks()  # the cache's own networks are fetched on first use (mer predict outside a checkout)
+    layers, epsilons = read_weights(path)
     model = Musicnn(precision=resolve_precision(precision)).set_from_keras(layers, epsilons)
     model.tag_names = tag_names(path)
-    model.sha256 = file_digest(path, "sha256")
+    model.sha256 = verify_sha256(path)
     return model.eval()
 
 

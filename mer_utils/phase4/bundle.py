@@ -117,9 +117,9 @@ def frame_embedder(bundle: CurveModel, checkpoint=None):
         from ..phase3.musicnn import SR, MusicnnEmbedder, audio_patches, load_musicnn
 
         weights = Path(info["weights"])
-        if not weights.is_file():
-            raise MerError(f"the musicnn weights this model was trained with ({weights}) are not there: put "
-                           "MSD_musicnn.h5 back (make weights).")
+        if not weights.exists():
+            raise MerError(f"the musicnn weights this model was trained with ({weights}) are not there: put them "
+                           "back (make venv fetches the wheel's checkpoints; make weights the .h5).")
         model = load_musicnn(weights, precision=precision)
         if model.sha256 != info.get("sha256"):
             raise MerError(f"{weights} (sha256 {model.sha256[:12]}...) is not the file this model was trained with "

@@ -117,14 +117,14 @@ def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None
     the mean of all of them from the same cache read; ``None``: all of them.
 
     ``weights`` ``None`` means :func:`mer_utils.phase3.musicnn.weights_path` (``$MUSICNN_WEIGHTS``
-    or ``weights/MSD_musicnn.h5``); a path given explicitly must exist (a typo is an error, not a silent
+    or the musicnn wheel's MSD network in the cache folder); a path given explicitly must exist (a typo is an error, not a silent
     omission).
     """
     from ..phase3.musicnn import HOW_TO_GET_WEIGHTS, weights_path
     from ..phase3.musicnn_embeddings import embed_corpus_musicnn
 
     path = weights_path(weights)
-    if not path.is_file():
+    if not path.exists():
         if weights not in (None, ""):
             raise MerError(f"musicnn weights {weights} not found (MUSICNN_WEIGHTS): {HOW_TO_GET_WEIGHTS}.")
         return LeftOut("musicnn", "musicnn (MSD)", f"no musicnn weights at {path}; {HOW_TO_GET_WEIGHTS}")
