@@ -314,6 +314,23 @@ book/realmusic/fourq.ipynb: notebooks/real_music.py $(PARAMS)/real_music.json bu
 book/predictor/predictor.ipynb: notebooks/predictor.py $(PARAMS)/predictor.json book/phase3/musicnn.ipynb $(if $(strip $(FOURQ_DIR)),build/4q/data.stamp book/realmusic/fourq.ipynb) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/predictor.json
 
+# ----------------------------------------------------------------- the shipped predictor
+# The predictor inside the package (mer_utils/predict/shipping.py), which mer predict runs when no book on real ratings
+# was built: the predictor page's own notebook on the Soundtracks and 4Q trees (default: the samples in ../shared),
+# musicnn's MSD network from the wheel, float32 embeddings (figures that do not depend on the CPU), the book's seed;
+# then each out-of-fold figure is compared with the shipped file's interval.  SHIP=1 replaces the shipped file.
+PREDICTOR_BUILD       := build/predictor
+PREDICTOR_SOUNDTRACKS := $(or $(strip $(SOUNDTRACKS_DIR)),../shared/soundtracks-sample)
+PREDICTOR_FOURQ       := $(or $(strip $(FOURQ_DIR)),../shared/4q-sample)
+SHIP ?=
+.PHONY: predictor
+predictor: | $(READY) ## rebuild the shipped predictor on the Soundtracks and 4Q samples and compare (SHIP=1 ships it)
+	@test -d "$(PREDICTOR_SOUNDTRACKS)" -a -d "$(PREDICTOR_FOURQ)" || { echo "error: make predictor needs the Soundtracks and 4Q trees: pass SOUNDTRACKS_DIR=<dir> FOURQ_DIR=<dir> (default: the samples in ../shared, not found)"; exit 1; }
+	$(PY) -m mer_utils prepare --data soundtracks --data-dir "$(PREDICTOR_SOUNDTRACKS)" --results-dir $(PREDICTOR_BUILD) $(call given,--seed,$(SEED))
+	$(PY) -m mer_utils params $(PREDICTOR_BUILD)/params.json data=soundtracks data_dir="$(PREDICTOR_SOUNDTRACKS)" results_dir=$(PREDICTOR_BUILD) cache_dir=cache/predictor/soundtracks fourq_dir="$(PREDICTOR_FOURQ)" fourq_cache_dir=cache/predictor/4q precision=float32 $(call given,seed,$(SEED))
+	$(RUN_NB) notebooks/predictor.py $(PREDICTOR_BUILD)/predictor.ipynb --params $(PREDICTOR_BUILD)/params.json
+	$(PY) -m mer_utils ship-predictor $(PREDICTOR_BUILD)/models/predictor.pt $(if $(filter 1 yes true,$(SHIP)),--ship)
+
 # ----------------------------------------------------------------- the site
 # The toc passed to jupyter-book lists only the chapters this build executes (mer_utils/toc.py).
 $(TOC): FORCE | $(READY)

@@ -19,6 +19,7 @@ Commands::
     downloads        print every download's published address, size and checksums (a downloads manifest)
     predict          valence and arousal of audio files, folders, patterns (mer predict --help; predict.cli)
     warm-up          compile librosa's numba kernels into their disk cache, once, before parallel work (make venv)
+    ship-predictor   make a built predictor shippable and compare it with the shipped one (make predictor)
     fetch-musicnn    fetch the musicnn wheel with pip (hash-pinned) and unpack its MSD and MTT checkpoints (make venv)
 
 User errors print one line starting with ``error:`` and exit with status 1.
@@ -172,6 +173,10 @@ def main(argv=None) -> int:
             from .phase1.features import DEFAULT_SETTINGS, warm_up
 
             warm_up(DEFAULT_SETTINGS)
+        elif command == "ship-predictor":
+            from .predict.shipping import main as ship_main
+
+            return int(ship_main(rest) or 0)
         elif command == "fetch-musicnn":
             from .phase3.musicnn_wheel import main as fetch_main
 

@@ -19,7 +19,7 @@ from conftest import REPO
 from mer_utils.errors import MerError
 from mer_utils.phase3.cnn14 import random_backbone
 from mer_utils.phase3.embeddings import EMBEDDING_DIM, Embedder
-from mer_utils.predict import bundles, cli
+from mer_utils.predict import bundles, cli, shipping
 from mer_utils.predict import songs as song_models
 from mer_utils.training.loop import fit_target_scaler
 from mer_utils.training.mlp import MlpResult
@@ -298,16 +298,21 @@ def touch_bundle(root, folder, mtime, file="emotion_mlp.pt", **contents):
     return path
 
 
-def test_the_default_model_is_the_latest_bundle_written_and_data_picks_one(tmp_path):
-    synth = touch_bundle(tmp_path, "synthdeam", 1_000_000)
-    path, reason = bundles.choose_model(results_root=tmp_path)
-    assert path == synth and "most recently written" in reason
-    deam = touch_bundle(tmp_path, "deam", 2_000_000)  # 'make book DATA=deam' ran after the synthetic book
-    assert bundles.choose_model(results_root=tmp_path)[0] == deam
-    assert bundles.choose_model(data="synth", results_root=tmp_path)[0] == synth
-    assert bundles.choose_model(model="x.pt", data="deam", results_root=tmp_path) == (Path("x.pt"), "--model")
+def test_without_a_book_on_real_ratings_the_shipped_predictor_runs_and_synthdeam_only_when_asked(tmp_path):
+    shipped = tmp_path / "shipped.pt"
+    shipped.write_bytes(b"bundle")
+    results = tmp_path / "results"
+    synth = touch_bundle(results, "synthdeam", 1_000_000)
+    path, reason = bundles.choose_model(results_root=results, shipped=shipped)
+    assert path == shipped and "shipped predictor" in reason and "--data synth" in reason, reason
+    assert bundles.choose_model(data="synth", results_root=results, shipped=shipped)[0] == synth
+    deam = touch_bundle(results, "deam", 2_000_000)  # unreadable: not known to be on real ratings
+    assert bundles.choose_model(results_root=results, shipped=shipped)[0] == shipped
+    assert bundles.choose_model(model="x.pt", data="deam", results_root=results) == (Path("x.pt"), "--model")
+    path, reason = bundles.choose_model(results_root=results, shipped=tmp_path / "absent.pt")
+    assert path == deam and "none was trained on real ratings" in reason  # no shipped file: the book's newest
     os.utime(synth, (3_000_000, 3_000_000))
-    assert bundles.choose_model(results_root=tmp_path)[0] == synth
+    assert bundles.choose_model(results_root=results, shipped=tmp_path / "absent.pt")[0] == synth
 
 
 def test_a_model_on_real_ratings_with_a_pretrained_backbone_is_preferred_then_the_best_kind_of_file(tmp_path):
@@ -329,7 +334,7 @@ def test_a_model_on_real_ratings_with_a_pretrained_backbone_is_preferred_then_th
     musicnn.unlink()
     assert bundles.choose_model(results_root=tmp_path)[0] == tuned, "fine-tuned from pretrained weights counts"
     tuned.unlink()
-    path, reason = bundles.choose_model(results_root=tmp_path)
+    path, reason = bundles.choose_model(results_root=tmp_path, shipped=tmp_path / "absent.pt")
     assert path == newest and "none was trained on real ratings" in reason
     assert random_real.exists()
 
@@ -340,6 +345,7 @@ def test_no_bundle_is_one_error_naming_the_path_looked_for_and_make_book(tmp_pat
     for file in ("predictor.pt", "emotion_mlp_musicnn.pt", "emotion_mlp.pt"):
         assert str(tmp_path / "deam" / "models" / file) in str(caught.value)
     monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
+    monkeypatch.setattr(shipping, "SHIPPED_FILE", tmp_path / "absent.pt")
     code, out, err = run([songs["ogg"]], capsys)
     assert code == 1 and out == ""
     (line,) = err.splitlines()
@@ -355,6 +361,7 @@ def test_without_model_or_data_the_command_uses_and_names_the_latest_bundle(
     latest.parent.mkdir(parents=True)
     latest.write_bytes(bundle_path.read_bytes())
     monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
+    monkeypatch.setattr(shipping, "SHIPPED_FILE", tmp_path / "absent.pt")  # a checkout without the shipped file
     code, out, err = run([songs["ogg"], "--format", "json"], capsys)
     assert code == 0, err
     assert Path(json.loads(out)[0]["model"]).resolve() == latest.resolve()

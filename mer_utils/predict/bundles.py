@@ -311,18 +311,22 @@ def _rank(path: Path, files=BUNDLE_FILES) -> tuple:
     return (real, -(kind[0] if kind else len(files)), path.stat().st_mtime_ns, str(path))
 
 
-def choose_model(model=None, data: str | None = None, results_root=None, files=BUNDLE_FILES) -> tuple[Path, str]:
+def choose_model(model=None, data: str | None = None, results_root=None, files=BUNDLE_FILES,
+                 shipped=None) -> tuple[Path, str]:
     """The bundle to predict with and why: ``(path, reason)``.
 
     ``model`` (``--model``) wins.  ``data`` (``--data synth|deam|soundtracks``)
     takes that book's best bundle: its predictor for real music, else its musicnn
-    MLP, else its CNN14 MLP.  Without either, every bundle under ``results/`` is a
-    candidate: one trained on real ratings (DEAM or Soundtracks) with a pretrained
-    (or fine-tuned) backbone is preferred, the best kind of file in ``files``' order
-    first, the most recently written of those; only when there is none does the
-    best and most recent of the others run.  No bundle raises
-    :class:`MerError` naming what was looked for and saying to run ``make book``.  ``files``: the
-    bundle files to look for, best first (``mer predict --curve``: Phase 4's curve model).
+    MLP, else its CNN14 MLP.  Without either: a bundle under ``results/`` trained
+    on real ratings (DEAM or Soundtracks) with a pretrained (or fine-tuned)
+    backbone, the best kind of file in ``files``' order first, the most recently
+    written of those (a book the user built); else the predictor shipped inside
+    the package (``shipped``, default :data:`mer_utils.predict.shipping.SHIPPED_FILE`).
+    A SynthDEAM model, or any model with random weights, runs only when asked for.
+    ``files``: the bundle files to look for, best first (``mer predict --curve``:
+    Phase 4's curve model; there is no shipped curve model, so the best of those
+    found runs, its caveat printed).  Nothing to run raises :class:`MerError`
+    naming what was looked for.
     """
     root = Path(results_root or RESULTS_ROOT)
     if model is not None:
@@ -338,19 +342,24 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
             )
         return found[0], f"--data {data}: the best model that book saved ({found[0].name})"
     found = sorted((p for file in files for p in root.glob(f"*/{file.as_posix()}")), key=lambda p: _rank(p, files))
+    real = [p for p in found if _rank(p, files)[0]]
+    others = f"; {len(found) - 1} other(s): pick one with --model or --data" if len(found) > 1 else ""
+    if real:
+        return real[-1], ("a book you built, trained on real ratings with a pretrained backbone (preferred to the "
+                          "shipped predictor), the best kind of model file and the most recently written" + others)
+    if files == BUNDLE_FILES:
+        from .shipping import SHIPPED_FILE
+
+        shipped = Path(shipped or SHIPPED_FILE)
+        if shipped.is_file():
+            book = f"; {len(found)} model(s) of the SynthDEAM book: --data synth" if found else ""
+            return shipped, ("the shipped predictor: musicnn trained on Soundtracks ratings and 4Q quadrants (no book "
+                             "trained on real ratings was found)" + book)
     if not found:
         names = ", ".join(file.name for file in files)
         raise MerError(
             f"no trained model found: looked for {root / '*' / 'models'} ({names}). Run 'make book' first "
             "(it saves its models there), or pass --model PATH."
         )
-    best = found[-1]
-    if _rank(best, files)[0]:
-        reason = ("trained on real ratings with a pretrained backbone (preferred), the best kind of model file and "
-                  "the most recently written of those")
-    else:
-        reason = ("the best kind of model file under results/, the most recently written (none was trained on real "
-                  "ratings with a pretrained backbone: build the Soundtracks book for one)")
-    if len(found) > 1:
-        reason += f"; {len(found) - 1} other(s): pick one with --model or --data"
-    return best, reason
+    return found[-1], ("the best kind of model file under results/, the most recently written (none was trained on "
+                       "real ratings with a pretrained backbone)" + others)

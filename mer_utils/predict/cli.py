@@ -306,11 +306,22 @@ examples:
 which model:
   --model PATH; else --data synth|deam|soundtracks, the best model that book saved under
   results/<corpus>/models/ (predictor.pt, else emotion_mlp_musicnn.pt, else musicnn_finetuned.pt,
-  else cnn14_finetuned.pt, else emotion_mlp.pt); else, among every model under {root}, one trained
-  on real ratings (DEAM or Soundtracks) with a pretrained (or fine-tuned) backbone, the first kind of
-  file in that order, the most recently written; only when there is none, the same order among the
-  others. The choice and the reason go to stderr.
+  else cnn14_finetuned.pt, else emotion_mlp.pt); else a model under {root} that a book you built
+  trained on real ratings (DEAM or Soundtracks) with a pretrained (or fine-tuned) backbone, the
+  first kind of file in that order, the most recently written; else the predictor shipped with the
+  package (musicnn trained on the Soundtracks ratings and 4Q's quadrants; its backbone, the musicnn
+  wheel's MSD network, is fetched with pip into the cache folder on first use). A SynthDEAM model
+  runs only when asked for (--data synth or --model). The choice and the reason go to stderr.
   With --curve, the same rule picks Phase 4's results/<corpus>/models/dynamic_gru.pt.
+
+scale and quadrants:
+  valence and arousal are on the 1-9 scale of the ratings the model learned (the shipped
+  predictor: the Soundtracks panel's valence and energy ratings; 5 is neutral, 1 very negative or
+  calm, 9 very positive or energetic); --curve values are on the 2 Hz annotations' -1..1 scale.
+  --quadrant names Russell's quadrant: Q1 positive valence and high arousal (happy, excited), Q2
+  negative and high (angry, tense), Q3 negative and low (sad, gloomy), Q4 positive and low (calm,
+  tender); quadrant_p is its probability, from a logistic fit of 4Q's quadrant signs to the model's
+  out-of-fold outputs.
 
 where the numbers come from:
   every row carries the model's data (the corpora it learned from), its backbone (cnn14 or
@@ -346,7 +357,7 @@ def _positive(minimum: int):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mer predict",
-        description="Predict the valence and arousal of songs with a model that 'make book' trained.",
+        description="Predict the valence and arousal of songs with the shipped predictor or a model 'make book' trained.",
         epilog=EPILOG.format(root=RESULTS_ROOT, nothing=NOTHING_FOR_REAL_MUSIC, suffixes=" ".join(AUDIO_SUFFIXES)),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -366,12 +366,19 @@ def final_predictor(rated: RatedSongs, clips: SignedClips | None, *, settings: d
     return fit_predictor(rated, rated_rows, clips, clip_rows, settings=settings, seed=seed)
 
 
-def out_of_fold_entry(runs: pd.DataFrame, clips_name: str, variant: str = VARIANTS[1]) -> dict:
-    """The clips' out-of-fold predictions as plain lists, saved in the bundle (``out_of_fold``)."""
-    part = runs[(runs["corpus"] == clips_name) & (runs["variant"] == variant)].sort_values("item")
-    return {clips_name: {"item": [str(i) for i in part["item"]], "group": [str(g) for g in part["group"]],
-                         "fold": [int(f) for f in part["fold"]],
-                         **{t: [float(v) for v in part[t]] for t in TARGETS}}}
+def out_of_fold_entry(runs: pd.DataFrame, corpus: str, variant: str = VARIANTS[1]) -> dict:
+    """One corpus's out-of-fold predictions (and the truths they are scored on) as plain lists, saved in the bundle
+    (``out_of_fold``): what the shipped predictor's figures are computed from (:mod:`mer_utils.predict.shipping`)."""
+    part = runs[(runs["corpus"] == corpus) & (runs["variant"] == variant)].sort_values("item")
+    return {corpus: {"item": [str(i) for i in part["item"]], "group": [str(g) for g in part["group"]],
+                     "fold": [int(f) for f in part["fold"]],
+                     **{c: [float(v) for v in part[c]] for t in TARGETS for c in (t, f"true_{t}")}}}
+
+
+def runs_from_entry(out_of_fold: dict, variant: str = VARIANTS[1]) -> pd.DataFrame:
+    """The ``runs`` rows (:func:`fold_runs`' columns) of a bundle's ``out_of_fold`` entries, for scoring them again."""
+    return pd.concat([pd.DataFrame({"corpus": corpus, "variant": variant, **entry})
+                      for corpus, entry in out_of_fold.items()], ignore_index=True)
 
 
 def save_predictor(results_dir, mlp, backbone, embedding_settings: dict, rated: RatedSongs,
@@ -388,8 +395,10 @@ def save_predictor(results_dir, mlp, backbone, embedding_settings: dict, rated: 
 
     entries = {"learned_from": {rated.name: "ratings", **({clips.name: "quadrant signs"} if clips else {})},
                **backbone_state(backbone)}
+    entries["out_of_fold"] = out_of_fold_entry(runs, rated.name, VARIANTS[1] if clips is not None else VARIANTS[0])
     if clips is not None:
-        entries.update(quadrants=quadrant_fit(runs, clips.name), out_of_fold=out_of_fold_entry(runs, clips.name))
+        entries.update(quadrants=quadrant_fit(runs, clips.name))
+        entries["out_of_fold"].update(out_of_fold_entry(runs, clips.name))
     return save_bundle(Path(results_dir) / PREDICTOR_FILE, mlp, {**backbone.info(), "name": backbone.name},
                        {**embedding_settings, "patches_per_song": PATCHES_PER_SONG}, data=rated.name,
                        extra={**entries, **(extra or {})})

@@ -66,14 +66,25 @@ def rebuild_cnn14(info: dict, checkpoint=None):
 
 
 def rebuild_musicnn(bundle: Bundle, precision: str = "float32"):
-    """The musicnn a bundle was trained with, from the weights it carries (no ``.h5`` needed)."""
-    from ..phase3.musicnn import Musicnn, tag_names
+    """The musicnn a bundle was trained with: from the weights it carries, or (the shipped predictor, which carries
+    none) from the network it names, fetched into the cache folder if need be and checked by its sha256."""
+    from ..phase3.musicnn import Musicnn, load_musicnn, tag_names
     from ..training.runtime import resolve_precision
 
     state = bundle.raw.get("backbone_state")
     if not state:
-        raise MerError(f"{bundle.path} reads musicnn embeddings but carries no musicnn weights (saved by an older "
-                       "version of the book): rebuild it with 'make book'.")
+        from ..phase3.musicnn_wheel import NETWORKS
+
+        name = str(bundle.backbone.get("weights") or "")
+        if name not in NETWORKS:
+            raise MerError(f"{bundle.path} reads musicnn embeddings but carries no musicnn weights and names none of "
+                           f"{', '.join(NETWORKS)}: rebuild it with 'make book'.")
+        model = load_musicnn(name, precision=precision)
+        if model.sha256 != bundle.backbone.get("sha256"):
+            raise MerError(f"{bundle.path} was trained on {name} with sha256 {bundle.backbone.get('sha256')}, and the "
+                           f"cached {name} has sha256 {model.sha256}: delete the cache folder and run 'python -m "
+                           "mer_utils fetch-musicnn'.")
+        return model
     model = Musicnn(precision=resolve_precision(precision))
     model.load_state_dict(state)
     model.tag_names = tag_names(bundle.backbone.get("weights") or "MSD_musicnn.h5")
@@ -133,8 +144,12 @@ class SongModel:
 
 
 def run_precision(bundle: Bundle) -> str:
-    """The precision to embed in: float32 for a model embedded in float32, else ``auto`` (bfloat16 where the CPU
-    computes it natively, float32 elsewhere: the difference is a fraction of a percent of the embedding)."""
+    """The precision to embed in: the bundle's ``predict_precision`` where it names one (the shipped predictor:
+    trained on float32 embeddings, so that its figures do not depend on the machine that built it, and run in
+    ``auto``), else float32 for a model embedded in float32, else ``auto`` (bfloat16 where the CPU computes it
+    natively, float32 elsewhere: the difference is a fraction of a percent of the embedding)."""
+    if bundle.embedding.get("predict_precision"):
+        return str(bundle.embedding["predict_precision"])
     return "float32" if bundle.embedding.get("precision", "float32") == "float32" else "auto"
 
 
