@@ -18,8 +18,8 @@ Phase 2: one run per page  ``phase2_train.py``              ``phase2/logmel``, `
                                                             ``training/loop``, ``training/phase2``
 Phase 2: summary           ``phase2_summary.py``            ``training/phase2``, ``results/tables``
 Phase 3: embeddings, MLP   ``phase3_panns.py`` (one page     ``phase3/`` (``backbones``, ``cnn14``,
-                           per backbone: CNN14, musicnn)    ``inference``, ``embeddings``, ``musicnn``,
-                                                            ``musicnn_embeddings``, ``space``),
+                           per backbone: CNN14, musicnn;    ``inference``, ``embeddings``, ``musicnn``,
+                           MTT's too on real corpora)       ``musicnn_embeddings``, ``space``),
                                                             ``training/mlp``
 Phase 3: fine-tuning       ``phase3_finetune.py``           ``phase3/finetune`` (runs, records, comparison),
                                                             ``phase3/finetune_models`` (networks, model

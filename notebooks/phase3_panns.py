@@ -24,8 +24,10 @@
 # The report used one backbone, CNN14 of the PANNs family (trained on
 # AudioSet). The book runs this page once per backbone: on CNN14, and on
 # musicnn (trained to tag the Million Song Dataset) wherever its weights are
-# present; the note below names the one on this page, and the conclusions set
-# both side by side.
+# present; on the real rated corpora (Soundtracks, DEAM) also on musicnn's
+# network trained on MagnaTagATune's tags, a second pretrained embedding of the
+# same architecture. The note below names the one on this page, and the
+# conclusions set them side by side.
 #
 # The steps on this page:
 #
@@ -51,7 +53,8 @@ results_dir = None  # split.csv is read here; metrics/ and models/ are written h
 cache_dir = None  # features, log-mel chunks and embeddings are cached here
 seed = None
 backbone = None  # "cnn14" (None) or "musicnn": the BACKBONE knob runs this page once per backbone
-musicnn_weights = None  # MUSICNN_WEIGHTS (.h5 or checkpoint folder); None: the musicnn wheel's MSD network
+musicnn_weights = None  # MUSICNN_WEIGHTS (.h5 or checkpoint folder); None: the musicnn wheel's MSD network;
+# "MTT_musicnn": the wheel's MTT network (the page book/phase3/musicnn_mtt.ipynb)
 checkpoint = None  # the PANNs checkpoint (make weights); None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT
 random_backbone = False  # True: a CNN14 with random weights, even on DEAM (the PANNS_RANDOM knob)
 epochs = None  # None: mer_utils.training.defaults ("EmotionMLP")
@@ -95,7 +98,7 @@ what = backbone.label
 # segments. What the vector is, for the backbone on this page:
 
 # %%
-display(Markdown(narrative.backbone_method(backbone.name)))
+display(Markdown(narrative.backbone_method(backbone.key)))
 embedded = backbone.embed(corpus, page.cache_dir, batch_size=embed_batch, n_threads=n_threads, precision=precision)
 display(Markdown(narrative.embedding_note(backbone, embedded)))
 if len(embedded.skipped):
@@ -181,8 +184,9 @@ display(Markdown(narrative.mlp_findings(table, history, backbone.is_random, corp
 # for musicnn the weights themselves, 3 MB, with the sha256 of their file) are
 # saved together: what `mer predict --model <file> song.mp3` loads to rebuild
 # exactly this pipeline for any new recording. The Real music chapter scores
-# both models on real clips. Under cross-validation this is the first fold's
-# model; the predictor page trains one on every song.
+# the CNN14 and musicnn (MSD) models on real clips; each page has its own file,
+# so the MTT page's model sits beside MSD's. Under cross-validation this is the
+# first fold's model; the predictor page trains one on every song.
 
 # %%
 display(Markdown(save_page_model(

@@ -25,19 +25,23 @@
 # 2. **the valence sign**: Q1 and Q4 against Q2 and Q3;
 # 3. **the arousal sign**: Q1 and Q2 against Q3 and Q4.
 #
-# Each song is described in the book's three ways: the 386 handcrafted features
-# of Phase 1, the CNN14 embedding of Phase 3 (pretrained on AudioSet when its
-# checkpoint is there, random weights otherwise, and labelled so) and the
-# embedding of musicnn, a network trained to tag the Million Song Dataset. For
-# each, a linear model (logistic regression) and a small MLP are scored by
-# cross-validation in which all clips of an artist stay on one side of every
-# fold. The score is macro F1: the mean over classes of each class's F1, so
-# every quadrant counts alike.
+# Each song is described in four ways: the 386 handcrafted features of Phase 1,
+# the CNN14 embedding of Phase 3 (pretrained on AudioSet when its checkpoint is
+# there, random weights otherwise, and labelled so) and two embeddings of
+# musicnn, the same network trained on two sets of tags: those of the Million
+# Song Dataset (MSD) and those of MagnaTagATune (MTT). The report's lesson that
+# the choice of embedding is crucial is then tested between two pretrained
+# embeddings of the same size and architecture, as well as against the CNN14
+# and the handcrafted features. For each representation, a linear model
+# (logistic regression) and a small MLP are scored by cross-validation in which
+# all clips of an artist stay on one side of every fold. The score is macro F1:
+# the mean over classes of each class's F1, so every quadrant counts alike.
 
 # %% tags=["parameters"]
 # None means the package default; `make book FOURQ_DIR=<dir>` passes the knobs a user set.
 fourq_dir = None  # the folder 4Q was unpacked into (FOURQ_DIR); required
 musicnn_weights = None  # MUSICNN_WEIGHTS (.h5 or checkpoint folder); None: the musicnn wheel's MSD network
+# (the other musicnn network, MTT's unless that file is MTT's, comes from the musicnn wheel's cache folder)
 checkpoint = None  # the PANNs checkpoint; None: mer_utils.phase3.cnn14.DEFAULT_CHECKPOINT, random weights if absent
 random_backbone = False  # True: a CNN14 with random weights even when the checkpoint is there (PANNS_RANDOM)
 fourq_results_dir = None  # the chapter's predictions and tables are written here; None: results/4q
@@ -69,7 +73,7 @@ from mer_utils.results.published import FOURQ_PROTOCOL_CAVEAT, fourq_published
 page = start_real_music(fourq_dir, fourq_results_dir, fourq_cache_dir, seed)
 
 # %% [markdown]
-# ## Three representations of each clip
+# ## Four representations of each clip
 #
 # The features and embeddings come from the same code and the same per-song
 # caches as in Phases 1 and 3; a clip that one of them cannot use is listed

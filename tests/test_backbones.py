@@ -113,3 +113,134 @@ def test_the_musicnn_page_runs_and_records_its_rows_beside_cnn14s(tmp_path):
     rebuilt, reference = rebuild_musicnn(bundle), load_musicnn(MUSICNN_WEIGHTS)  # from the weights the bundle carries
     assert all(torch.equal(a, b) for a, b in zip(rebuilt.state_dict().values(), reference.state_dict().values()))
     assert rebuilt.sha256 == bundle.backbone["sha256"]
+
+
+# --------------------------------------------------------------------------- musicnn's MTT network, a page of its own
+
+
+def test_make_adds_the_mtt_page_on_soundtracks_and_deam_but_not_on_the_default_book(tmp_path):
+    page = "notebooks/phase3_panns.py book/phase3/musicnn_mtt.ipynb --params build/params/phase3_musicnn_mtt.json"
+    soundtracks = make_dry_run("DATA=soundtracks", f"SOUNDTRACKS_DIR={tmp_path}")
+    assert soundtracks.returncode == 0, soundtracks.stderr[-2000:]
+    out = soundtracks.stdout
+    assert page in out and "backbone=musicnn musicnn_weights=MTT_musicnn" in out
+    assert out.index(page) < out.index("notebooks/conclusions.py book/conclusions/comparison.ipynb")
+    assert "book/phase3/musicnn_mtt.ipynb" in out.split("mer_utils toc", 1)[1].splitlines()[0]
+    assert page in make_dry_run("DATA=deam", f"DEAM_DIR={tmp_path}").stdout
+    default = make_dry_run()
+    assert default.returncode == 0 and "musicnn_mtt" not in default.stdout  # SynthDEAM's time budget is tight
+    assert "musicnn_mtt" not in make_dry_run("DATA=soundtracks", f"SOUNDTRACKS_DIR={tmp_path}", "BACKBONE=cnn14").stdout
+
+
+def test_the_toc_lists_the_mtt_page_only_when_it_is_built(tmp_path):
+    import yaml
+
+    from mer_utils.toc import filter_toc
+
+    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
+
+    def phase3_sections(pages):
+        part = next(p for p in filter_toc(toc, pages, REPO)["parts"] if p["caption"].startswith("Phase 3"))
+        return [s["file"] for s in part["chapters"][0]["sections"]]
+
+    assert phase3_sections(["book/phase3/musicnn.ipynb", "book/phase3/musicnn_mtt.ipynb"]) == [
+        "book/phase3/musicnn", "book/phase3/musicnn_mtt"]
+    assert phase3_sections(["book/phase3/musicnn.ipynb"]) == ["book/phase3/musicnn"]
+
+
+@pytest.fixture
+def mtt_network():
+    from mer_utils.phase3.musicnn_wheel import checkpoint_dir
+
+    if not (MUSICNN_WEIGHTS.exists() and checkpoint_dir("MTT_musicnn").exists()):
+        pytest.skip("musicnn's MSD and MTT networks are not in the cache folder: run make venv (it fetches them)")
+    return checkpoint_dir("MTT_musicnn")
+
+
+def test_the_mtt_network_has_its_own_setting_label_method_and_model_file(mtt_network):
+    from mer_utils.phase3.backbones import MTT_KEY, SETTINGS
+    from mer_utils.phase3.musicnn_wheel import DATA_SHA256
+    from mer_utils.predict import bundles
+    from mer_utils.results import narrative
+
+    mtt = phase3_backbone("musicnn", "soundtracks", musicnn_weights="MTT_musicnn")
+    msd = phase3_backbone("musicnn", "soundtracks")
+    assert (mtt.key, mtt.setting, mtt.label) == (MTT_KEY, "musicnn-mtt", "musicnn (MTT)")
+    assert (msd.key, msd.setting, msd.label) == ("musicnn", "musicnn", "musicnn (MSD)")
+    assert mtt.network.weights == mtt_network and mtt.info()["sha256"] == DATA_SHA256["MTT_musicnn"]
+    assert mtt.identity != msd.identity and len(set(SETTINGS.values())) == len(SETTINGS)
+    files = (bundles.BUNDLE_FILE, bundles.MUSICNN_BUNDLE_FILE, bundles.MUSICNN_MTT_BUNDLE_FILE)
+    assert len(set(files)) == 3 and bundles.MUSICNN_MTT_BUNDLE_FILE not in bundles.BUNDLE_FILES
+    method = narrative.backbone_method(mtt.key)
+    assert "MagnaTagATune" in method and "200-dimensional" in method
+
+
+def test_the_mtt_page_saves_its_model_beside_msds_never_over_it(tmp_path, mtt_network):
+    import numpy as np
+    import pandas as pd
+    from sklearn.preprocessing import StandardScaler
+
+    from mer_utils.phase3.musicnn_wheel import DATA_SHA256
+    from mer_utils.predict.bundles import MUSICNN_BUNDLE_FILE, MUSICNN_MTT_BUNDLE_FILE, load_bundle, save_page_model
+    from mer_utils.training.loop import fit_target_scaler
+    from mer_utils.training.mlp import MlpResult
+    from mer_utils.training.modelfile import build_model
+
+    rng = np.random.default_rng(0)
+    mlp = MlpResult(model=build_model("EmotionMLP", seed=0, in_features=200).eval(),
+                    feature_scaler=StandardScaler().fit(rng.random((20, 200))),
+                    target_scaler=fit_target_scaler(rng.uniform(2, 8, size=(20, 2))),
+                    target_names=["valence_mean", "arousal_mean"], history=pd.DataFrame(),
+                    settings={"in_features": 200, "outputs": 2})
+    for weights, file in ((None, MUSICNN_BUNDLE_FILE), ("MTT_musicnn", MUSICNN_MTT_BUNDLE_FILE)):
+        backbone = phase3_backbone("musicnn", "soundtracks", musicnn_weights=weights)
+        assert str(tmp_path / file) in save_page_model(backbone, tmp_path, mlp, {}, data="soundtracks")
+    msd, mtt = (load_bundle(tmp_path / file) for file in (MUSICNN_BUNDLE_FILE, MUSICNN_MTT_BUNDLE_FILE))
+    assert msd.backbone["sha256"] == DATA_SHA256["MSD_musicnn"] and mtt.backbone["sha256"] == DATA_SHA256["MTT_musicnn"]
+    assert mtt.backbone["name"] == "musicnn" and "backbone_state" in mtt.raw  # mer predict --model rebuilds it
+
+
+def test_msd_and_mtt_records_do_not_collide_and_the_conclusions_set_them_side_by_side(tmp_path):
+    import numpy as np
+
+    from mer_utils.results import lesson_sentences, lessons
+    from mer_utils.results.intervals import predictions_frame
+    from mer_utils.results.records import load_records, make_record, save_result
+    from mer_utils.results.verdicts import lesson_verdicts
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(5, 1.2, 120)
+    rows = [("", "PANNs CNN14", 0.6, 0.4), ("musicnn", "musicnn (MSD)", 0.3, 0.5),
+            ("musicnn-mtt", "musicnn (MTT)", 1.0, 0.3)]  # (setting, embedding, test noise, validation R²)
+    for target in ("valence_mean", "arousal_mean"):
+        for setting, label, noise, val_r2 in rows:
+            predicted = truth + rng.normal(0, noise, len(truth))
+            test = {"r2": 1 - np.mean((predicted - truth) ** 2) / np.var(truth), "rmse": 1.0, "mae": 1.0}
+            extra = {"setting": setting} if setting else {}
+            save_result(tmp_path, make_record(3, "EmotionMLP", target, "deam", {"r2": val_r2}, test,
+                                              test_predictions=predictions_frame(range(120), truth, predicted),
+                                              backbone="pretrained", embedding=label, **extra))
+    names = sorted(p.name for p in (tmp_path / "metrics").glob("3-*.json"))
+    assert "3-EmotionMLP-musicnn-mtt-valence_mean-song.json" in names and len(names) == 6
+
+    class Corpus:
+        is_synthetic, name, reference = False, "deam", None
+
+    records = load_records(tmp_path)
+    table = lessons.comparison_rows(records, Corpus())
+    assert {"P3 EmotionMLP on musicnn (MSD)", "P3 EmotionMLP on musicnn (MTT)"} <= set(table["label"])
+    assert table.loc[table["setting"] == "musicnn-mtt", "report_r2"].isna().all()  # Table 12 is CNN14's alone
+    best = lessons.best_of_each_phase(table)
+    comparisons = lessons.lesson_comparisons(records, table, best)
+    chosen = comparisons[comparisons["lesson"] == "embeddings"]
+    assert list(chosen["a"]) == ["P3 EmotionMLP on musicnn (MTT)"] * 2
+    assert list(chosen["b"]) == ["P3 EmotionMLP on musicnn (MSD)"] * 2 and set(chosen["reading"]) == {"worse"}
+    found = lesson_verdicts(records, table, best).set_index(["lesson", "target"])
+    assert found.loc[("embeddings", "valence"), "verdict"] == "holds"  # a difference either way shows it
+    text = lesson_sentences.lessons(comparisons, lesson_verdicts(records, table, best), table, best, Corpus())
+    assert "**“Embedding selection is crucial.”**" in text
+    assert "For valence, P3 EmotionMLP on musicnn (MSD) beats P3 EmotionMLP on musicnn (MTT)." in text
+    lesson = next(t for t in text.split("\n\n") if "Embedding selection" in t)
+    assert "Between musicnn's two networks, it holds for valence and arousal on this build." in lesson
+    for sentence in lesson_sentences.sentences(lesson):  # the lessons' rule: short, one claim, no interval
+        assert len(sentence.split()) <= lesson_sentences.MAX_WORDS and ";" not in sentence and "[" not in sentence

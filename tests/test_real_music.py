@@ -316,6 +316,105 @@ def test_musicnn_corpus_embeddings_are_cached_and_a_too_short_clip_is_skipped(tm
     assert again.reused_songs == 2 and np.array_equal(again.songs, first.songs)
 
 
+def tone_corpus(root: Path):
+    """A 4Q-shaped corpus of two generated clips (one long enough for two musicnn patches, one too short)."""
+    from types import SimpleNamespace
+
+    from mer_utils.realmusic.corpus import FourQCorpus
+
+    write_tone(root / "a.wav", 7.0, 220.0, sr=16000)
+    write_tone(root / "b.wav", 2.0, 330.0, sr=16000)
+    songs = pd.DataFrame({"song": ["MT0000000001", "MT0000000002"],
+                          "audio_path": [str(root / "a.wav"), str(root / "b.wav")]},
+                         index=pd.Index([1, 2], name="song_id"))
+    return FourQCorpus(fourq=SimpleNamespace(root=root), songs=songs)
+
+
+def stand_ins(monkeypatch, songs=("MT0000000001",)):
+    """Replace the features and CNN14 of the 4Q page by instant stand-ins (the musicnn networks stay real)."""
+    from mer_utils.realmusic import representations as reps
+
+    frame = pd.DataFrame(np.ones((len(songs), 3)), index=pd.Index(list(songs), name="song"))
+    monkeypatch.setattr(reps, "handcrafted", lambda *a, **k: Representation("features", "386 features",
+                                                                          "handcrafted", frame, ""))
+    monkeypatch.setattr(reps, "cnn14", lambda *a, **k: (Representation("cnn14", "CNN14 (random weights)", "random",
+                                                                        frame, ""), None))
+    return reps
+
+
+def test_the_4q_representations_include_musicnn_mtt_with_its_own_sha256_and_cache_entries(tmp_path, monkeypatch,
+                                                                                          torch_one_thread):
+    from mer_utils.phase3.musicnn_wheel import DATA_SHA256, checkpoint_dir
+
+    if not (checkpoint_dir("MSD_musicnn").exists() and checkpoint_dir("MTT_musicnn").exists()):
+        pytest.skip("musicnn's MSD and MTT networks are not in the cache folder: run make venv (it fetches them)")
+    monkeypatch.delenv("MUSICNN_WEIGHTS", raising=False)
+    reps = stand_ins(monkeypatch)
+    corpus, cache = tone_corpus(tmp_path), tmp_path / "cache"
+    found, left_out, _ = reps.compute_representations(corpus, cache, n_threads=1, precision="float32",
+                                                      progress=False)
+    assert [r.key for r in found] == list(reps.KEYS) and not left_out
+    msd, mtt = found[2], found[3]
+    assert (msd.label, mtt.label) == ("musicnn (MSD)", "musicnn (MTT)") and mtt.kind == "pretrained"
+    assert DATA_SHA256["MSD_musicnn"][:12] in msd.note and DATA_SHA256["MTT_musicnn"][:12] in mtt.note
+    assert mtt.dims == msd.dims == 200 and list(mtt.frame.index) == ["MT0000000001"]
+    assert not np.allclose(mtt.frame.to_numpy(), msd.frame.to_numpy())
+    folders = sorted(f for f in (cache / "musicnn").iterdir() if f.is_dir())
+    assert len(folders) == 2, "each network's vectors have a cache folder of their own (keyed by its sha256)"
+    owners = {json.loads((f / "settings.json").read_text())["backbone"]["sha256"] for f in folders}
+    assert owners == {DATA_SHA256["MSD_musicnn"], DATA_SHA256["MTT_musicnn"]}
+    assert mtt.skipped["reason"].str.contains("shorter").all() and len(mtt.skipped) == 1
+    assert lesson_labels(found)["pretrained"] == ["musicnn (MSD)", "musicnn (MTT)"]
+
+
+def test_an_explicit_musicnn_file_keeps_the_other_network_from_the_cache_or_leaves_it_out_with_a_reason(
+        tmp_path, monkeypatch):
+    reps = stand_ins(monkeypatch)
+    asked = []
+
+    def fake_musicnn(corpus, cache_dir, weights=None, **options):
+        from mer_utils.phase3.musicnn import weights_path
+
+        asked.append(Path(weights_path(weights)))
+        key = reps.network_key(weights_path(weights))
+        return Representation(key, reps.NETWORKS[key][0], "pretrained", pd.DataFrame(), "")
+
+    monkeypatch.setattr(reps, "musicnn", fake_musicnn)
+    monkeypatch.setenv("MER_CACHE_DIR", str(tmp_path / "empty"))
+    found, left_out, _ = reps.compute_representations(None, tmp_path, musicnn_weights=tmp_path / "MSD_musicnn.h5")
+    assert [r.key for r in found] == ["features", "cnn14", "musicnn"] and asked == [tmp_path / "MSD_musicnn.h5"]
+    assert [(r.key, r.label) for r in left_out] == [("musicnn_mtt", "musicnn (MTT)")]
+    assert "no MTT_musicnn network at" in left_out[0].reason and "make venv" in left_out[0].reason
+    cached = tmp_path / "cache"
+    for network in ("MSD_musicnn", "MTT_musicnn"):
+        (cached / "musicnn-0.1.0" / network).mkdir(parents=True)
+    monkeypatch.setenv("MER_CACHE_DIR", str(cached))
+    asked.clear()
+    found, left_out, _ = reps.compute_representations(None, tmp_path, musicnn_weights=tmp_path / "MSD_musicnn.h5")
+    assert [r.key for r in found] == list(reps.KEYS) and not left_out
+    assert asked == [tmp_path / "MSD_musicnn.h5", cached / "musicnn-0.1.0" / "MTT_musicnn"]
+    asked.clear()  # a file of MTT's network: MSD's comes from the cache, and the order stays that of KEYS
+    found, _, _ = reps.compute_representations(None, tmp_path, musicnn_weights=tmp_path / "MTT_musicnn.h5")
+    assert [r.key for r in found] == list(reps.KEYS) and asked[1] == cached / "musicnn-0.1.0" / "MSD_musicnn"
+
+
+def test_the_4q_lessons_set_two_pretrained_embeddings_against_each_other():
+    from mer_utils.results import narrative
+
+    songs = fake_songs()
+    reps = [fake_representation(songs, "features", 1.0), fake_representation(songs, "musicnn", 3.0, seed=1),
+            fake_representation(songs, "musicnn_mtt", 0.0, seed=2)]
+    reps[1].label, reps[2].label = "musicnn (MSD)", "musicnn (MTT)"
+    cv = crossval.cross_validate(reps, songs, tasks=("quadrant",), models=("linear",), n_splits=4, n_repeats=1,
+                                 n_jobs=1, progress=False)
+    diffs = crossval.differences(cv)
+    pair = diffs[(diffs["a"] == "musicnn (MSD)") & (diffs["b"] == "musicnn (MTT)")]
+    assert len(pair) == 1 and pair["better"].iloc[0] == "musicnn (MSD)"  # MSD against MTT is a paired row
+    text = narrative.fourq_lessons(diffs, crossval.score_table(cv), **lesson_labels(reps))
+    assert ("*Embedding selection is crucial*: **musicnn (MSD)** against **musicnn (MTT)**, two pretrained "
+            "embeddings, over 1 task and model pairs: musicnn (MSD) better in 1") in text
+
+
 # --------------------------------------------------------------------------- the page, at tiny scale
 
 
@@ -358,6 +457,8 @@ def test_the_real_music_page_runs_on_a_few_real_clips(tmp_path):
         assert expected in text, expected
     if MUSICNN_WEIGHTS.exists():
         assert "musicnn (MSD)" in text
+    if MUSICNN_WEIGHTS.with_name("MTT_musicnn").exists():  # the MTT network, from the cache, beside MSD's
+        assert "musicnn (MTT)" in text and "Embedding selection is crucial" in text
     assert json.loads(text)["cells"] and text.count("image/png") >= 2
     predictions = pd.read_csv(tmp_path / "results" / "crossval_predictions.csv")
     assert predictions.groupby(["representation", "model", "task", "repeat"]).size().eq(12).all()

@@ -1,7 +1,8 @@
 """The pretrained backbones of Phase 3, CNN14 and musicnn: which run, how each is labelled, how each embeds a corpus.
 
 Used by: ``notebooks/phase3_panns.py`` (one page per backbone: ``book/phase3/panns.ipynb``
-for CNN14, ``book/phase3/musicnn.ipynb`` for musicnn), :mod:`mer_utils.preflight` and
+for CNN14, ``book/phase3/musicnn.ipynb`` for musicnn, and ``book/phase3/musicnn_mtt.ipynb``
+for musicnn's MTT network on the real corpora), :mod:`mer_utils.preflight` and
 :mod:`mer_utils.results.lessons`.  The Makefile applies the same ``BACKBONE`` rule to
 choose the pages it builds (it cannot call Python before the virtualenv exists).
 
@@ -22,6 +23,16 @@ rest of the page (t-SNE, the MLP, the records) is the same code.  musicnn's reco
 carry ``setting="musicnn"`` (:data:`SETTINGS`; CNN14's keep the empty setting, so
 their file names are those of earlier builds and a rebuild replaces them), so both
 sit side by side in the results and in the conclusions.
+
+musicnn's MTT network (``MTT_musicnn``: the same architecture trained on
+MagnaTagATune's 50 tags, unpacked from the musicnn wheel beside MSD's) is a second
+pretrained embedding of the same size.  The Makefile runs the musicnn page once more
+with ``musicnn_weights=MTT_musicnn`` on the real rated corpora (``DATA=soundtracks``
+and ``deam``, where musicnn runs; not on SynthDEAM, whose time budget is tight): its
+:attr:`Phase3Backbone.key` is ``musicnn-mtt``, so its records carry that setting and
+the label "musicnn (MTT)", its embeddings their own cache folder (keyed by the weights'
+sha256) and its model its own file (:func:`mer_utils.predict.bundles.save_page_model`), and the
+conclusions set it against MSD's (embedding selection).  Fine-tuning and Phase 4 stay on MSD.
 """
 
 from __future__ import annotations
@@ -34,7 +45,9 @@ from ..errors import MerError
 
 BACKBONES = ("cnn14", "musicnn")
 CHOICES = ("cnn14", "musicnn", "all")
-SETTINGS = {"cnn14": "", "musicnn": "musicnn"}  # the records' ``setting`` of each backbone
+MTT_KEY = "musicnn-mtt"  # musicnn with its MTT network: a page of its own (Phase3Backbone.key)
+MTT_NETWORK = "MTT_musicnn"  # its name in the cache folder (mer_utils.phase3.musicnn_wheel.NETWORKS)
+SETTINGS = {"cnn14": "", "musicnn": "musicnn", MTT_KEY: MTT_KEY}  # the records' ``setting`` of each page's backbone
 # the records' ``setting`` of a fine-tuned backbone (mer_utils.phase3.finetune): from its pretrained weights, or from
 # random ones (the same network and schedule); the conclusions pair them with the frozen backbone's (SETTINGS)
 FINETUNE_SETTINGS = {(name, kind): f"{name}-{kind}" for name in BACKBONES for kind in ("finetuned", "scratch")}
@@ -108,8 +121,15 @@ class MusicnnBackbone:
         return f"musicnn-{self.sha256}"
 
     @property
+    def tags(self) -> str:
+        """``"MTT"`` (MagnaTagATune) or ``"MSD"`` (Million Song Dataset): the tags the network was trained on."""
+        from .musicnn import MTT_TAGS, tag_names
+
+        return "MTT" if tag_names(self.weights) == MTT_TAGS else "MSD"
+
+    @property
     def label(self) -> str:
-        return "musicnn (MTT)" if self.weights.name.upper().startswith("MTT") else "musicnn (MSD)"
+        return f"musicnn ({self.tags})"
 
     def describe(self) -> str:
         return f"{self.label} from {self.weights} (sha256 {self.sha256[:12]}...)"
@@ -145,12 +165,18 @@ class Phase3Backbone:
         return self.network.identity
 
     @property
+    def key(self) -> str:
+        """``"cnn14"``, ``"musicnn"`` or ``"musicnn-mtt"`` (:data:`MTT_KEY`, musicnn with MTT's weights): the page's
+        records (:data:`SETTINGS`), method note and model file (``bundles.save_page_model``) follow it."""
+        return MTT_KEY if self.name == "musicnn" and self.network.tags == "MTT" else self.name
+
+    @property
     def setting(self) -> str:
-        return SETTINGS[self.name]
+        return SETTINGS[self.key]
 
     @property
     def label(self) -> str:
-        """``"PANNs CNN14"``, ``"random-weight CNN14"`` or ``"musicnn (MSD)"``."""
+        """``"PANNs CNN14"``, ``"random-weight CNN14"``, ``"musicnn (MSD)"`` or ``"musicnn (MTT)"``."""
         if self.name == "musicnn":
             return self.network.label
         return "random-weight CNN14" if self.is_random else "PANNs CNN14"
@@ -185,7 +211,11 @@ class Phase3Backbone:
 
 def phase3_backbone(name: str | None, data: str, checkpoint=None, random_backbone: bool = False,
                     musicnn_weights=None, seed: int = 42) -> Phase3Backbone:
-    """The backbone of one Phase 3 page: ``name`` ``"cnn14"`` (``None``) or ``"musicnn"``, built."""
+    """The backbone of one Phase 3 page: ``name`` ``"cnn14"`` (``None``) or ``"musicnn"``, built.
+
+    For musicnn, ``musicnn_weights`` may name a network of the cache folder: ``MTT_musicnn`` (:data:`MTT_NETWORK`)
+    gives the MTT page.
+    """
     name = (name or "cnn14").strip().lower()
     if name not in BACKBONES:
         raise MerError(f"backbone={name} is not a Phase 3 backbone: use {' or '.join(BACKBONES)}.")
@@ -199,3 +229,4 @@ def phase3_backbone(name: str | None, data: str, checkpoint=None, random_backbon
     if not path.exists():
         raise MerError(f"musicnn weights {path} not found (MUSICNN_WEIGHTS): {HOW_TO_GET_WEIGHTS}.")
     return Phase3Backbone("musicnn", MusicnnBackbone(path, verify_sha256(path)))
+

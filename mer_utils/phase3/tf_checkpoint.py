@@ -1,5 +1,7 @@
 """Read the TensorFlow 1 checkpoints of musicnn without TensorFlow.
 
+Used by: :func:`mer_utils.phase3.musicnn.read_weights` (every notebook that runs musicnn, and ``mer predict``).
+
 Why this module.  The PyPI wheel ``musicnn-0.1.0`` (Pons and Serra, 2019) carries
 the trained networks as TF1 checkpoints (``musicnn/MSD_musicnn/.index`` and
 ``.data-00000-of-00001``, the same for MTT_musicnn, MSD_vgg and MTT_vgg): the

@@ -52,6 +52,7 @@ RESULTS_ROOT = REPO_ROOT / "results"  # where 'make book' writes results/<data>/
 MODELS = Path("models")
 BUNDLE_FILE = MODELS / "emotion_mlp.pt"  # the CNN14 page's EmotionMLP
 MUSICNN_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn.pt"  # the musicnn page's EmotionMLP
+MUSICNN_MTT_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn_mtt.pt"  # the musicnn (MTT) page's, beside it (--model reads it)
 PREDICTOR_FILE = MODELS / "predictor.pt"  # the predictor for real music (notebooks/predictor.py)
 FINETUNED_FILES = {  # the fine-tuning page's networks for new recordings (notebooks/phase3_finetune.py), by backbone
     "musicnn": MODELS / "musicnn_finetuned.pt",
@@ -118,9 +119,11 @@ def save_page_model(backbone, results_dir, mlp, embedding_settings: dict, data: 
     """Save a Phase 3 page's MLP where ``mer predict`` and the Real music chapter find it, and say where.
 
     ``backbone`` is a :class:`mer_utils.phase3.backbones.Phase3Backbone`: CNN14's model goes to
-    :data:`BUNDLE_FILE`, musicnn's (with the network's weights inside) to :data:`MUSICNN_BUNDLE_FILE`.
+    :data:`BUNDLE_FILE`, musicnn's (with the network's weights inside) to :data:`MUSICNN_BUNDLE_FILE`, and the
+    MTT network's to :data:`MUSICNN_MTT_BUNDLE_FILE`, never over MSD's.
     """
-    file = BUNDLE_FILE if backbone.name == "cnn14" else MUSICNN_BUNDLE_FILE
+    files = {"cnn14": BUNDLE_FILE, "musicnn": MUSICNN_BUNDLE_FILE, "musicnn-mtt": MUSICNN_MTT_BUNDLE_FILE}
+    file = files[getattr(backbone, "key", backbone.name)]
     info = {**backbone.info(), "name": backbone.name}
     path = save_bundle(Path(results_dir) / file, mlp, info, embedding_settings, data=data,
                        extra={**backbone_state(backbone), **(extra or {})})

@@ -1,6 +1,7 @@
-"""The book's three representations of a song, computed on the 4Q clips and cached per song.
+"""The book's four representations of a song, computed on the 4Q clips and cached per song.
 
-Used by: ``notebooks/real_music.py`` (:func:`compute_representations`).
+Used by: ``notebooks/real_music.py`` (:func:`compute_representations`) and the predictor
+(:func:`musicnn`, through :mod:`mer_utils.predict.fusion`).
 
 * ``features``: the report's 386 handcrafted features
   (:mod:`mer_utils.phase1.features`, clips at 22,050 Hz);
@@ -9,7 +10,17 @@ Used by: ``notebooks/real_music.py`` (:func:`compute_representations`).
   is there, otherwise a CNN14 with seeded random weights, labelled as such
   wherever it appears, since random convolutions are a baseline and not PANNs;
 * ``musicnn``: the 200-d musicnn (MSD) embedding averaged over its 3-second
-  patches (:mod:`mer_utils.phase3.musicnn_embeddings`), when its weights are there.
+  patches (:mod:`mer_utils.phase3.musicnn_embeddings`), when its weights are there;
+* ``musicnn_mtt``: the same network trained on MagnaTagATune's 50 tags instead
+  (``MTT_musicnn``, which ``make venv`` unpacks from the musicnn wheel beside MSD's),
+  a second pretrained embedding of the same size and architecture, so "which
+  embedding" is asked of two pretrained ones as well as of the random CNN14 and
+  the handcrafted features.
+
+``MUSICNN_WEIGHTS`` chooses the file of one musicnn network (MSD's unless its
+name starts with ``MTT``); the other comes from its name in the cache folder
+(:data:`NETWORKS`), and either is left out, with the reason, when it is not there.
+The two never share vectors: the musicnn cache is keyed by the weights' sha256.
 
 Each comes from the same per-song caches as the rest of the book (under the
 page's ``cache_dir``), so a rebuild decodes nothing.  A clip one
@@ -20,7 +31,6 @@ use only the songs every representation has, so they are paired.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pandas as pd
 
@@ -28,7 +38,10 @@ from ..cache import SKIP_COLUMNS
 from ..errors import MerError
 from .corpus import FourQCorpus
 
-KEYS = ("features", "cnn14", "musicnn")
+KEYS = ("features", "cnn14", "musicnn", "musicnn_mtt")
+# each musicnn representation: its key, its label, and its network's name in the cache folder
+# (mer_utils.phase3.musicnn_wheel.NETWORKS)
+NETWORKS = {"musicnn": ("musicnn (MSD)", "MSD_musicnn"), "musicnn_mtt": ("musicnn (MTT)", "MTT_musicnn")}
 
 
 @dataclass
@@ -107,56 +120,84 @@ def cnn14(corpus: FourQCorpus, cache_dir, checkpoint=None, random_backbone: bool
     return rep, backbone
 
 
-def musicnn(corpus: FourQCorpus, cache_dir, weights=None, batch_size: int | None = None,
+def network_key(path) -> str:
+    """``"musicnn_mtt"`` for MTT's weights (a file or folder whose name starts with ``MTT``), else ``"musicnn"``."""
+    from ..phase3.musicnn import MTT_TAGS, tag_names
+
+    return "musicnn_mtt" if tag_names(path) == MTT_TAGS else "musicnn"
+
+
+def musicnn(corpus, cache_dir, weights=None, batch_size: int | None = None,
             n_threads: int | None = None, precision: str | None = None, progress: bool = True,
             patches_per_song: int | None = None):
     """musicnn song embeddings, or a :class:`LeftOut` when no weights file is there and none was asked for.
+
+    The key and label follow the network (:func:`network_key`): ``musicnn`` / "musicnn (MSD)", or
+    ``musicnn_mtt`` / "musicnn (MTT)".
 
     ``patches_per_song``: each clip's embedding is the mean of at most that many of its patches, spread over it
     (:func:`mer_utils.phase3.embeddings.spread_indices`, as the predictor hears a song), and ``every_patch`` holds
     the mean of all of them from the same cache read; ``None``: all of them.
 
     ``weights`` ``None`` means :func:`mer_utils.phase3.musicnn.weights_path` (``$MUSICNN_WEIGHTS``
-    or the musicnn wheel's MSD network in the cache folder); a path given explicitly must exist (a typo is an error, not a silent
-    omission).
+    or the musicnn wheel's MSD network in the cache folder); a path given explicitly must exist (a typo is an error,
+    not a silent omission); a network's name (``MTT_musicnn``) is its folder in the cache.
     """
     from ..phase3.musicnn import HOW_TO_GET_WEIGHTS, weights_path
     from ..phase3.musicnn_embeddings import embed_corpus_musicnn
 
     path = weights_path(weights)
+    key = network_key(path)
+    label = NETWORKS[key][0]
     if not path.exists():
         if weights not in (None, ""):
             raise MerError(f"musicnn weights {weights} not found (MUSICNN_WEIGHTS): {HOW_TO_GET_WEIGHTS}.")
-        return LeftOut("musicnn", "musicnn (MSD)", f"no musicnn weights at {path}; {HOW_TO_GET_WEIGHTS}")
+        return LeftOut(key, label, f"no musicnn weights at {path}; {HOW_TO_GET_WEIGHTS}")
     embedded = embed_corpus_musicnn(corpus, cache_dir, path, batch_size=batch_size, n_threads=n_threads,
                                     precision=precision, progress=progress)
-    label = "musicnn (MTT)" if Path(path).name.upper().startswith("MTT") else "musicnn (MSD)"
     note = f"musicnn from {path} (sha256 {embedded.backbone['sha256'][:12]}...). {embedded.describe()}."
     every_patch = None
     if patches_per_song is not None:
         note += f" Each clip is heard at {patches_per_song} of its patches, spread over it."
         every_patch = corpus.by_name(embedded.frame())
-    return Representation("musicnn", label, "pretrained", corpus.by_name(embedded.frame(patches_per_song)), note,
+    return Representation(key, label, "pretrained", corpus.by_name(embedded.frame(patches_per_song)), note,
                           _named_skips(corpus, embedded.skipped), every_patch)
+
+
+def cached_musicnn(corpus, cache_dir, key: str, **options):
+    """The musicnn network ``key`` (:data:`NETWORKS`) from its folder in the cache, or a :class:`LeftOut` saying why
+    not (``make venv`` unpacks both networks there); ``options`` go to :func:`musicnn`."""
+    from ..phase3.musicnn import HOW_TO_GET_WEIGHTS, weights_path
+
+    label, network = NETWORKS[key]
+    path = weights_path(network)
+    if not path.exists():
+        return LeftOut(key, label, f"no {network} network at {path}; {HOW_TO_GET_WEIGHTS}")
+    return musicnn(corpus, cache_dir, path, **options)
 
 
 def compute_representations(corpus: FourQCorpus, cache_dir, *, checkpoint=None, random_backbone: bool = False,
                             musicnn_weights=None, seed: int = 42, n_jobs: int | None = None,
                             n_threads: int | None = None, precision: str | None = None, progress: bool = True):
-    """All three representations: ``(representations, left_out, backbone)``.
+    """All four representations: ``(representations, left_out, backbone)``.
 
     ``representations`` is a list of :class:`Representation` in the order of
     :data:`KEYS`; ``left_out`` lists the ones that could not run (:class:`LeftOut`);
-    ``backbone`` is the CNN14 used (for its banner).  ``precision`` (``None``: ``"auto"``, bfloat16 where
-    the CPU computes it natively) applies to both networks.
+    ``backbone`` is the CNN14 used (for its banner).  ``musicnn_weights`` gives one musicnn
+    network (MSD's by default); the other comes from the cache (:func:`cached_musicnn`).
+    ``precision`` (``None``: ``"auto"``, bfloat16 where the CPU computes it natively) applies to every network.
     """
     reps, left_out = [handcrafted(corpus, cache_dir, n_jobs=n_jobs, progress=progress)], []
     rep, backbone = cnn14(corpus, cache_dir, checkpoint=checkpoint, random_backbone=random_backbone, seed=seed,
                           n_threads=n_threads, precision=precision, progress=progress)
     reps.append(rep)
-    rep = musicnn(corpus, cache_dir, musicnn_weights, n_threads=n_threads, precision=precision or "auto",
-                  progress=progress)
-    (reps if isinstance(rep, Representation) else left_out).append(rep)
+    options = {"n_threads": n_threads, "precision": precision or "auto", "progress": progress}
+    given = musicnn(corpus, cache_dir, musicnn_weights, **options)
+    other = "musicnn" if given.key == "musicnn_mtt" else "musicnn_mtt"
+    for rep in (given, cached_musicnn(corpus, cache_dir, other, **options)):
+        (reps if isinstance(rep, Representation) else left_out).append(rep)
+    reps.sort(key=lambda r: KEYS.index(r.key))
+    left_out.sort(key=lambda r: KEYS.index(r.key))
     return reps, left_out, backbone
 
 

@@ -25,6 +25,7 @@ from .published import anchors_for
 MAX_WORDS = 30  # the longest sentence a lesson may write
 CLAIMS = {
     "pretrained": "“Pretrained embeddings and a shallow MLP beat handcrafted features and deep CNNs.”",
+    "embeddings": "“Embedding selection is crucial.”",
     "temporal": "“Temporal layers help, especially for arousal.”",
     "arousal": "“Arousal is easier to predict than valence.”",
     "optimism": "Validation scores as headline figures.",
@@ -33,6 +34,7 @@ CLAIMS = {
 VERDICT_WORDS = {"holds": "holds", "reversed": "is reversed", "not shown": "is not shown"}
 VERDICT_BASIS = {  # the comparison each lesson's verdict rests on (mer_utils.results.verdicts.lesson_verdicts)
     "pretrained": "Against the other phase pick with the higher validation R²",
+    "embeddings": "Between musicnn's two networks",
     "temporal": "For the temporal model picked on validation",
     "arousal": "Between the two targets' headline models",
     "finetune": "Against the frozen backbone's EmotionMLP",
@@ -114,6 +116,17 @@ def _lesson_pretrained(comparisons, verdicts, best) -> str:
     if len(backbones):
         out.append("The two backbones, each with its own MLP, compare as follows.")
         out += [comparison_sentence(r) for _, r in backbones.iterrows()]
+    return " ".join(s for s in out if s)
+
+
+def _lesson_embeddings(comparisons, verdicts) -> str:
+    """Embedding selection between two pretrained embeddings: musicnn's MTT and MSD networks, where both ran."""
+    rows = comparisons[comparisons["lesson"] == "embeddings"]
+    if not len(rows):
+        return ""
+    out = [_claim("embeddings", rows), "One network trained on two sets of tags gives two pretrained embeddings "
+           "of the same size, each with its own MLP.", verdict_sentence(verdicts)]
+    out += [comparison_sentence(r) for _, r in rows.iterrows()]
     return " ".join(s for s in out if s)
 
 
@@ -237,7 +250,7 @@ def lessons(comparisons: pd.DataFrame, verdicts: pd.DataFrame, table: pd.DataFra
     def of(lesson):
         return verdicts[verdicts["lesson"] == lesson]
 
-    out = [_lesson_pretrained(comparisons, of("pretrained"), best),
+    out = [_lesson_pretrained(comparisons, of("pretrained"), best), _lesson_embeddings(comparisons, of("embeddings")),
            _lesson_finetune(comparisons, verdicts[verdicts["lesson"].isin(["finetune", "pretraining"])]),
            _lesson_temporal(comparisons, of("temporal"), present_phases(table)),
            _lesson_arousal(comparisons, of("arousal"), corpus, split), _lesson_optimism(best),

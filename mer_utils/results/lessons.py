@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..corpus.base import TARGETS, short_name
-from ..phase3.backbones import FINETUNE_SETTINGS
+from ..phase3.backbones import FINETUNE_SETTINGS, MTT_KEY
 from ..phase3.backbones import SETTINGS as BACKBONE_SETTINGS
 from .intervals import N_RESAMPLES, compare_on_shared_songs, format_interval
 from .published import report_figure
@@ -28,6 +28,7 @@ from .tables import REFERENCE_COLUMNS, add_ceiling, add_human_reference
 PHASES = {1: "Phase 1 (handcrafted features, classical regressors)", 2: "Phase 2 (log-mel CNNs)",
           3: "Phase 3 (pretrained embeddings, EmotionMLP)"}
 MUSICNN_SETTING = BACKBONE_SETTINGS["musicnn"]  # the setting of musicnn's Phase 3 records
+MTT_SETTING = BACKBONE_SETTINGS[MTT_KEY]  # the setting of musicnn's MTT network (DATA=soundtracks and deam)
 GRID_SEARCH_MARK = "grid search"
 COLUMNS = ["phase", "label", "target", "validation_r2", "test_r2", "test_r2_low", "test_r2_high", "test_rmse",
            "test_rmse_low", "test_rmse_high", "test_mae", "test_mae_low", "test_mae_high", "report_r2"]
@@ -119,6 +120,17 @@ def phase3_backbone_rows(table: pd.DataFrame, target: str) -> tuple:
     return (musicnn.iloc[0], cnn14.iloc[0]) if len(musicnn) and len(cnn14) else None
 
 
+def phase3_embedding_rows(table: pd.DataFrame, target: str) -> tuple:
+    """This target's Phase 3 rows ``(musicnn (MTT), musicnn (MSD))`` when both networks ran, else ``None``: one
+    architecture trained on two sets of tags, the test of "embedding selection is crucial" between pretrained ones."""
+    rows = table[(table["phase"] == 3) & (table["target"] == target)]
+    if "setting" not in rows:
+        return None
+    setting = rows["setting"].fillna("")
+    mtt, msd = rows[setting == MTT_SETTING], rows[setting == MUSICNN_SETTING]
+    return (mtt.iloc[0], msd.iloc[0]) if len(mtt) and len(msd) else None
+
+
 def found_sentence(table: pd.DataFrame, results_dir, n_test: int, other_data: list[str], groups=None) -> str:
     """Which phases have results, which do not, and how the comparisons below are made.
 
@@ -191,6 +203,7 @@ def reading(difference: dict) -> str:
 
 
 LESSON_TOPICS = {"pretrained": "pretrained embeddings", "backbones": "the two backbones",
+                 "embeddings": "embedding selection",
                  "finetune": "fine-tuning", "pretraining": "pretrained weights",
                  "temporal": "temporal layers", "arousal": "arousal easier"}  # the comparisons table's lesson column
 
@@ -223,6 +236,10 @@ def _pairs(table: pd.DataFrame, best: dict) -> list[tuple]:
         backbones = phase3_backbone_rows(table, target)
         if backbones is not None:
             pairs.append(("backbones", target, *backbones))
+    for target in TARGETS:
+        embeddings = phase3_embedding_rows(table, target)
+        if embeddings is not None:
+            pairs.append(("embeddings", target, *embeddings))
     for lesson, other in (("finetune", 2), ("pretraining", 3)):
         for target in TARGETS:
             pairs += [(lesson, target, rows[1], rows[other]) for rows in finetune_rows(table, target)
@@ -243,7 +260,8 @@ def lesson_comparisons(records: list[dict], table: pd.DataFrame, best: dict) -> 
     Columns: ``number``, ``lesson`` (a :data:`LESSON_TOPICS` key), ``target`` (``"valence"``,
     ``"arousal"`` or ``"both"``), ``phase`` (of model A), ``a``, ``b`` (labels), ``difference``, ``low``,
     ``high``, ``songs``, ``reading`` (:func:`reading`).  The lessons: the Phase 3 pick against
-    each other phase's pick; the two Phase 3 backbones; each fine-tuned backbone against its
+    each other phase's pick; the two Phase 3 backbones; musicnn's MTT network against its MSD one
+    (embedding selection); each fine-tuned backbone against its
     frozen EmotionMLP and against the same network from random weights; each temporal CNN
     against the plain one; each phase's arousal pick against its valence pick, on the same songs.
     """

@@ -5,7 +5,8 @@ Used by: ``notebooks/conclusions.py`` (the table "What each corpus shows").
 A verdict is one paired comparison (:func:`mer_utils.results.lessons.paired`) and
 its reading: ``holds`` when the interval of the difference excludes zero in the
 lesson's favour, ``reversed`` when it excludes zero against it, ``not shown``
-otherwise.  :func:`lesson_verdicts` reads one run's records; :func:`corpus_verdicts`
+otherwise (embedding selection, which names no winner, ``holds`` when the interval excludes zero either
+way).  :func:`lesson_verdicts` reads one run's records; :func:`corpus_verdicts`
 does it for the latest run of every corpus under ``results/`` (SynthDEAM, DEAM,
 Soundtracks), so one table sets side by side what synthetic music, real film
 music and (with DEAM) the report's own corpus show.
@@ -24,6 +25,7 @@ from .intervals import format_interval
 
 LESSONS = {
     "pretrained": "Pretrained embeddings with an MLP beat the other phases' picks",
+    "embeddings": "Embedding selection matters (musicnn's MTT network against its MSD one)",
     "finetune": "Fine-tuning beats the frozen backbone",
     "pretraining": "Pretrained weights beat random ones (fine-tuned alike)",
     "temporal": "Temporal layers beat the plain CNN",
@@ -52,24 +54,31 @@ def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.
     The pretrained lesson compares the Phase 3 pick with the better (on
     validation) of the Phase 1 and Phase 2 picks; the temporal lesson the
     validation pick among the temporal CNNs with the plain CNN; the arousal
-    lesson the two targets' overall picks on the same songs; the fine-tuning lessons the fine-tuned
+    lesson the two targets' overall picks on the same songs; embedding selection musicnn's MTT network
+    against its MSD one (each with its EmotionMLP); the fine-tuning lessons the fine-tuned
     backbone (musicnn where it ran, else CNN14) against its frozen EmotionMLP and against the same
     network fine-tuned from random weights.
     """
-    from .lessons import finetune_rows, headline, paired
+    from .lessons import finetune_rows, headline, paired, phase3_embedding_rows
 
     rows = []
 
     def add(lesson, target, a, b):
         diff = paired(records, a, b)
+        verdict = reading(diff)
+        if lesson == "embeddings":  # the lesson names no winner: a difference either way shows it
+            verdict = "not shown" if verdict == "not shown" else "holds"
         rows.append({"lesson": lesson, "target": target, "comparison": f"{a['label']} − {b['label']}",
                      "difference": diff["difference"], "low": diff["low"], "high": diff["high"],
-                     "verdict": reading(diff)})
+                     "verdict": verdict})
 
     for target in ("valence_mean", "arousal_mean"):
         others = [best[(p, target)] for p in (1, 2) if (p, target) in best]
         if (3, target) in best and others:
             add("pretrained", short_name(target), best[(3, target)], max(others, key=lambda r: r["validation_r2"]))
+        embeddings = phase3_embedding_rows(table, target)
+        if embeddings is not None:
+            add("embeddings", short_name(target), *embeddings)
         phase2 = table[(table["phase"] == 2) & (table["target"] == target)]
         plain, temporal = phase2[phase2["model"] == "EmotionCNN"], phase2[phase2["model"] != "EmotionCNN"]
         if len(plain) and len(temporal):
