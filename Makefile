@@ -126,6 +126,12 @@ else
   $(error Unknown BACKBONE='$(BACKBONE)': use cnn14, musicnn or all, or leave it unset (CNN14, and musicnn where its weights are present))
 endif
 P3_PAGES := $(if $(filter cnn14,$(P3_BACKBONES)),book/phase3/panns.ipynb) $(if $(filter musicnn,$(P3_BACKBONES)),book/phase3/musicnn.ipynb)
+# musicnn's MTT network (MagnaTagATune's tags, the same architecture: a second pretrained embedding beside MSD's) gets
+# a page of its own on the real rated corpora (DATA=soundtracks|deam) wherever the musicnn page runs; not on SynthDEAM,
+# whose time budget is tight.  make venv unpacks it beside MSD's; its records carry setting musicnn-mtt and its model
+# has a file of its own (mer_utils/phase3/backbones.py); the conclusions set it against MSD's.
+P3_MTT_PAGE := $(if $(and $(filter soundtracks deam,$(DATA)),$(filter musicnn,$(P3_BACKBONES))),book/phase3/musicnn_mtt.ipynb)
+P3_PAGES    += $(P3_MTT_PAGE)
 # Fine-tuning musicnn (mer_utils/phase3/backbones.py, finetune_runs): FINETUNE=1 on, 0 off; unset, on for
 # DATA=synth and DATA=soundtracks where the musicnn page runs (the corpora small enough for its budget), off for DEAM.
 # preflight says what to do when FINETUNE=1 meets a run without the musicnn page.
@@ -163,6 +169,8 @@ PAGES := book/data/corpus.ipynb \
 ifneq ($(strip $(FOURQ_DIR)),)
   PAGES += book/realmusic/fourq.ipynb
 endif
+# The predictor shipped with the package (mer predict with no book built): its page reads the file, in every build.
+PAGES += book/predictor/shipped.ipynb
 # The predictor for real songs (`mer predict --data <corpus>`): on a rated corpus (not SynthDEAM), with musicnn.
 ifneq ($(filter soundtracks deam,$(DATA)),)
   ifneq ($(filter musicnn,$(P3_BACKBONES)),)
@@ -188,6 +196,7 @@ help: ## list the targets and knobs
 	@echo "       PANNS_CHECKPOINT=<file> PANNS_RANDOM=0|1 BACKBONE=cnn14|musicnn|all FOURQ_DIR=<dir> MUSICNN_WEIGHTS=<file>"
 	@echo "       FOURQ_REPEATS FOURQ_SPLITS (the Real music chapter's cross-validation) CHECK_WIDTHS (px, make check-book)"
 	@echo "       (MUSICNN_WEIGHTS empty: the musicnn wheel's MSD network, fetched by make venv; BACKBONE empty: CNN14 and musicnn)"
+	@echo "       (with musicnn on DATA=soundtracks|deam, Phase 3 also runs the wheel's MTT network: book/phase3/musicnn_mtt)"
 	@echo "       DOWNLOADS=<manifest.json> (other addresses and checksums for the downloads; make real-book, data-deam, weights, data-4q)"
 	@echo "       FINETUNE=0|1 (fine-tune musicnn; empty: on with musicnn, except DATA=deam) FINETUNE_EPOCHS"
 	@echo "       FINETUNE_FULL=1 (train the front end too) FINETUNE_CNN14=0|1 (empty: with PANNS_CHECKPOINT on a GPU)"
@@ -264,6 +273,8 @@ $(PARAMS)/phase3.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) $(if $(strip $(PANNS_CHECKPOINT)),checkpoint="$(PANNS_CHECKPOINT)") random_backbone=$(if $(filter 1 yes true,$(PANNS_RANDOM)),true,false) $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/phase3_musicnn.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights="$(MUSICNN_FILE)" $(call given,epochs,$(P3_EPOCHS))
+$(PARAMS)/phase3_musicnn_mtt.json: FORCE | $(READY)
+	@$(PY) -m mer_utils params $@ $(COMMON) backbone=musicnn musicnn_weights=MTT_musicnn $(call given,epochs,$(P3_EPOCHS))
 $(PARAMS)/predictor.json: FORCE | $(READY)
 	@$(PY) -m mer_utils params $@ $(COMMON) musicnn_weights="$(MUSICNN_FILE)" $(if $(strip $(FOURQ_DIR)),fourq_dir="$(FOURQ_DIR)")
 $(PARAMS)/phase4.json: FORCE | $(READY)
@@ -291,11 +302,15 @@ book/phase3/panns.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3.json $(wildc
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3.json
 book/phase3/musicnn.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3_musicnn.json $(wildcard $(MUSICNN_FILE)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_musicnn.json
+# the same page on musicnn's MTT network, read from its folder in the cache (MUSICNN_WEIGHTS chooses MSD's file only)
+book/phase3/musicnn_mtt.ipynb: notebooks/phase3_panns.py $(PARAMS)/phase3_musicnn_mtt.json $(NB_DEPS)
+	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_musicnn_mtt.json
 # fine-tuning sets its networks beside the frozen musicnn page's model, so it runs after that page
 book/phase3/finetune.ipynb: notebooks/phase3_finetune.py $(PARAMS)/phase3_finetune.json $(wildcard $(MUSICNN_FILE)) book/phase3/musicnn.ipynb $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase3_finetune.json
 # Phase 4 after the static models (its constant baseline is their best) and the Phase 3 page whose cache holds its frames
-book/phase4/dynamic.ipynb: notebooks/phase4_dynamic.py $(PARAMS)/phase4.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(NB_DEPS)
+# (CNN14's or MSD's: Phase 4 does not wait for the MTT page)
+book/phase4/dynamic.ipynb: notebooks/phase4_dynamic.py $(PARAMS)/phase4.json book/phase1/models.ipynb $(P2_PAGES) $(filter-out $(P3_MTT_PAGE),$(P3_PAGES)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase4.json
 book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(FT_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
@@ -330,6 +345,9 @@ predictor: | $(READY) ## rebuild the shipped predictor on the Soundtracks and 4Q
 	$(PY) -m mer_utils params $(PREDICTOR_BUILD)/params.json data=soundtracks data_dir="$(PREDICTOR_SOUNDTRACKS)" results_dir=$(PREDICTOR_BUILD) cache_dir=cache/predictor/soundtracks fourq_dir="$(PREDICTOR_FOURQ)" fourq_cache_dir=cache/predictor/4q precision=float32 $(call given,seed,$(SEED))
 	$(RUN_NB) notebooks/predictor.py $(PREDICTOR_BUILD)/predictor.ipynb --params $(PREDICTOR_BUILD)/params.json
 	$(PY) -m mer_utils ship-predictor $(PREDICTOR_BUILD)/models/predictor.pt $(if $(filter 1 yes true,$(SHIP)),--ship)
+
+book/predictor/shipped.ipynb: notebooks/shipped_predictor.py mer_utils/predict/data/predictor.pt $(wildcard book/predictor/measured_peers.json) $(NB_DEPS)
+	$(RUN_NB) $< $@
 
 # ----------------------------------------------------------------- the site
 # The toc passed to jupyter-book lists only the chapters this build executes (mer_utils/toc.py).

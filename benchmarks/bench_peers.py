@@ -41,6 +41,7 @@ from mer_utils.corpus.fourq import load_fourq  # noqa: E402
 from mer_utils.errors import MerError  # noqa: E402
 from mer_utils.predict import peers  # noqa: E402
 from mer_utils.predict.bundles import BUNDLE_FILES, RESULTS_ROOT, corpus_label, describe, load_bundle  # noqa: E402
+from mer_utils.predict.shipping import SHIPPED_FILE  # noqa: E402
 
 FOURQ_SAMPLE = REPO.parent / "shared" / "4q-sample"
 
@@ -71,6 +72,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1, help="rounds; the fastest run of each tool counts")
     parser.add_argument("--join", type=int, default=0, help="time full-length stand-ins of this many clips each "
                         "(speed only)")
+    parser.add_argument("--record", type=Path, help="also keep this run in a JSON record (the book's shipped-predictor "
+                        "page shows book/predictor/measured_peers.json), under its setting: clips or joined songs, "
+                        "and the precision torch runs in")
     args = parser.parse_args(argv)
 
     try:
@@ -87,7 +91,8 @@ def main(argv=None) -> int:
     audio_seconds = float(sum(sf.info(str(p)).duration for p in songs["audio_path"]))
     if args.join:
         clips_root, audio_seconds = peers.joined_songs(songs, args.join, args.out / "joined")
-    models = args.model or [p for file in BUNDLE_FILES for p in sorted(RESULTS_ROOT.glob(f"*/{file.as_posix()}"))]
+    models = args.model or [*([SHIPPED_FILE] if SHIPPED_FILE.is_file() else []),
+                            *(p for file in BUNDLE_FILES for p in sorted(RESULTS_ROOT.glob(f"*/{file.as_posix()}")))]
     print(f"4Q: {len(songs)} clips, {audio_seconds / 3600:.2f} h of audio, {songs['artist_group'].nunique()} artists; "
           f"CPU: {cpu_name()}; load average {os.getloadavg()[0]:.2f}", flush=True)
     tools = {}
@@ -124,6 +129,9 @@ def main(argv=None) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         (args.out / "peers_joined.md").write_text(text + "\n")
         print(text)
+        if args.record:
+            peers.record_run(args.record, f"{args.join}-clip songs", cpu_name(), songs_note(len(songs), files),
+                             [{"tool": run.tool, "x_real_time": audio_seconds / run.seconds} for run in runs])
         return 0
     import pandas as pd
 
@@ -137,7 +145,14 @@ def main(argv=None) -> int:
     (args.out / "peers.md").write_text(text + "\n")
     table.to_csv(args.out / "peers.csv", index=False)
     print(text)
+    if args.record:
+        peers.record_run(args.record, "30-second clips", cpu_name(), songs_note(len(songs), len(songs)),
+                         table.to_dict("records"), differences.to_dict("records"))
     return 0
+
+
+def songs_note(clips: int, files: int) -> str:
+    return f"{clips} 4Q clips" + (f" joined into {files} files" if files != clips else "")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import subprocess
 import sys
 import time
@@ -218,3 +219,29 @@ def differences_table(rows: pd.DataFrame) -> str:
         lines.append(f"| {r['tool']} | {r['target']} | {r['minus']} | {r['difference']:+.2f} [{r['low']:+.2f}, "
                      f"{r['high']:+.2f}] | {verdict} |")
     return "\n".join(lines)
+
+
+def precision_setting() -> str:
+    """The precision this process's torch runs musicnn in, in words (``float32 (torch held to AVX2)``, ...)."""
+    from ..training.runtime import resolve_precision
+
+    if os.environ.get("ATEN_CPU_CAPABILITY", "").lower() == "avx2":
+        return "float32 (torch held to AVX2)"
+    return resolve_precision("auto")
+
+
+def record_run(path, songs: str, cpu: str, clips: str, rows: list[dict], differences: list[dict] | None = None):
+    """Keep one benchmark run in the JSON record at ``path`` under ``<songs>, <precision>``, atomically, beside the
+    runs of other settings: the CPU, the date, the command, the clips, and the tables' rows."""
+    import datetime
+    import json
+
+    from ..cache import write_json_atomic
+
+    path = Path(path)
+    record = json.loads(path.read_text()) if path.is_file() else {}
+    record[f"{songs}, {precision_setting()}"] = {
+        "cpu": cpu, "date": datetime.date.today().isoformat(), "clips": clips,
+        "command": " ".join(["benchmarks/bench_peers.py", *sys.argv[1:]]),
+        "rows": rows, "differences": differences or []}
+    write_json_atomic(path, dict(sorted(record.items())))

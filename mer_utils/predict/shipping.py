@@ -127,6 +127,105 @@ def describe_figures(figures: pd.DataFrame) -> str:
                      f"({r.items} items, {r.groups} groups)" for r in figures.itertuples())
 
 
+# --------------------------------------------------------------------------- the book's page (notebooks/shipped_predictor.py)
+
+MEASURED_FILE = Path(__file__).resolve().parents[2] / "book" / "predictor" / "measured_peers.json"
+
+
+def load_shipped(path=None) -> dict:
+    """The shipped file's contents (``path``: another file of the same kind)."""
+    import torch
+
+    path = Path(path or SHIPPED_FILE)
+    if not path.is_file():
+        raise MerError(f"{path}: no shipped predictor there; run 'make predictor SHIP=1' where the samples are.")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def origin_sentence(raw: dict) -> str:
+    p = raw["provenance"]
+    corpora = " and ".join(f"{c['items']} {c['unit'].split(' (')[0]} of {name} ({c['learned']}, from "
+                           f"{c['groups']} {c['unit'].split('(')[-1].rstrip(')')})" for name, c in p["corpora"].items())
+    return (f"The file `mer_utils/predict/data/{SHIPPED_FILE.name}` was trained by {p['built_by']}, from the code of "
+            f"commit `{p['commit'][:12]}`, with seed {p['seed']}: an EmotionMLP on the mean musicnn (MSD) embedding of "
+            f"{raw['embedding'].get('patches_per_song')} patches spread over each song, learned from {corpora}. It "
+            f"carries the head only; `mer predict` fetches its backbone, the {raw['backbone']['source']} wheel's "
+            f"{raw['backbone']['weights']} network, into the cache folder and checks its sha256 "
+            f"(`{raw['backbone']['sha256'][:12]}...`).\n\n**Licence.** {p['licence']}")
+
+
+def figures_frame(raw: dict) -> pd.DataFrame:
+    """The out-of-fold figures, one row per corpus and target, each with its 95% interval."""
+    f = out_of_fold_figures(raw)
+    return pd.DataFrame({"corpus": f["corpus"], "target": f["target"], "metric": f["metric"],
+                         "out of fold [95% CI]": [f"{r.value:.2f} [{r.low:.2f}, {r.high:.2f}]" for r in f.itertuples()],
+                         "items": f["items"], "groups": f["groups"]})
+
+
+FIGURES_CAPTION = ("The shipped predictor out of fold, recomputed here from the predictions the file carries: every "
+                   "Soundtracks excerpt predicted by a model that never saw its film (R² of the 1-9 ratings, interval "
+                   "over films), every 4Q clip by one that never saw its artist (ROC AUC of the quadrant sign, 0.5 is "
+                   "chance, interval over artists).")
+
+
+def true_quadrants(clips: pd.DataFrame) -> pd.Series:
+    """Each clip's quadrant from its two signs (``true_valence_mean``, ``true_arousal_mean``: 1.0 or 0.0)."""
+    positive, high = clips["true_valence_mean"] > 0.5, clips["true_arousal_mean"] > 0.5
+    names = {(True, True): "Q1", (False, True): "Q2", (False, False): "Q3", (True, False): "Q4"}
+    return pd.Series([names[(v, a)] for v, a in zip(positive, high)], index=clips.index)
+
+
+DIFFERENCES_CAPTION = ("The shipped predictor minus vibenet on the same clips, paired bootstrap over artists: better or "
+                       "worse only when the 95% interval excludes zero.")
+NOT_MEASURED = ("*No run beside vibenet is kept here yet: `benchmarks/bench_peers.py --record "
+                "book/predictor/measured_peers.json` measures one.*")
+
+
+def measured_record(path=None) -> dict:
+    """The benchmark runs kept by ``bench_peers.py --record`` (``{}`` when none was kept)."""
+    import json
+
+    path = Path(path or MEASURED_FILE)
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def measured_frame(record: dict) -> pd.DataFrame:
+    """One row per setting and tool: AUCs with intervals on the clips it could be scored on, ρ, speed."""
+    rows = []
+    for setting, run in record.items():
+        for r in run["rows"]:
+            auc = {t: (f"{r[f'{t}_auc']:.2f} [{r[f'{t}_low']:.2f}, {r[f'{t}_high']:.2f}]" if f"{t}_auc" in r else "–")
+                   for t in ("valence", "arousal")}
+            tool = "shipped predictor" if SHIPPED_FILE.name in r["tool"] and "data/" in r["tool"] else r["tool"]
+            scored = f" ({r['scored on']})" if r.get("scored on", "its own predictions") != "its own predictions" else ""
+            rows.append({"setting": setting, "tool": tool, "trained on": f"{r.get('trained on', '')}{scored}",
+                         "valence AUC [95% CI]": auc["valence"], "arousal AUC [95% CI]": auc["arousal"],
+                         "x real time": f"{r['x_real_time']:.0f}x"})
+    return pd.DataFrame(rows)
+
+
+def measured_differences(record: dict) -> pd.DataFrame:
+    """Each tool's AUC minus vibenet's on the same clips, paired over artists, with the verdict the book uses."""
+    rows = []
+    for setting, run in record.items():
+        for r in run["differences"]:
+            verdict = "better" if r["low"] > 0 else "worse" if r["high"] < 0 else "no detectable difference"
+            tool = "shipped predictor" if SHIPPED_FILE.name in r["tool"] and "data/" in r["tool"] else r["tool"]
+            rows.append({"setting": setting, "tool": tool, "target": r["target"], "minus": r["minus"],
+                         "difference [95% CI]": f"{r['difference']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}]",
+                         "verdict": verdict})
+    return pd.DataFrame(rows)
+
+
+def measured_caption(record: dict) -> str:
+    runs = "; ".join(f"{setting}: {run['clips']}, {run['cpu']}, {run['date']}, `{run['command']}`"
+                     for setting, run in record.items())
+    return ("Measured beside vibenet by benchmarks/bench_peers.py, not recomputed by make book (vibenet is GPL-3.0 and "
+            "installs into an environment of its own): each tool on the same clips, process start and decoding "
+            "included, the fastest of its runs. A model that learned 4Q's quadrants is scored on its out-of-fold "
+            f"predictions, by artist. Runs: {runs}.")
+
+
 def main(argv=None) -> int:
     """``python -m mer_utils ship-predictor BUILT [--ship]`` (``make predictor``): compare, and ship when asked."""
     import argparse
