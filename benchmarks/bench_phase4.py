@@ -32,7 +32,7 @@ frame embeddings (float16, as Phase 3's cache keeps them) and random windowed de
 ``--epochs`` epochs: every step's seconds, and the BiGRU's seconds per epoch, from which the schedule's maximum
 (60 epochs) follows.  What it leaves out: reading the frames from the cache (640 MB, seconds) and extracting the
 Phase 1 descriptors, which costs what Phase 1's features cost (the same STFT and descriptors over the same audio:
-2.9 min in the rehearsal of the README).
+2.9 min in the rehearsal of book/reproduce.md).
 
     .venv/bin/python benchmarks/bench_phase4.py --deam-scale --songs 1744 --epochs 3
 """

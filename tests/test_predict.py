@@ -418,11 +418,11 @@ def test_help_has_examples_and_the_model_rule_and_bad_options_are_usage_errors(c
     assert run(["x.wav", "--data", "deam", "--model", "m.pt"], capsys)[0] == 2
 
 
-def test_the_readme_shows_the_caveat_the_default_book_prints(bundle_path):
+def test_the_reproduce_page_shows_the_caveat_the_default_book_prints(bundle_path):
     bundle = bundles.load_bundle(bundle_path)
     default_book = bundles.Bundle(**{**vars(bundle), "backbone": {**bundle.backbone, "seed": 42}})
-    readme = (REPO / "README.md").read_text()
-    section = readme[readme.index("## Predicting new songs") :]
+    page = (REPO / "book" / "reproduce.md").read_text()
+    section = page[page.index("## Predicting new songs") :]
     block = section[section.index("```text\ncaveat:") + len("```text\n") :]
     assert " ".join(block[: block.index("```")].split()) == bundles.caveat(default_book)
 

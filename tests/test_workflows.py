@@ -1,5 +1,5 @@
-"""The GitHub workflows: actionlint finds nothing, the CI build deploys nothing, the real book's job is as the README
-says."""
+"""The GitHub workflows: actionlint finds nothing, the CI build deploys nothing, the real book's job is as the book's
+reproduce page says."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_the_ci_build_checks_the_book_on_every_push_and_publishes_nothing():
     assert "make check-book" in text and "deploy-pages" not in text and "pages: write" not in text
 
 
-def test_the_real_book_is_built_on_demand_and_weekly_and_its_timeout_is_the_readme_s():
+def test_the_real_book_is_built_on_demand_and_weekly_and_its_timeout_is_the_reproduce_page_s():
     real = workflow("real-book.yml")
     assert "workflow_dispatch" in real[True] and real[True]["schedule"]
     steps = [step.get("run", "") + step.get("uses", "") for step in real["jobs"]["build"]["steps"]]
@@ -42,5 +42,5 @@ def test_the_real_book_is_built_on_demand_and_weekly_and_its_timeout_is_the_read
     assert any(s.startswith("actions/deploy-pages") for s in
                (step.get("uses", "") for step in real["jobs"]["deploy"]["steps"]))
     timeout = real["jobs"]["build"]["timeout-minutes"]
-    readme = (REPO / "README.md").read_text()
-    assert re.search(rf"timeout-minutes: {timeout}\b", readme), "the README states the job's timeout and its reason"
+    reproduce = (REPO / "book" / "reproduce.md").read_text()
+    assert re.search(rf"timeout-minutes: {timeout}\b", reproduce), "the reproduce page states the job's timeout and why"
