@@ -63,7 +63,8 @@ from mer_utils.phase4.bundle import save_curve_model
 from mer_utils.phase4.experiment import GRU, load_inputs, run_setting, save_run, song_examples
 from mer_utils.phase4.protocol import comparisons_for_page, summary_for_page
 from mer_utils.phase4.settings import book_setting, mediaeval_setting
-from mer_utils.phase4.static import fit_scale_map, fit_song_ridge, pick_values, static_picks
+from mer_utils.phase4.agreement import dimension_check
+from mer_utils.phase4.static import constant_baseline, fit_song_ridge
 from mer_utils.results.published import dynamic_anchors
 from mer_utils.results.tables import style_plain
 from mer_utils.training.defaults import training_settings
@@ -87,6 +88,9 @@ gru_settings = training_settings(page.data, "DynamicGRU", epochs=epochs, patienc
 # %%
 inputs = load_inputs(corpus, page.cache_dir, backbone, n_jobs=n_jobs)
 display(Markdown(narrative.annotations_sentence(inputs.curves, corpus.is_synthetic)))
+agreement = dimension_check(corpus)
+if agreement is not None:
+    display(Markdown(agreement.sentence()))
 display(style_plain(inputs.curves.summary(), "The 2 Hz curves, per dimension (all values on the -1..1 scale; "
                     "between-song share: the variance of the labels that lies between song means)"))
 
@@ -109,10 +113,9 @@ display(Markdown(narrative.frames_sentence(inputs, backbone)))
 
 # %%
 setting = book_setting(split, inputs.curves.song_ids)
-picks = static_picks(page.results_dir, page.run, corpus, split)
-scale_map = fit_scale_map(corpus, inputs.curves, setting.songs("train"))
-run = run_setting(inputs, setting, pick_values(picks, scale_map), "best static model", gru_settings, page.seed,
-                  static_details={"picks": {d: pick.label for d, pick in picks.items()}})
+values, static_label, static_details, scale_map = constant_baseline(inputs, corpus, setting, page.results_dir, page.run,
+                                                                    split, agreement)
+run = run_setting(inputs, setting, values, static_label, gru_settings, page.seed, static_details=static_details)
 display(Markdown(narrative.setting_sentence(run)))
 display(Markdown(narrative.static_sentence(run, scale_map)))
 display(Markdown(narrative.models_sentence(run)))

@@ -66,14 +66,23 @@ def frames_sentence(inputs, backbone) -> str:
     return text
 
 
+RANKING_SONGS = 100  # test songs a ranking of models needs (design.md: the default test set has at least 100)
+
+
 def setting_sentence(run) -> str:
     """Which songs train, select and test, and how many test frames every model is scored on."""
     parts = run.setting.parts
     scored = run.scores[run.scores["model"] == run.labels[GRU]]
     frames = int(scored.groupby("song_id")["frames"].first().sum())
-    return (f"Setting: {run.setting.description}. {len(parts['train'])} training songs, {len(parts['validation'])} "
-            f"validation songs (settings and epochs are chosen on them) and **{scored['song_id'].nunique()} test "
+    tested = scored["song_id"].nunique()
+    text = (f"Setting: {run.setting.description}. {len(parts['train'])} training songs, {len(parts['validation'])} "
+            f"validation songs (settings and epochs are chosen on them) and **{tested} test "
             f"songs** with {frames:,} labelled half seconds, the frames every model below is scored on.")
+    if tested < RANKING_SONGS:
+        text += (f" **{tested} test songs cannot rank models**: the intervals below span most of the scale, so this "
+                 f"page shows the pipeline running on real curves, not which model follows them best (the book asks "
+                 f"for at least {RANKING_SONGS} test songs before ranking).")
+    return text
 
 
 def static_sentence(run, scale_map: dict | None) -> str:
@@ -87,6 +96,10 @@ def static_sentence(run, scale_map: dict | None) -> str:
     else:
         text = (f"The constant baseline is refit in this setting: a Ridge regression (penalty {static['alpha']:g}, "
                 "chosen on the validation songs) from a song's mean frame embedding to the mean of its curve.")
+        if static.get("static_labels_crossed"):
+            text += (" It stands in for the book's static models because this tree's static labels and 2 Hz curves "
+                     "name crossed dimensions (above): a static model of one dimension would be held against the "
+                     "other dimension's curve.")
     if scale_map:
         text += (" A line fit on the training songs carries a static prediction (1..9) to the curves' scale: "
                  + "; ".join(f"{d} → {scale_map[d][0]:.3f} × prediction {scale_map[d][1]:+.3f}" for d in DIMENSIONS)
@@ -233,7 +246,11 @@ def saved_model_sentence(path, backbone) -> str:
 def dynamic_annotations_note(present: bool, corpus) -> str:
     """The data page's sentence on the 2 Hz annotations: what they feed, or why Phase 4 is not built."""
     if present:
-        return ("Phase 4 predicts these curves every half second; the drawing shows the first songs of the corpus.")
+        from .agreement import dimension_check
+
+        agreement = dimension_check(corpus)
+        return ("Phase 4 predicts these curves every half second; the drawing shows the first songs of the corpus."
+                + (f"\n\n{agreement.sentence()}" if agreement is not None else ""))
     if corpus.kind == "Soundtracks":
         return "The Soundtracks excerpts have no 2 Hz annotations, so this book has no Phase 4 (emotion over time)."
     from .curves import HOW_TO_GET_DYNAMIC

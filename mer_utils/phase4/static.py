@@ -108,3 +108,21 @@ def fit_song_ridge(source, curves, train_ids, validation_ids, alphas=ALPHAS) -> 
     errors = {a: float(np.sqrt(np.mean((m.predict(scaler.transform(x_val)) - y_val) ** 2))) for a, m in fitted.items()}
     best = min(errors, key=errors.get)
     return SongRidge(scaler=scaler, model=fitted[best], alpha=float(best))
+
+
+def constant_baseline(inputs, corpus, setting, results_dir, run, split, agreement=None):
+    """The book setting's constant baseline: ``(values, label, details, scale_map)``.
+
+    The best static models' test predictions mapped onto the curves' scale (:func:`static_picks`,
+    :func:`fit_scale_map`); on a tree whose static labels and curves name crossed dimensions
+    (:mod:`mer_utils.phase4.agreement`), the song-level Ridge on frame embeddings fitted to the curves' own song
+    means instead (``scale_map`` ``None``), so no static label of one dimension meets the other's curve.
+    """
+    if agreement is not None and agreement.crossed:
+        ridge = fit_song_ridge(inputs.frames, inputs.curves, setting.songs("train"), setting.songs("validation"))
+        return (ridge.values(inputs.frames, setting.songs("test")), "song-level Ridge on frame embeddings",
+                {"alpha": ridge.alpha, "static_labels_crossed": True}, None)
+    picks = static_picks(results_dir, run, corpus, split)
+    scale_map = fit_scale_map(corpus, inputs.curves, setting.songs("train"))
+    return (pick_values(picks, scale_map), "best static model", {"picks": {d: p.label for d, p in picks.items()}},
+            scale_map)
