@@ -1,4 +1,5 @@
-"""The data: one corpus interface, its loaders (DEAM, SynthDEAM, Soundtracks, 4Q), the split or folds, the downloads.
+"""The data: one corpus interface, its loaders (DEAM, SynthDEAM, Soundtracks, 4Q, VGMIDI), the split or folds,
+the downloads.
 
 Used by: every notebook (through ``mer_utils.page.start_page``) and ``notebooks/data_corpus.py``.
 
@@ -6,7 +7,9 @@ Used by: every notebook (through ``mer_utils.page.start_page``) and ``notebooks/
 ``sources`` maps each ``DATA=`` value to its loader and evaluation protocol (a
 fourth corpus is one loader module and one entry there); ``deam`` reads the DEAM
 layout (real DEAM and SynthDEAM, which ``synth`` writes in it); ``soundtracks``
-reads the Soundtracks film excerpts; ``fourq`` the 4Q clips of the Real music
+reads the Soundtracks film excerpts; ``vgmidi`` the VGMIDI pieces and their
+listeners' curves (``vgmidi_render`` their MIDI timing and piano audio,
+``vgmidi_fetch`` their download); ``fourq`` the 4Q clips of the Real music
 chapter; ``split`` the one split or the group-wise folds; ``audio`` decoding;
 ``download`` the downloads.
 """

@@ -114,7 +114,9 @@ class Corpus:
     each SynthDEAM song's noise-free expected label (for :meth:`ceiling`);
     ``reference`` holds a second panel's ratings where the corpus has one
     (:func:`mer_utils.corpus.soundtracks.human_reference`); ``notes`` are the
-    loader's findings worth a sentence on the data page.
+    loader's findings worth a sentence on the data page.  ``curves`` holds the 2 Hz curves where the loader
+    maps its own annotations to them (VGMIDI's per-measure traces), in the long shape of
+    :class:`mer_utils.phase4.curves.Curves`; ``None`` where Phase 4 reads them from DEAM's files.
     """
 
     name: str
@@ -132,6 +134,7 @@ class Corpus:
     target_labels: dict = field(default_factory=dict)
     reference: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
+    curves: pd.DataFrame | None = None  # 2 Hz curves a loader maps itself (VGMIDI); None: DEAM's files
 
     @property
     def is_synthetic(self) -> bool:

@@ -8,7 +8,8 @@ Each source says where `make book` finds it, under which folder name its results
 and caches live, and how it is evaluated: ``"split"`` is the one song-grouped
 train / validation / test split of the report (DEAM, SynthDEAM); ``"folds"`` is
 group-wise K-fold cross-validation for a corpus too small for a test part that can
-rank models (Soundtracks: 240 excerpts from 27 films), see :mod:`mer_utils.corpus.split`.
+rank models (Soundtracks: 240 excerpts from 27 films; VGMIDI: pieces grouped by series), see
+:mod:`mer_utils.corpus.split`.
 """
 
 from __future__ import annotations
@@ -53,9 +54,12 @@ SOURCES = {
     "soundtracks": Source("soundtracks", "soundtracks", "Soundtracks (Eerola and Vuoskoski 2011)",
                           "soundtracks:load_soundtracks", "SOUNDTRACKS_DIR", protocol="folds",
                           default_subset="set1", random_cnn14_ok=True, finetune_by_default=True),
+    "vgmidi": Source("vgmidi", "vgmidi", "VGMIDI (Ferreira and Whitehead 2019)", "vgmidi:load_vgmidi", "VGMIDI_DIR",
+                     protocol="folds", default_subset="all", random_cnn14_ok=True),
 }
 DATA_CHOICES = tuple(SOURCES)
-CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks", "4q": "4Q"}  # by results-folder name
+CORPUS_LABELS = {"synthdeam": "SynthDEAM", "deam": "DEAM", "soundtracks": "Soundtracks", "4q": "4Q",
+                 "vgmidi": "VGMIDI"}  # by results-folder name
 
 
 def source(data: str) -> Source:

@@ -113,12 +113,17 @@ def _long(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def load_curves(corpus) -> Curves:
-    """The 2 Hz curves of the songs of ``corpus`` (a DEAM-layout corpus: DEAM or SynthDEAM).
+    """The 2 Hz curves of the songs of ``corpus``: those its loader mapped itself (``corpus.curves``, VGMIDI),
+    else DEAM's files (a DEAM-layout corpus: DEAM or SynthDEAM).
 
     A tree without the annotation files raises :class:`MerError` saying where they come from.  Times where one
     dimension has a value and the other has none are left out; songs of the corpus without any labelled time
     are left out too (they cannot be scored).
     """
+    if getattr(corpus, "curves", None) is not None:
+        table = corpus.curves.dropna(subset=list(DIMENSIONS))
+        table = table[table["song_id"].isin(corpus.song_ids)].sort_values(["song_id", "time_s"])
+        return Curves(table=table.reset_index(drop=True), source=corpus.kind)
     root = corpus.root
     if not has_dynamic_annotations(root):
         raise MerError(f"no 2 Hz annotations under {root}: {HOW_TO_GET_DYNAMIC}.")
