@@ -8,6 +8,8 @@
 #                                           evaluated by film-grouped 5-fold cross-validation
 #   make data-soundtracks SOUNDTRACKS_DIR=<dir>  where Soundtracks is obtained; checks an unpacked tree
 #   make data-4q FOURQ_DIR=<dir>            download the 4Q emotion dataset (needs internet)
+#   make book DATA=vgmidi VGMIDI_DIR=<dir>  the book on VGMIDI: piano renders of its MIDI, listeners' curves over time
+#   make data-vgmidi VGMIDI_DIR=<dir>       download VGMIDI (the pinned commit of its repository; needs internet)
 #   make book FOURQ_DIR=<dir>               also the Real music chapter on 4Q (musicnn from MUSICNN_WEIGHTS)
 #                                           (with DATA=soundtracks|deam and musicnn, the predictor learns 4Q's quadrants too)
 #   make weights                            download the PANNs Cnn14 checkpoint and MSD_musicnn.h5 (needs internet)
@@ -38,6 +40,7 @@ READY  := $(VENV)/.installed
 DATA          ?= synth
 DEAM_DIR      ?=
 SOUNDTRACKS_DIR ?=
+VGMIDI_DIR    ?=
 FOLDS         ?=
 FOURQ_DIR     ?=
 MUSICNN_WEIGHTS ?=
@@ -98,8 +101,15 @@ else ifeq ($(DATA),soundtracks)
   NAME       := soundtracks
   DATA_DIR   := $(SOUNDTRACKS_DIR)
   DATA_READY := build/soundtracks/data.stamp
+else ifeq ($(DATA),vgmidi)
+  ifeq ($(strip $(VGMIDI_DIR)),)
+    $(error DATA=vgmidi needs VGMIDI_DIR=<dir>, the folder holding labelled/midi and labelled/annotations (get it with 'make data-vgmidi VGMIDI_DIR=<dir>'))
+  endif
+  NAME       := vgmidi
+  DATA_DIR   := $(VGMIDI_DIR)
+  DATA_READY := build/vgmidi/data.stamp
 else
-  $(error Unknown DATA='$(DATA)': use DATA=synth (the default), DATA=deam DEAM_DIR=<dir> or DATA=soundtracks SOUNDTRACKS_DIR=<dir>)
+  $(error Unknown DATA='$(DATA)': use DATA=synth (the default), DATA=deam DEAM_DIR=<dir>, DATA=soundtracks SOUNDTRACKS_DIR=<dir> or DATA=vgmidi VGMIDI_DIR=<dir>)
 endif
 
 RESULTS := results/$(NAME)
@@ -159,6 +169,8 @@ ifeq ($(DATA),synth)
   P4_PAGES := book/phase4/dynamic.ipynb
 else ifeq ($(DATA),deam)
   P4_PAGES := $(if $(shell find -L "$(DEAM_DIR)" -iname valence.csv -print -quit 2>/dev/null),book/phase4/dynamic.ipynb)
+else ifeq ($(DATA),vgmidi)
+  P4_PAGES := book/phase4/dynamic.ipynb
 endif
 
 PAGES := book/data/corpus.ipynb \
@@ -188,7 +200,7 @@ pages: $(PAGES) ## execute the notebooks only
 
 help: ## list the targets and knobs
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
-	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir>"
+	@echo; echo "Knobs (empty: the package default): DATA=synth|deam|soundtracks|vgmidi DEAM_DIR=<dir> SOUNDTRACKS_DIR=<dir> VGMIDI_DIR=<dir>"
 	@echo "       SUBSET=1_2000|2000_2058|all (DEAM) SEED JOBS FOLDS (K of grouped cross-validation; Soundtracks: 5)"
 	@echo "       SYNTH_SONGS SYNTH_SECONDS SYNTH_SEED SYNTH_SR P1_GRID=full|small P2_EPOCHS P2_PATIENCE P3_EPOCHS P4_EPOCHS"
 	@echo "       P2_PRECISION=auto|float32|bfloat16 PAGE_JOBS (pages run side by side; default 2) TEST_JOBS (pytest workers)"
@@ -211,6 +223,9 @@ $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e .
+	@# VGMIDI's synthesizer (mer_utils/corpus/vgmidi_render.py): its PyAudio requirement serves live playback only and
+	@# has no Linux wheel, so it is installed without its requirements
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps tinysoundfont==0.3.7
 	@# librosa's numba kernels, compiled into their disk cache once, here: processes that compile the same kernel at
 	@# once on a cold cache can pair cache files of different compilations and crash (numba issue 10128)
 	$(VENV)/bin/python -m mer_utils warm-up
@@ -225,7 +240,7 @@ data: $(DATA_READY) ## generate or fingerprint the input data
 data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/corpus/synth.py | $(READY)
 	$(PY) -m mer_utils synth --root data/synthdeam $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS)) $(call given,--seed,$(SYNTH_SEED)) $(call given,--sr,$(SYNTH_SR)) $(call given,--jobs,$(JOBS))
 
-build/deam/data.stamp build/soundtracks/data.stamp: FORCE | $(READY)
+build/deam/data.stamp build/soundtracks/data.stamp build/vgmidi/data.stamp: FORCE | $(READY)
 	$(PY) -m mer_utils data-stamp "$(DATA_DIR)" $@
 
 $(SPLIT): $(DATA_READY) $(PARAMS)/prepare.json $(wildcard mer_utils/corpus/*.py) | $(READY)
@@ -247,6 +262,10 @@ data-deam: | $(READY) ## download and unpack DEAM into DEAM_DIR (needs internet)
 
 data-soundtracks: | $(READY) ## say where the Soundtracks dataset is obtained and check the tree in SOUNDTRACKS_DIR
 	$(PY) -m mer_utils check-soundtracks --soundtracks-dir "$(SOUNDTRACKS_DIR)"
+
+data-vgmidi: | $(READY) ## download VGMIDI (the pinned commit of its repository) into VGMIDI_DIR and check it (needs internet)
+	@test -n "$(VGMIDI_DIR)" || { echo "error: pass VGMIDI_DIR=<dir>, the folder to unpack VGMIDI into"; exit 1; }
+	$(PY) -m mer_utils download-vgmidi --vgmidi-dir "$(VGMIDI_DIR)" $(MANIFEST)
 
 data-4q: | $(READY) ## download and unpack the 4Q emotion dataset into FOURQ_DIR (needs internet)
 	@test -n "$(FOURQ_DIR)" || { echo "error: pass FOURQ_DIR=<dir>, the folder to unpack 4Q into"; exit 1; }

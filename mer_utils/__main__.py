@@ -12,6 +12,7 @@ Commands::
     toc              write the table of contents of the pages this build executes (Makefile)
     download-deam    fetch the official DEAM archives (make data-deam)
     download-4q      fetch the 4Q audio emotion dataset (make data-4q)
+    download-vgmidi  fetch VGMIDI's pinned repository zip and check its annotation files (make data-vgmidi)
     check-soundtracks say where Soundtracks is obtained and check an unpacked tree (make data-soundtracks)
     download-weights fetch the PANNs Cnn14 checkpoint and musicnn's MSD weights (make weights)
     lab              JupyterLab with notebooks/*.py opened as notebooks, kernels in the repository root (make lab)
@@ -145,6 +146,10 @@ def main(argv=None) -> int:
             from .corpus.download import main_deam
 
             main_deam(rest)
+        elif command == "download-vgmidi":
+            from .corpus.vgmidi_fetch import main_vgmidi
+
+            return int(main_vgmidi(rest) or 0)
         elif command == "check-soundtracks":
             from .corpus.soundtracks import main_check
 

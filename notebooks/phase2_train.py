@@ -97,6 +97,8 @@ runs, records, test_frame = phase2.train_per_fold(
 first = next(iter(runs.values()))
 datasets, history, model = first.datasets, first.history, first.model
 display(phase2.part_counts(datasets).style.hide(axis="index"))
+if corpus.chunks_per_song:
+    display(Markdown(phase2.hearing_sentence(corpus)))
 fig = plots.extreme_chunks(cache, datasets["train"].frame, target)
 
 # %% [markdown]

@@ -236,7 +236,7 @@ def test_the_corpus_gives_piece_labels_on_minus_one_to_one_and_phase4_reads_its_
     traces = [([0.5, 0.5, -0.5], [0.0, 0.2, 0.4]), ([0.3, 0.3, -0.3], [0.2, 0.2, 0.2])]
     root = write_tree(tmp_path / "vg", {1: {"piece0": ("A_B_C_D.mid", 12, ((0, 120), (8, 60)), traces)},
                                         2: {"piece0": ("E_F_G_H.mid", 4, ((0, 120),), panel(1))}})
-    corpus = load_vgmidi(root, render_dir=tmp_path / "audio", progress=False)
+    corpus = load_vgmidi(root, render_dir=tmp_path / "audio", progress=False, mapping="tempo")
     assert corpus.kind == "VGMIDI" and "[-1, 1]" in corpus.scale and corpus.group_column == "group"
     song = corpus.songs.loc[1000]
     # measures last 2, 2 and 3.25 s (the MIDI ends there): 4, 4 and 6 whole half seconds in the mean over time
@@ -418,3 +418,19 @@ def test_pieces_without_midi_are_reported_and_left_out(tmp_path, caplog, monkeyp
         corpus = load_vgmidi(root)
     assert corpus.song_ids == [1000] and corpus.missing_audio == [2000]
     assert "have no MIDI file" in caplog.text
+
+
+def test_by_default_a_listeners_values_sit_in_the_tools_equal_slots_and_the_tempo_maps_shift_is_reported(tmp_path):
+    # 12 quarters: 3 measures; 120 bpm for 8 quarters (4 s) then 60 bpm for 4 (4 s): 8 s, slots of 8/3 s each
+    traces = [([1.0, 0.0, -1.0], [0.0, 0.0, 0.0])] * 2
+    root = write_tree(tmp_path / "vg", {1: {"piece0": ("A_B_C_D.mid", 12, ((0, 120), (8, 60)), traces)},
+                                        2: {"piece0": ("E_F_G_H.mid", 4, ((0, 120),), panel(1))}})
+    corpus = load_vgmidi(root, render_dir=tmp_path / "audio", progress=False)
+    assert vgmidi.DEFAULT_MAPPING == "slots"
+    piece = load_curves(corpus).of([1000]).set_index("time_s")["valence"]
+    # the MIDI ends 7.25 s in: slots end at 2.42, 4.83 and 7.25 s, where the tempo map's measures end at 2, 4 and
+    # 7.25 s; the half second (2.0, 2.5] is 5/6 in the first slot, and wholly in the tempo map's second measure (0.0)
+    assert corpus.songs.loc[1000, "duration"] == pytest.approx(7.25)
+    assert piece.loc[2.5] == pytest.approx(5 / 6) and piece.loc[4.0] == 0.0 and piece.loc[6.0] == -1.0
+    shift = next(note for note in corpus.notes if "placed in time" in note)
+    assert "equal slots" in shift and "1 of 2 pieces" not in shift and "in the worst" in shift

@@ -17,10 +17,13 @@ Traps this loader handles, each tested:
 
 * piece ids restart in each round (``piece3`` of round 1 is not ``piece3`` of round 2): a piece's ``song_id``
   is ``round * 1000 + N`` (1003 and 2003), and its ``piece`` column spells it ``r1-piece3``;
-* values come one per measure, and VGMIDI's measure is four quarter notes: each listener's trace is mapped to
-  seconds through the MIDI's own tempo map (:func:`mer_utils.corpus.vgmidi_render.measure_spans`) and resampled
-  to 2 Hz, the value at ``t`` being the trace's mean over the half second before ``t``
-  (:func:`frames_of`);
+* values come one per "measure", and the annotation tool filled measure ``k`` while it played the ``k``-th of
+  ``measures`` equal slots of the piece's ``duration`` (its index was ``floor(t / duration * measures)``), so
+  each trace is placed in time by those slots (:func:`mer_utils.corpus.vgmidi_render.slot_spans`, the default
+  :data:`DEFAULT_MAPPING`) and resampled to 2 Hz, the value at ``t`` being the trace's mean over the half second
+  before ``t`` (:func:`frames_of`).  The MIDI's own tempo map (VGMIDI's measure is four quarter notes,
+  :func:`mer_utils.corpus.vgmidi_render.measure_spans`, ``mapping="tempo"``) places measures differently where
+  the tempo changes (a median boundary 0.9 s away on the sample, up to 22 s): the data page reports the shift;
 * a trace whose length differs from the piece's ``measures`` cannot be placed in time: it is reported (count
   and which) and left out;
 * there is no audio: the MIDI is rendered as piano by a SoundFont synthesizer and cached
@@ -64,8 +67,12 @@ ID_BASE = 1000  # song_id = round * ID_BASE + piece number
 OTHER = "Other"  # the series of games that are alone in the dataset: grouped by game instead
 SUBSETS = ("all", "round1", "round2")
 MAPPINGS = ("tempo", "slots")  # measures through the tempo map, or the annotation tool's equal time slots
-DEFAULT_MAPPING = "tempo"
+# The annotation tool (the authors' web player) stored a listener's value at index floor(t / duration * measures) of
+# the playback time t: equal slots of the piece's duration, whatever the tempo.  So the default places measure k at
+# the k-th slot, where the listener gave it; "tempo" (the MIDI's tempo map, four quarters a measure) is kept to compare.
+DEFAULT_MAPPING = "slots"
 RENDER_JOBS = 2
+PHASE2_CHUNKS = 6  # Phase 2 hears a piece at 6 of its 3-s chunks, spread over it (mer_utils.training.defaults)
 HOW_TO_GET = (
     f"run 'make data-vgmidi VGMIDI_DIR=<dir>' (it downloads {REPOSITORY} at commit {COMMIT[:12]} and checks "
     f"the annotation files), or unzip that commit of the repository into <dir> yourself"
@@ -221,7 +228,9 @@ def read_annotations(root, subset: str = "all", mapping: str = DEFAULT_MAPPING,
             pieces.append(row)
             if not kept:
                 continue
-            spans = (measure_spans(timing, measures) if mapping == "tempo" else slot_spans(row["duration"], measures))
+            tempo, slots = measure_spans(timing, measures), slot_spans(row["duration"], measures)
+            row["mapping_shift_s"] = float(np.abs(np.asarray(tempo) - np.asarray(slots)).max())
+            spans = tempo if mapping == "tempo" else slots
             values = np.asarray(kept, dtype=float)  # (listeners, dimensions, measures)
             times, valence = frames_of(values[:, 0], spans, step)
             _, arousal = frames_of(values[:, 1], spans, step)
@@ -259,6 +268,14 @@ def annotation_notes(pieces: pd.DataFrame, wrong: pd.DataFrame, missing: list, m
         notes.append(f"{len(off)} MIDI files last more than 2 s longer or shorter than the duration the annotation "
                      f"tool played ({which})" + ("; their labels follow the MIDI's tempo map." if mapping == "tempo"
                                                  else "."))
+    if "mapping_shift_s" in pieces and pieces["mapping_shift_s"].notna().any():
+        shift = pieces["mapping_shift_s"].dropna()
+        used, other = (("the annotation tool's equal slots of each piece's duration, where the listeners gave them",
+                        "The MIDI's tempo map (four quarter notes a measure)") if mapping == "slots" else
+                       ("the MIDI's tempo map, four quarter notes a measure", "The annotation tool's equal slots"))
+        notes.append(f"Each listener's values are placed in time by {used}. {other} would move a piece's measure "
+                     f"boundaries by up to {shift.median():.1f} s in the median piece and {shift.max():.0f} s in the "
+                     f"worst ({(shift > 2).sum()} of {len(shift)} pieces by more than 2 s).")
     return notes
 
 
@@ -288,7 +305,7 @@ def piece_labels(traces: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None, soundfont=None,
-                n_jobs: int = RENDER_JOBS, progress: bool = True) -> Corpus:
+                n_jobs: int = RENDER_JOBS, progress: bool = True, mapping: str = DEFAULT_MAPPING) -> Corpus:
     """VGMIDI's annotated pieces with their piece labels, 2 Hz curves and rendered audio.
 
     The renderer is checked first (a :class:`MerError` naming what is missing and the command that installs it,
@@ -300,7 +317,7 @@ def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None
     from .vgmidi_render import check_renderer, render_pieces
 
     check_renderer(soundfont)
-    found = read_annotations(root, subset=subset)
+    found = read_annotations(root, subset=subset, mapping=mapping)
     labels = piece_labels(found.traces)
     pieces = found.pieces.join(labels, how="inner")
     pieces = pieces[pieces["midi_path"].notna()]
@@ -317,7 +334,8 @@ def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None
     curves = average_curves(found.traces)
     corpus = Corpus(name=name, root=Path(root).expanduser(), subset=subset, songs=songs,
                     missing_audio=found.missing_midi, kind="VGMIDI", scale=SCALE, group_column="group", notes=notes,
-                    curves=curves[curves["song_id"].isin(songs.index)].reset_index(drop=True))
+                    curves=curves[curves["song_id"].isin(songs.index)].reset_index(drop=True),
+                    chunks_per_song=PHASE2_CHUNKS)
     log.info(corpus.describe())
     if not found.wrong_length.empty:
         log.warning("%s.", wrong_length_text(found.wrong_length), extra={"on_page": True})

@@ -411,6 +411,7 @@ class ChunkDataset:
         stats: tuple[float, float],
         max_chunks: int | None = None,
         seed: int = 0,
+        per_song: int | None = None,
     ):
         if isinstance(targets_by_song, pd.Series):
             targets_by_song = targets_by_song.to_frame()
@@ -420,6 +421,12 @@ class ChunkDataset:
         missing = sorted(set(frame["song_id"]) - set(int(i) for i in targets_by_song.index))
         if missing:
             raise MerError(f"no target values for song(s) {id_list(missing)}: pass labels for every song in song_ids.")
+        if per_song is not None:  # the chunks a song is heard at, spread over it (Corpus.chunks_per_song)
+            from ..phase3.embeddings import spread_indices
+
+            frame = frame.sort_values(["song_id", "chunk"])
+            frame = frame.groupby("song_id", group_keys=False).apply(
+                lambda song: song.iloc[spread_indices(len(song), per_song)])
         if max_chunks is not None and len(frame) > int(max_chunks):
             keep = np.random.default_rng(seed).choice(len(frame), size=int(max_chunks), replace=False)
             frame = frame.iloc[np.sort(keep)]
@@ -451,7 +458,8 @@ def split_datasets(
     ``targets``: a column name of ``corpus.songs`` (``"valence_mean"``) or a
     list of them.  The label scaler and the input statistics are fit on the
     training chunks only.  Songs skipped by the cache simply have no chunks.
-    ``max_train_chunks`` caps the training set (a seeded random subset).
+    ``max_train_chunks`` caps the training set (a seeded random subset); a corpus with
+    ``chunks_per_song`` is heard at that many chunks of each song, spread over it, in every part.
     Returns ``(datasets, target_scaler, stats)`` with ``datasets`` a dict keyed
     by ``"train"``, ``"validation"``, ``"test"``.
     """
@@ -473,7 +481,8 @@ def split_datasets(
     stats = input_stats(cache, ids["train"])
     datasets = {
         part: ChunkDataset(
-            cache, ids[part], labels, scaler, stats, max_chunks=max_train_chunks if part == "train" else None, seed=seed
+            cache, ids[part], labels, scaler, stats, max_chunks=max_train_chunks if part == "train" else None, seed=seed,
+            per_song=getattr(corpus, "chunks_per_song", None),
         )
         for part in PARTS
     }

@@ -143,10 +143,22 @@ def saved_runs(results_dir, run: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 
 def part_counts(datasets: dict) -> pd.DataFrame:
-    """Songs and chunks in each part of the split (from :func:`mer_utils.phase2.logmel.split_datasets`)."""
+    """Songs and chunks in each part of the split (from :func:`mer_utils.phase2.logmel.split_datasets`); on a corpus
+    heard at a few chunks of each song (``Corpus.chunks_per_song``), the chunks heard."""
     return pd.DataFrame(
         [{"part": part, "songs": ds.frame["song_id"].nunique(), "chunks": len(ds)} for part, ds in datasets.items()]
     )
+
+
+def hearing_sentence(corpus) -> str:
+    """How much of each song Phase 2 hears, on a corpus heard at a few chunks of each song (else ``""``)."""
+    per_song = getattr(corpus, "chunks_per_song", None)
+    if not per_song:
+        return ""
+    return (f"Each piece is heard at {per_song} of its 3-second chunks, spread evenly over it, in training, "
+            f"validation and test alike: every chunk of this corpus ({corpus.kind}'s pieces last minutes) would not "
+            "train within the book's time budget on two CPU cores. A piece's prediction is the mean of those "
+            "chunks'.")
 
 
 def best_of_phases(results: pd.DataFrame, songs: pd.DataFrame) -> pd.DataFrame:
