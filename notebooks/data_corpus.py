@@ -36,6 +36,7 @@ from mer_utils.corpus.split import fold_overview, part_overview
 from mer_utils.corpus.synth import cue_weight_table
 from mer_utils.page import start_page
 from mer_utils.phase4.narrative import dynamic_annotations_note
+from mer_utils.phase4.reference import CURVES_CAPTION, PIECES_CAPTION, panel_tables
 from mer_utils.results import narrative
 from mer_utils.results.tables import style_plain
 
@@ -86,6 +87,22 @@ dynamic = dynamic_annotations(corpus.root)
 display(Markdown(dynamic_annotations_note(dynamic is not None, corpus)))
 if dynamic is not None:
     fig = plots.dynamic_curves(dynamic, corpus.song_ids)
+
+# %% [markdown]
+# ## How far listeners agree
+#
+# Where a corpus keeps every listener's own curve (VGMIDI), the panel can be
+# split in two random halves and the halves compared: over time, curve
+# against curve, as Phase 4 scores a model; and between pieces, as Phases 1 to
+# 3 score the piece labels. No generating function exists for real
+# listeners, so this is the book's human reference on such a corpus: what
+# another panel of listeners would reach, not a ceiling.
+
+# %%
+if corpus.listener_traces is not None:
+    over_time, between_pieces = panel_tables(corpus.listener_traces)
+    display(style_plain(over_time, CURVES_CAPTION))
+    display(style_plain(between_pieces, PIECES_CAPTION))
 
 # %% [markdown]
 # ## How SynthDEAM makes its labels

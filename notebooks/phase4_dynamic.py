@@ -60,11 +60,12 @@ from mer_utils.page import start_page
 from mer_utils.phase3.backbones import phase3_backbone
 from mer_utils.phase4 import figures, narrative
 from mer_utils.phase4.bundle import save_curve_model
-from mer_utils.phase4.experiment import GRU, load_inputs, run_setting, save_run, song_examples
-from mer_utils.phase4.protocol import comparisons_for_page, summary_for_page
-from mer_utils.phase4.settings import book_setting, mediaeval_setting
+from mer_utils.phase4.experiment import GRU, book_run, load_inputs, run_setting, save_run, song_examples
 from mer_utils.phase4.agreement import dimension_check
-from mer_utils.phase4.static import constant_baseline, fit_song_ridge
+from mer_utils.phase4.protocol import comparisons_for_page, summary, summary_for_page
+from mer_utils.phase4.reference import LABEL, human_reference
+from mer_utils.phase4.settings import mediaeval_setting
+from mer_utils.phase4.static import fit_song_ridge
 from mer_utils.results.published import dynamic_anchors
 from mer_utils.results.tables import style_plain
 from mer_utils.training.defaults import training_settings
@@ -112,10 +113,7 @@ display(Markdown(narrative.frames_sentence(inputs, backbone)))
 # test songs once.
 
 # %%
-setting = book_setting(split, inputs.curves.song_ids)
-values, static_label, static_details, scale_map = constant_baseline(inputs, corpus, setting, page.results_dir, page.run,
-                                                                    split, agreement)
-run = run_setting(inputs, setting, values, static_label, gru_settings, page.seed, static_details=static_details)
+run, scale_map = book_run(inputs, page, gru_settings, agreement)
 display(Markdown(narrative.setting_sentence(run)))
 display(Markdown(narrative.static_sentence(run, scale_map)))
 display(Markdown(narrative.models_sentence(run)))
@@ -129,14 +127,15 @@ fig = figures.learning_curves(run.gru.history, "The BiGRU: loss and validation R
 # the shape of a curve; r sees only the shape.
 
 # %%
-display(style_plain(summary_for_page(run.summary), f"Every model on the same {run.summary['songs'].max()} test "
-                    "songs and frames: mean per-song RMSE (-1..1 scale) and Pearson r [95% bootstrap interval over "
-                    "songs]"))
+reference = human_reference(corpus, run.setting.songs("test"))
+shown = run.summary if reference is None else summary(reference.beside(run.scores), page.groups)
+display(style_plain(summary_for_page(shown), narrative.summary_caption(run, page.cross_validated)))
 display(Markdown(narrative.protocol_note(run)))
+if reference is not None:
+    display(Markdown(reference.sentence()))
 
 # %%
-display(style_plain(comparisons_for_page(run.comparisons), "Paired comparisons on the same test songs: model A minus "
-                    "model B, mean over songs [95% paired bootstrap interval]"))
+display(style_plain(comparisons_for_page(run.comparisons), narrative.comparisons_caption(page.cross_validated)))
 display(Markdown(narrative.findings(run)))
 
 # %% [markdown]
@@ -152,7 +151,8 @@ fig = figures.example_curves(inputs.curves, {run.labels[k]: v for k, v in run.pr
                              song_examples(run), run.scores, run.labels[GRU])
 
 # %%
-fig = figures.score_distributions(run.scores, [run.labels[k] for k in run.predictions])
+fig = figures.score_distributions(run.scores if reference is None else reference.beside(run.scores),
+                                  [run.labels[k] for k in run.predictions] + ([] if reference is None else [LABEL]))
 
 # %% [markdown]
 # ## Published anchors
@@ -174,7 +174,7 @@ display(Markdown(narrative.anchors_note(dynamic_anchors())))
 # frame embeddings, since the book's static models saw some 2015 songs.
 
 # %%
-mediaeval = mediaeval_setting(split, inputs.curves.song_ids)
+mediaeval = mediaeval_setting(split, inputs.curves.song_ids, corpus.kind)
 if mediaeval is None:
     display(Markdown(narrative.mediaeval_absent_sentence(page.data, page.subset)))
 else:

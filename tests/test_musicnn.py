@@ -153,3 +153,30 @@ def test_the_log_mel_is_librosas_melspectrogram_to_float_rounding():
     expected = np.log10(1.0 + 10000.0 * theirs).T
     ours = musicnn.log_mel(audio)
     assert ours.shape == expected.shape and np.abs(ours - expected).max() < 1e-4
+
+
+def test_the_mel_filter_bank_is_librosas_bit_for_bit():
+    import librosa
+
+    theirs = librosa.filters.mel(sr=musicnn.SR, n_fft=musicnn.N_FFT, n_mels=musicnn.N_MELS)
+    assert np.array_equal(musicnn.mel_filters(), theirs.astype(np.float32))
+
+
+def test_the_float32_timbral_layers_through_the_dft_give_the_direct_convolution_to_float_rounding(msd_model):
+    import torch
+    import torch.nn.functional as F
+
+    patches = np.random.default_rng(3).uniform(0, 4, size=(3, musicnn.PATCH_FRAMES, musicnn.N_MELS)).astype(np.float32)
+    with torch.no_grad():
+        x = msd_model.input_norm(torch.from_numpy(patches))
+        for block in msd_model.timbral:
+            padded = F.pad(x, (0, 0, *block.time_padding)).contiguous()
+            exact = F.conv2d(padded[:, None].double(), block.weight.double()).amax(dim=3)  # float64, the library's
+            scale = float(exact.abs().max())
+            spectral = block.conv_max(padded)  # float32 on the CPU: through the DFT of the mel axis
+            assert spectral.shape == exact.shape == (3, musicnn.TIMBRAL_FILTERS, musicnn.PATCH_FRAMES)
+            assert float((spectral.double() - exact).abs().max()) < 2e-6 * scale
+            assert float((block.conv_max_strided(padded).double() - exact).abs().max()) < 2e-6 * scale
+            block.weight.mul_(2.0)  # new weights: the transformed ones are computed again
+            assert torch.allclose(block.conv_max(padded), 2 * spectral, rtol=1e-5, atol=1e-5 * scale)
+            block.weight.div_(2.0)

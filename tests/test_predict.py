@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import REPO
+from conftest import FETCH_MUSICNN, MUSICNN_WEIGHTS, REPO
 
 from mer_utils.errors import MerError
 from mer_utils.phase3.cnn14 import random_backbone
@@ -396,6 +396,59 @@ def test_parallel_decoding_gives_the_sequential_results_in_order(bundle_path, so
     assert [e is None for _, _, e in pooled] == [True, False, True, False, True]
     for (_, a, _), (_, b, _) in zip(one_at_a_time, pooled):
         assert a == b
+
+
+@pytest.fixture(scope="module")
+def musicnn_bundle_path(tmp_path_factory):
+    """A musicnn bundle (the real network, an untrained head) heard at 4 patches a song, as the predictor."""
+    from sklearn.preprocessing import StandardScaler
+
+    from mer_utils.phase3.backbones import phase3_backbone
+    from mer_utils.phase3.musicnn import EMBEDDING_DIM as MUSICNN_DIM
+    from mer_utils.phase3.musicnn_embeddings import musicnn_settings
+
+    if not MUSICNN_WEIGHTS.exists():
+        pytest.skip(FETCH_MUSICNN)
+    backbone = phase3_backbone("musicnn", "soundtracks", musicnn_weights=MUSICNN_WEIGHTS)
+    rng = np.random.default_rng(0)
+    mlp = MlpResult(
+        model=build_model("EmotionMLP", seed=0, in_features=MUSICNN_DIM).eval(),
+        feature_scaler=StandardScaler().fit(rng.normal(0, 2, size=(20, MUSICNN_DIM))),
+        target_scaler=fit_target_scaler(rng.uniform(2, 8, size=(20, 2))),
+        target_names=["valence_mean", "arousal_mean"],
+        history=pd.DataFrame(),
+        settings={"in_features": MUSICNN_DIM, "outputs": 2},
+    )
+    path = tmp_path_factory.mktemp("musicnn") / "models" / "predictor.pt"
+    bundles.save_bundle(path, mlp, {**backbone.info(), "name": backbone.name},
+                        {**musicnn_settings("float32"), "patches_per_song": 4}, data="soundtracks",
+                        extra=bundles.backbone_state(backbone))
+    return path
+
+
+def test_a_musicnn_model_runs_whole_songs_side_by_side_with_the_sequential_numbers_in_order(musicnn_bundle_path,
+                                                                                           songs):
+    from mer_utils.corpus.audio import ReadAhead
+
+    model = song_models.song_model(bundles.load_bundle(musicnn_bundle_path), threads=2)
+    assert model.embed_alone is not None and model.song_units == 4
+    files = [songs[k] for k in ("wav", "corrupt", "flac", "short", "ogg")]
+    one_at_a_time = list(cli.predict_files(model, files, jobs=0))
+    side_by_side = list(cli.predict_files(model, files, jobs=2))
+    assert [p for p, _, _ in side_by_side] == files
+    assert [e is None for _, _, e in side_by_side] == [True, False, True, False, True]
+    for (_, a, _), (_, b, _) in zip(one_at_a_time, side_by_side):
+        if a is not None:  # the same patches, embedded in other batch shapes: float32 rounding
+            assert {k: v for k, v in a.items() if k not in ("valence", "arousal")} == \
+                   {k: v for k, v in b.items() if k not in ("valence", "arousal")}
+            assert a["valence"] == pytest.approx(b["valence"], rel=1e-5)
+            assert a["arousal"] == pytest.approx(b["arousal"], rel=1e-5)
+    early = ReadAhead(files)
+    early._thread.join()
+    read = early.stop()
+    assert list(read) == files  # every file begun, the broken ones holding their errors
+    again = list(cli.predict_files(model, files, jobs=2, read=read))
+    assert [(p, r, str(e)) for p, r, e in again] == [(p, r, str(e)) for p, r, e in side_by_side]
 
 
 def test_the_progress_bar_shows_on_a_terminal_only_and_not_with_quiet():

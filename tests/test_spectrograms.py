@@ -144,3 +144,20 @@ def test_dataset_reads_lazily_and_caps_chunks(built):
     assert isinstance(dataset._array, np.memmap)
     row = dataset.frame["row"].iloc[4]
     assert np.allclose(x[0].numpy(), cache.array()[row].astype(np.float32))
+
+
+def test_a_corpus_heard_at_a_few_chunks_per_song_keeps_them_spread_over_each_song_in_every_part(built):
+    import dataclasses
+
+    from mer_utils.phase3.embeddings import spread_indices
+
+    corpus, cache, _ = built
+    sparse = dataclasses.replace(corpus, chunks_per_song=1)  # the clips hold 2 chunks each
+    split = song_split(corpus.song_ids, seed=3)
+    datasets, _, _ = split_datasets(cache, sparse, split, "valence_mean", seed=3)
+    every, _, _ = split_datasets(cache, corpus, split, "valence_mean", seed=3)
+    assert max(len(ds) for ds in every.values()) > max(len(ds) for ds in datasets.values()), "some songs were thinned"
+    for part, dataset in datasets.items():
+        for song, chunks in dataset.frame.groupby("song_id")["chunk"]:
+            all_chunks = every[part].frame.loc[every[part].frame["song_id"] == song, "chunk"].to_numpy()
+            assert list(chunks) == list(all_chunks[spread_indices(len(all_chunks), 1)]), (part, song)

@@ -135,6 +135,9 @@ class Corpus:
     reference: pd.DataFrame | None = None
     notes: list[str] = field(default_factory=list)
     curves: pd.DataFrame | None = None  # 2 Hz curves a loader maps itself (VGMIDI); None: DEAM's files
+    # each listener's own 2 Hz curve (song_id, listener, time_s, valence, arousal) where the corpus gives them (VGMIDI):
+    # the human reference of Phase 4 (mer_utils.phase4.reference)
+    listener_traces: pd.DataFrame | None = None
     # Phase 2 hears a song at most at this many of its 3-s chunks, spread over it, in every part of the split: a corpus
     # of long pieces (VGMIDI: 4.7 h) that would not train within the book's budget otherwise; None: every chunk
     chunks_per_song: int | None = None

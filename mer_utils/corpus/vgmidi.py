@@ -314,7 +314,7 @@ def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None
     defaults to ``<user cache>/vgmidi-audio``).  Wrong-length traces and pieces without MIDI are logged and
     kept in ``notes``; ``missing_audio`` lists the pieces without MIDI.
     """
-    from .vgmidi_render import check_renderer, render_pieces
+    from .vgmidi_render import check_renderer, provenance, render_pieces
 
     check_renderer(soundfont)
     found = read_annotations(root, subset=subset, mapping=mapping)
@@ -327,7 +327,11 @@ def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None
                     "group", "listeners", "measures", "duration", "midi_seconds", "midi_path"]].copy()
     songs["audio_path"] = [str(audio[int(i)]) for i in songs.index]
     untraced = sorted(set(found.pieces.index[found.pieces["midi_path"].notna()]) - set(songs.index))
-    notes = list(found.notes)
+    made = provenance(soundfont)
+    notes = [f"The listeners heard the MIDI played as piano; the book renders it the same way: {made['renderer_label']}"
+             f", with {made['soundfont_label']} (sha256 {made['soundfont_sha256'][:12]}...), General MIDI program "
+             f"{made['program']} (piano) on every channel, {made['sample_rate']:,} Hz mono, cached per piece.",
+             *found.notes]
     if untraced:
         notes.append(f"{len(untraced)} pieces have no trace of the right length and are left out: "
                      f"{', '.join(piece_label(i) for i in untraced)}.")
@@ -335,7 +339,8 @@ def load_vgmidi(root, subset: str = "all", name: str = "vgmidi", render_dir=None
     corpus = Corpus(name=name, root=Path(root).expanduser(), subset=subset, songs=songs,
                     missing_audio=found.missing_midi, kind="VGMIDI", scale=SCALE, group_column="group", notes=notes,
                     curves=curves[curves["song_id"].isin(songs.index)].reset_index(drop=True),
-                    chunks_per_song=PHASE2_CHUNKS)
+                    chunks_per_song=PHASE2_CHUNKS,
+                    listener_traces=found.traces[found.traces["song_id"].isin(songs.index)].reset_index(drop=True))
     log.info(corpus.describe())
     if not found.wrong_length.empty:
         log.warning("%s.", wrong_length_text(found.wrong_length), extra={"on_page": True})

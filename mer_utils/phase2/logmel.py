@@ -425,8 +425,8 @@ class ChunkDataset:
             from ..phase3.embeddings import spread_indices
 
             frame = frame.sort_values(["song_id", "chunk"])
-            frame = frame.groupby("song_id", group_keys=False).apply(
-                lambda song: song.iloc[spread_indices(len(song), per_song)])
+            keep = [rows[spread_indices(len(rows), per_song)] for rows in frame.groupby("song_id").indices.values()]
+            frame = frame.iloc[np.sort(np.concatenate(keep))] if keep else frame
         if max_chunks is not None and len(frame) > int(max_chunks):
             keep = np.random.default_rng(seed).choice(len(frame), size=int(max_chunks), replace=False)
             frame = frame.iloc[np.sort(keep)]

@@ -130,6 +130,47 @@ def run_setting(inputs: Inputs, setting: Setting, static_values: dict, static_la
                       static={"label": static_label, **(static_details or {})}, sequences=frames, seconds=seconds)
 
 
+def book_run(inputs: Inputs, page, gru_settings: dict, agreement=None, progress: bool = True):
+    """Every model on the book's own protocol: ``(run, scale_map)``.
+
+    With one split, :func:`run_setting` on it.  Under grouped folds (``page.folds`` of a cross-validated corpus),
+    :func:`run_setting` on each fold, its constant baseline from that fold's training songs, and the folds pooled
+    (:func:`pool_runs`): every song predicted once, intervals over whole groups.  ``scale_map`` is the first
+    setting's (``None`` when the baseline is refit, :func:`mer_utils.phase4.static.constant_baseline`).
+    """
+    from .settings import book_setting, fold_settings, pooled_setting
+    from .static import constant_baseline
+
+    splits = page.folds if page.cross_validated else {0: page.split}
+    settings = (fold_settings(splits, inputs.curves.song_ids) if page.cross_validated
+                else [book_setting(page.split, inputs.curves.song_ids)])
+    runs, scale_map = [], None
+    for setting, split in zip(settings, splits.values()):
+        values, label, details, scale = constant_baseline(inputs, page.corpus, setting, page.results_dir, page.run,
+                                                          split, agreement)
+        scale_map = scale_map or scale
+        runs.append(run_setting(inputs, setting, values, label, gru_settings, page.seed, progress=progress,
+                                static_details=details))
+    if len(runs) == 1:
+        return runs[0], scale_map
+    return pool_runs(runs, pooled_setting(settings), page.groups), scale_map
+
+
+def pool_runs(runs: list[SettingRun], setting, groups) -> SettingRun:
+    """Folds taken together: their test predictions and per-song scores concatenated (each song in one fold),
+    the summary and the paired comparisons computed again with intervals over ``groups``; the fitted models, the
+    learning curve and the settings shown are the first fold's (seconds are summed)."""
+    first = runs[0]
+    predictions = {key: pd.concat([r.predictions[key] for r in runs], ignore_index=True) for key in first.predictions}
+    scores = pd.concat([r.scores for r in runs], ignore_index=True)
+    pairs = [(first.labels[a], first.labels[b]) for a, b in PAIRS]
+    seconds = {k: sum(r.seconds.get(k, 0.0) for r in runs) for k in first.seconds}
+    return SettingRun(setting=setting, labels=first.labels, predictions=predictions, scores=scores,
+                      summary=summary(scores, groups), comparisons=comparisons(scores, pairs, groups), gru=first.gru,
+                      ridges=first.ridges, static={**first.static, "folds": len(runs)}, sequences=first.sequences,
+                      seconds=seconds)
+
+
 def song_examples(run: SettingRun, model: str = GRU) -> dict:
     """The test songs whose curves the page draws: the best, the median and the worst by ``model``'s per-song RMSE
     (the mean over both dimensions); ``{"best": id, "median": id, "worst": id}``."""

@@ -85,6 +85,20 @@ def setting_sentence(run) -> str:
     return text
 
 
+def summary_caption(run, cross_validated: bool) -> str:
+    """The caption of the page's table of every model."""
+    unit = "whole groups (series or films)" if cross_validated else "songs"
+    tested = "each predicted once, out of fold" if cross_validated else "test songs"
+    return (f"Every model on the same {run.summary['songs'].max()} songs ({tested}) and frames: mean per-song RMSE "
+            f"(-1..1 scale) and Pearson r [95% bootstrap interval over {unit}]")
+
+
+def comparisons_caption(cross_validated: bool) -> str:
+    unit = "whole groups" if cross_validated else "songs"
+    return (f"Paired comparisons on the same songs: model A minus model B, mean over songs [95% paired bootstrap "
+            f"interval over {unit}]")
+
+
 def static_sentence(run, scale_map: dict | None) -> str:
     """What the constant baseline is, and how its static prediction reaches the -1..1 scale."""
     static = run.static
@@ -227,6 +241,8 @@ def timing_sentence(inputs, run) -> str:
 
 def mediaeval_absent_sentence(data: str, subset: str) -> str:
     """Why the MediaEval 2015 setting did not run on this build, and what runs it."""
+    if data not in ("deam", "synth"):
+        return "MediaEval 2015's own setting is DEAM's (its 2015 test songs); it does not apply to this corpus."
     if data == "deam" and subset == "all":
         return ("The MediaEval 2015 setting needs both the 2013-14 excerpts and the 2015 songs with curves and "
                 "frames; this tree lacks one side.")

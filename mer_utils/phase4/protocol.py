@@ -17,8 +17,9 @@ Where r is undefined, a curve does not move (its range is below :data:`FLAT`):
   carries no information about the movement.  The constant static baseline therefore has r 0 on every song
   by construction, and a model's r against it asks whether the model follows the movement at all.
 
-Each mean over songs carries a 95% bootstrap interval over the songs, and two models are compared by the
-paired bootstrap of the difference of their means on the same songs
+Each mean over songs carries a 95% bootstrap interval over the songs (over whole groups, series or films, on a
+corpus evaluated by grouped folds), and two models are compared by the paired bootstrap of the difference of
+their means on the same songs
 (:func:`mer_utils.results.intervals.paired_mean_difference`): one is called better only when that interval
 excludes zero (lower RMSE, higher r).
 """
@@ -78,9 +79,9 @@ def song_scores(frames: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def summary(scores: pd.DataFrame) -> pd.DataFrame:
+def summary(scores: pd.DataFrame, groups: pd.Series | None = None) -> pd.DataFrame:
     """Per model and dimension (in the order of ``scores``): the mean per-song RMSE and r with their 95% intervals
-    over songs.
+    over songs (over whole groups when ``groups`` maps ``song_id`` to a group: a corpus under grouped folds).
 
     Columns ``model``, ``dimension``, ``songs``, ``rmse``, ``rmse_low``, ``rmse_high``, ``r``, ``r_low``,
     ``r_high``, ``r_songs`` (songs whose annotation moves), ``flat_predictions`` (songs predicted flat).
@@ -88,13 +89,18 @@ def summary(scores: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, d), g in scores.groupby(["model", "dimension"], sort=False):
         moving = g["r"].dropna()
-        rmse_low, rmse_high = mean_interval(g["rmse"])
-        r_low, r_high = mean_interval(moving)
+        rmse_low, rmse_high = mean_interval(g["rmse"], _groups(g["song_id"], groups))
+        r_low, r_high = mean_interval(moving, _groups(g.loc[moving.index, "song_id"], groups))
         rows.append({"model": model, "dimension": d, "songs": len(g), "rmse": float(g["rmse"].mean()),
                      "rmse_low": rmse_low, "rmse_high": rmse_high, "r": float(moving.mean()) if len(moving) else np.nan,
                      "r_low": r_low, "r_high": r_high, "r_songs": len(moving),
                      "flat_predictions": int(g["flat_prediction"].sum())})
     return pd.DataFrame(rows)
+
+
+def _groups(song_ids: pd.Series, groups: pd.Series | None):
+    """Each song's group for a bootstrap over groups, or ``None`` (songs resampled one by one)."""
+    return None if groups is None else song_ids.map(groups).astype(str).to_numpy()
 
 
 def reading(difference: dict, metric: str) -> str:
@@ -104,19 +110,21 @@ def reading(difference: dict, metric: str) -> str:
     return "better" if low > 0 else "worse" if high < 0 else "no detectable difference"
 
 
-def compare(scores: pd.DataFrame, a: str, b: str, dimension: str, metric: str) -> dict:
-    """Model ``a`` minus model ``b`` on ``metric``, paired over the songs where both have a value."""
+def compare(scores: pd.DataFrame, a: str, b: str, dimension: str, metric: str,
+            groups: pd.Series | None = None) -> dict:
+    """Model ``a`` minus model ``b`` on ``metric``, paired over the songs where both have a value (resampled in whole
+    groups with ``groups``)."""
     pick = scores[scores["dimension"] == dimension]
     both = (pick[pick["model"] == a].set_index("song_id")[metric].to_frame("a")
             .join(pick[pick["model"] == b].set_index("song_id")[metric].to_frame("b"), how="inner").dropna())
-    difference = paired_mean_difference(both["a"], both["b"])
+    difference = paired_mean_difference(both["a"], both["b"], _groups(both.index.to_series(), groups))
     return {"a": a, "b": b, "dimension": dimension, "metric": metric, **difference,
             "reading": reading(difference, metric)}
 
 
-def comparisons(scores: pd.DataFrame, pairs) -> pd.DataFrame:
+def comparisons(scores: pd.DataFrame, pairs, groups: pd.Series | None = None) -> pd.DataFrame:
     """:func:`compare` for every ``(a, b)`` of ``pairs``, dimension and metric, numbered from 1."""
-    rows = [compare(scores, a, b, d, m) for a, b in pairs for d in DIMENSIONS for m in METRICS
+    rows = [compare(scores, a, b, d, m, groups) for a, b in pairs for d in DIMENSIONS for m in METRICS
             if {a, b} <= set(scores["model"])]
     table = pd.DataFrame(rows)
     if len(table):

@@ -110,3 +110,72 @@ def split_half_pieces(traces: pd.DataFrame, n_splits: int = N_SPLITS, seed: int 
              "whole panel r (Spearman-Brown)": float(spearman_brown(draws[:, k].mean()))}
             for k, d in enumerate(DIMENSIONS)]
     return pd.DataFrame(rows).set_index("dimension")
+
+
+# --------------------------------------------------------------------------- beside the models of the Phase 4 page
+
+LABEL = "listeners: one half vs the other (human reference)"
+
+
+class HumanReference:
+    """The split-half reference of the pieces a Phase 4 run tests, shaped as the page's models are.
+
+    ``scores``: one row per piece and dimension with the columns of :func:`mer_utils.phase4.protocol.song_scores`
+    (``model`` is :data:`LABEL`; ``rmse`` and ``r`` are the half panels' means over splits); ``panel``: the
+    medians over pieces and the whole panel's r (:func:`split_half_summary`).
+    """
+
+    def __init__(self, traces: pd.DataFrame, song_ids, n_splits: int = N_SPLITS, seed: int = SEED):
+        per_piece = split_half_curves(traces[traces["song_id"].isin(list(song_ids))], n_splits, seed)
+        self.panel = split_half_summary(per_piece)
+        self.scores = per_piece.assign(model=LABEL, flat_truth=per_piece["r"].isna(), flat_prediction=False)[
+            ["model", "dimension", "song_id", "frames", "rmse", "r", "flat_truth", "flat_prediction"]]
+
+    def beside(self, scores: pd.DataFrame) -> pd.DataFrame:
+        """A run's per-song scores with the reference's rows added, on the pieces both have."""
+        return pd.concat([scores, self.scores[self.scores["song_id"].isin(scores["song_id"])]], ignore_index=True)
+
+    def sentence(self) -> str:
+        """The reference in words: a human reference, not a ceiling."""
+        v, a = (self.panel.loc[d] for d in DIMENSIONS)
+        return (f"**A human reference, not a ceiling.** The row *{LABEL}* scores the mean curve of a random half of "
+                f"each piece's listeners against the other half's, with the same per-piece RMSE and r, averaged over "
+                f"{N_SPLITS} random splits of each piece (median {v['listeners (median)']:.0f} listeners a piece). "
+                f"The median piece's half panels agree with r {v['half panel r']:.2f} on valence and "
+                f"{a['half panel r']:.2f} on arousal; for a whole panel the Spearman-Brown formula gives "
+                f"{v['whole panel r (Spearman-Brown)']:.2f} and {a['whole panel r (Spearman-Brown)']:.2f}, the "
+                "agreement a second panel of the same size would reach with this one. The models are scored "
+                "against the whole panel's mean curve, steadier than a half panel's, so a model can score above "
+                "the half-panel row without following the music better than a listener does; a model at or above "
+                "the whole-panel figure would predict this panel as well as another panel of listeners.")
+
+
+def human_reference(corpus, song_ids) -> HumanReference | None:
+    """The split-half reference of ``song_ids`` where the corpus keeps each listener's curve
+    (``corpus.listener_traces``, VGMIDI); ``None`` where it keeps only the panel's mean (DEAM, SynthDEAM)."""
+    traces = getattr(corpus, "listener_traces", None)
+    return None if traces is None or traces.empty else HumanReference(traces, song_ids)
+
+
+def panel_tables(traces: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The data page's two tables of the listeners' agreement: over time (per-piece curves, medians over pieces)
+    and between pieces (the piece labels Phases 1 to 3 predict), each with the whole panel's Spearman-Brown r."""
+    curves = split_half_summary(split_half_curves(traces)).reset_index()
+    pieces = split_half_pieces(traces).reset_index()
+    curves = pd.DataFrame({"dimension": curves["dimension"], "pieces": curves["pieces"],
+                           "half panel r (median piece)": curves["half panel r"].round(2),
+                           "half panel RMSE (median piece, -1..1)": curves["half panel RMSE"].round(3),
+                           "whole panel r (Spearman-Brown)": curves["whole panel r (Spearman-Brown)"].round(2)})
+    pieces = pd.DataFrame({"dimension": pieces["dimension"], "pieces": pieces["pieces"],
+                           "half panel r across pieces [95% of splits]": [
+                               f"{r:.2f} [{lo:.2f}, {hi:.2f}]" for r, lo, hi in
+                               zip(pieces["half panel r"], pieces["low"], pieces["high"])],
+                           "whole panel r (Spearman-Brown)": pieces["whole panel r (Spearman-Brown)"].round(2)})
+    return curves, pieces
+
+
+CURVES_CAPTION = ("Listeners over time: two random halves of each piece's listeners, their mean curves scored against "
+                  f"each other per piece ({N_SPLITS} splits a piece), the median over pieces; Phase 4's human reference")
+PIECES_CAPTION = ("Listeners between pieces: two random halves of every piece's listeners, their piece means "
+                  f"correlated across pieces ({N_SPLITS} splits); the human reference for the piece labels of Phases "
+                  "1 to 3")
