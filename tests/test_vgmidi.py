@@ -414,6 +414,9 @@ def test_pieces_without_midi_are_reported_and_left_out(tmp_path, caplog, monkeyp
     assert set(found.traces["song_id"]) == {1000}
     monkeypatch.setattr(vgmidi_render, "check_renderer", lambda soundfont=None: None)
     monkeypatch.setattr(vgmidi_render, "render_pieces", lambda paths, **kw: {i: tmp_path / "x.flac" for i in paths})
+    monkeypatch.setattr(vgmidi_render, "provenance", lambda soundfont=None: {
+        "renderer_label": "a stand-in", "soundfont_label": "none", "soundfont_sha256": "0" * 64, "program": 0,
+        "sample_rate": 22050})
     with caplog.at_level(logging.WARNING):
         corpus = load_vgmidi(root)
     assert corpus.song_ids == [1000] and corpus.missing_audio == [2000]
