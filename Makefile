@@ -331,7 +331,8 @@ book/phase3/finetune.ipynb: notebooks/phase3_finetune.py $(PARAMS)/phase3_finetu
 # (CNN14's or MSD's: Phase 4 does not wait for the MTT page)
 book/phase4/dynamic.ipynb: notebooks/phase4_dynamic.py $(PARAMS)/phase4.json book/phase1/models.ipynb $(P2_PAGES) $(filter-out $(P3_MTT_PAGE),$(P3_PAGES)) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/phase4.json
-book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(FT_PAGES) $(NB_DEPS)
+# the conclusions read Phase 4's saved comparisons too (the lesson on dynamic models)
+book/conclusions/comparison.ipynb: notebooks/conclusions.py $(PARAMS)/conclusions.json book/phase1/models.ipynb $(P2_PAGES) $(P3_PAGES) $(FT_PAGES) $(P4_PAGES) $(NB_DEPS)
 	$(RUN_NB) $< $@ --params $(PARAMS)/conclusions.json
 
 # Real music (4Q), only with FOURQ_DIR: after Phases 1 and 3, whose models it also scores on the 4Q clips.

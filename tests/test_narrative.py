@@ -505,3 +505,22 @@ def test_the_headline_sets_a_soundtracks_model_beside_the_second_panel_and_its_p
     assert "Chowdhury et al. 2019 published r 0.81 on this corpus." in found
     assert found[-1] == "Their random splits put excerpts of one film on both sides, which flatters them."
     assert all(len(s.split()) <= MAX_WORDS for s in found)
+
+
+def test_the_dynamic_lesson_reads_the_phase4_pages_paired_rmse_of_the_bigru_against_the_constant(tmp_path):
+    import json
+
+    from mer_utils.results.verdicts import LESSONS, dynamic_verdicts
+
+    assert dynamic_verdicts(tmp_path) == []  # no Phase 4 on this corpus
+    comparisons = [
+        {"a": "BiGRU, musicnn (MSD) frames", "b": "constant: best static model", "dimension": d, "metric": m,
+         "difference": diff, "low": diff - 0.01, "high": diff + 0.01, "reading": reading}
+        for d, m, diff, reading in (("valence", "rmse", -0.03, "better"), ("valence", "r", 0.2, "better"),
+                                    ("arousal", "rmse", 0.001, "no detectable difference"))]
+    comparisons.append({**comparisons[0], "a": "Ridge, Phase 1 features (3 s window)"})
+    (tmp_path / "phase4").mkdir()
+    (tmp_path / "phase4" / "book_folds.json").write_text(json.dumps({"comparisons": comparisons}))
+    rows = dynamic_verdicts(tmp_path)
+    assert [(r["target"], r["verdict"]) for r in rows] == [("valence", "holds"), ("arousal", "not shown")]
+    assert "per-song RMSE" in LESSONS["dynamic"] and rows[0]["comparison"].startswith("BiGRU")

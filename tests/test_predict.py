@@ -494,3 +494,15 @@ def test_a_saved_scaler_transforms_exactly_as_the_scikit_learn_scaler_it_was_sav
             assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
     with pytest.raises(MerError, match="expected 4 features per row, got 3"):
         saved.transform(np.zeros((2, 3)))
+
+
+def test_a_curve_model_trained_on_real_listeners_is_preferred_to_a_newer_synthdeam_one(tmp_path):
+    from mer_utils.phase4.bundle import CURVE_FILE
+
+    real = touch_bundle(tmp_path, "vgmidi", 1_000_000, CURVE_FILE.name, data="vgmidi",
+                        backbone={"name": "musicnn", "kind": "pretrained"})
+    touch_bundle(tmp_path, "synthdeam", 2_000_000, CURVE_FILE.name, data="synthdeam",
+                 backbone={"name": "musicnn", "kind": "pretrained"})
+    path, reason = bundles.choose_model(results_root=tmp_path, files=(CURVE_FILE,))
+    assert path == real and "real ratings" in reason
+    assert bundles.choose_model(data="vgmidi", results_root=tmp_path, files=(CURVE_FILE,))[0] == real

@@ -64,12 +64,15 @@ BUNDLE_FILES = (PREDICTOR_FILE, MUSICNN_BUNDLE_FILE, FINETUNED_FILES["musicnn"],
 FINETUNED_MODELS = ("MusicnnRegressor", "Cnn14Regressor")  # model-file names of a fine-tuned backbone
 PRETRAINED_KINDS = ("pretrained", "finetuned")  # a frozen pretrained backbone, or one fine-tuned from its weights
 RANDOM_KINDS = ("random", "scratch")  # random weights: frozen (CNN14's baseline), or trained from them
-DATA_FOLDERS = {"synth": "synthdeam", "deam": "deam", "soundtracks": "soundtracks"}  # --data -> results/<folder>
-REAL_RATINGS = ("deam", "soundtracks")  # corpora rated by listeners (results-folder names)
+DATA_FOLDERS = {"synth": "synthdeam", "deam": "deam", "soundtracks": "soundtracks",
+                "vgmidi": "vgmidi"}  # --data -> results/<folder>
+REAL_RATINGS = ("deam", "soundtracks", "vgmidi")  # corpora rated by listeners (results-folder names)
+MINUS_ONE_TO_ONE = ("vgmidi",)  # corpora whose song-level labels are on -1..1 (the means of their curves)
 SCALES = {  # the rating scale of each corpus's song-level targets, in words
     "synthdeam": "1-9, SynthDEAM's simulated raters (calibrated to DEAM)",
     "deam": "1-9, DEAM's listeners (song means)",
     "soundtracks": "1-9, Soundtracks Set 1 panel (Eerola and Vuoskoski 2011)",
+    "vgmidi": "-1..1, VGMIDI's listeners (each piece's mean over time and listeners)",
 }
 NOTHING_FOR_REAL_MUSIC = "its values test the pipeline and mean nothing for real music"
 
@@ -180,7 +183,11 @@ class Bundle:
     def scale(self) -> str:
         return str(self.raw.get("scale") or SCALES.get(self.data, "unknown"))
 
-    value_range = "1-9"  # the song-level ratings' range (a Phase 4 curve model's is -1..1)
+    @property
+    def value_range(self) -> str:
+        """The song-level labels' range: 1-9, or -1..1 on a corpus labelled on its curves' scale (a Phase 4 curve
+        model's is -1..1 too)."""
+        return "-1..1" if self.data in MINUS_ONE_TO_ONE else "1-9"
 
     @property
     def on_real_ratings(self) -> bool:

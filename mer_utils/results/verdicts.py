@@ -8,8 +8,9 @@ lesson's favour, ``reversed`` when it excludes zero against it, ``not shown``
 otherwise (embedding selection, which names no winner, ``holds`` when the interval excludes zero either
 way).  :func:`lesson_verdicts` reads one run's records; :func:`corpus_verdicts`
 does it for the latest run of every corpus under ``results/`` (SynthDEAM, DEAM,
-Soundtracks), so one table sets side by side what synthetic music, real film
-music and (with DEAM) the report's own corpus show.
+Soundtracks, VGMIDI), so one table sets side by side what synthetic music, real film
+music and (with DEAM) the report's own corpus show.  The Phase 4 lesson (:func:`dynamic_verdicts`) is read from
+the Phase 4 page's saved comparisons where the corpus has curves (SynthDEAM, VGMIDI, DEAM).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ LESSONS = {
     "pretraining": "Pretrained weights beat random ones (fine-tuned alike)",
     "temporal": "Temporal layers beat the plain CNN",
     "arousal": "Arousal is easier to predict than valence",
+    "dynamic": "Dynamic models follow the curve better than a constant (BiGRU against it, per-song RMSE)",
 }
+DYNAMIC_RUNS = ("book_split.json", "book_folds.json")  # Phase 4's run on the book's own protocol (experiment.save_run)
 
 
 LESSON_READINGS = {"better": "holds", "worse": "reversed", "no detectable difference": "not shown"}
@@ -95,6 +98,22 @@ def lesson_verdicts(records: list[dict], table: pd.DataFrame, best: dict) -> pd.
     return pd.DataFrame(rows, columns=["lesson", "target", "comparison", "difference", "low", "high", "verdict"])
 
 
+def dynamic_verdicts(results_dir) -> list[dict]:
+    """The Phase 4 lesson of one results folder, per dimension: the BiGRU minus the constant baseline on per-song
+    RMSE, from the page's saved comparisons (``phase4/book_split.json`` or ``book_folds.json``); ``[]`` without."""
+    found = [Path(results_dir) / "phase4" / name for name in DYNAMIC_RUNS]
+    path = next((p for p in found if p.is_file()), None)
+    if path is None:
+        return []
+    rows = []
+    for c in json.loads(path.read_text()).get("comparisons", []):
+        if c["a"].startswith("BiGRU") and c["b"].startswith("constant") and c["metric"] == "rmse":
+            verdict = LESSON_READINGS[c["reading"]]
+            rows.append({"lesson": "dynamic", "target": c["dimension"], "comparison": f"{c['a']} − {c['b']}",
+                         "difference": c["difference"], "low": c["low"], "high": c["high"], "verdict": verdict})
+    return rows
+
+
 def latest_run_records(results_dir) -> list[dict]:
     """The records of the run whose records were written last in ``<results_dir>/metrics`` (none: ``[]``)."""
     paths = sorted((Path(results_dir) / "metrics").glob("*.json"), key=lambda p: p.stat().st_mtime)
@@ -141,6 +160,8 @@ def corpus_verdicts(results_root) -> pd.DataFrame:
         records, _ = this_run(records, corpus)
         table = comparison_rows(records, corpus)
         found = lesson_verdicts(records, table, best_of_each_phase(table))
+        found = pd.concat([found, pd.DataFrame(dynamic_verdicts(Path(results_root) / name), columns=found.columns)],
+                          ignore_index=True)
         columns[label] = {(LESSONS[r.lesson], r.target): f"{r.verdict}: {format_interval(r.difference, (r.low, r.high), 2)}"
                           for r in found.itertuples()}
     if not columns:
