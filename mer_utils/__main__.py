@@ -155,7 +155,7 @@ def main(argv=None) -> int:
 
             main_check(rest)
         elif command == "download-4q":
-            from .corpus.fourq import main_fourq
+            from .corpus.fourq_fetch import main_fourq
 
             return int(main_fourq(rest) or 0)
         elif command == "download-weights":

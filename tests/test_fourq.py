@@ -15,6 +15,7 @@ from conftest import write_tone
 from test_download import FakeServer, closed_port, serve, server  # noqa: F401  (server: the fixture)
 
 from mer_utils.corpus import fourq as fq
+from mer_utils.corpus import fourq_fetch
 from mer_utils.errors import MerError
 
 FOURQ_SAMPLE = Path(__file__).resolve().parents[1].parent / "shared" / "4q-sample"
@@ -347,14 +348,14 @@ def test_fetch_fourq_unpacks_and_records(server, tmp_path, capsys):
     data = fourq_zip(tmp_path)
     url = serve(server, "resources/MER_audio_taffc_dataset.zip", data)
     target = tmp_path / "fourq"
-    assert fq.fetch_fourq(target, url=url, progress=False) == target
+    assert fourq_fetch.fetch_fourq(target, url=url, progress=False) == target
     loaded = fq.load_fourq(target)
     assert len(loaded.songs) == 8 and not (target / "__MACOSX").exists()
     record = json.loads((target / "downloads.json").read_text())["MER_audio_taffc_dataset.zip"]
     assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["bytes"] == len(data)
     assert leftovers(target) == []
     requests = len(server.log)
-    assert fq.main_fourq(["--fourq-dir", str(target), "--url", url]) == 0
+    assert fourq_fetch.main_fourq(["--fourq-dir", str(target), "--url", url]) == 0
     assert len(server.log) == requests  # already unpacked: no network
     assert "4Q is ready" in capsys.readouterr().out
 
@@ -365,10 +366,10 @@ def test_fetch_fourq_resumes_an_interrupted_download(server, tmp_path):
     target = tmp_path / "fourq"
     server.cut["MER_audio_taffc_dataset.zip"] = len(data) // 3
     with pytest.raises(MerError, match="interrupted"):
-        fq.fetch_fourq(target, url=url, progress=False)
+        fourq_fetch.fetch_fourq(target, url=url, progress=False)
     part = target / "MER_audio_taffc_dataset.zip.part"
     assert part.stat().st_size == len(data) // 3 and not (target / TOP).exists()
-    fq.fetch_fourq(target, url=url, progress=False)
+    fourq_fetch.fetch_fourq(target, url=url, progress=False)
     assert server.log[-1]["range"] == f"bytes={len(data) // 3}-" and server.log[-1]["status"] == 206
     assert len(fq.load_fourq(target).songs) == 8 and leftovers(target) == []
 
@@ -378,7 +379,7 @@ def test_fetch_fourq_offline_fails_fast_saying_where_to_put_the_zip(tmp_path):
     target = tmp_path / "fourq"
     began = time.monotonic()
     with pytest.raises(MerError, match="offline") as info:
-        fq.fetch_fourq(target, url=url, progress=False)
+        fourq_fetch.fetch_fourq(target, url=url, progress=False)
     assert time.monotonic() - began < 5
     message = str(info.value)
     assert url in message and str(target / "MER_audio_taffc_dataset.zip") in message and "unpack it into" in message
@@ -389,7 +390,7 @@ def test_fetch_fourq_uses_a_zip_placed_by_hand_offline(tmp_path):
     target.mkdir()
     (target / "MER_audio_taffc_dataset.zip").write_bytes(fourq_zip(tmp_path))
     url = f"http://127.0.0.1:{closed_port()}/MER_audio_taffc_dataset.zip"
-    fq.fetch_fourq(target, url=url, progress=False)
+    fourq_fetch.fetch_fourq(target, url=url, progress=False)
     assert len(fq.load_fourq(target).songs) == 8
 
 
@@ -397,6 +398,6 @@ def test_fetch_fourq_corrupt_zip_leaves_no_tree(server, tmp_path):
     url = serve(server, "MER_audio_taffc_dataset.zip", b"not a zip at all" * 100)
     target = tmp_path / "fourq"
     with pytest.raises(MerError, match="corrupt"):
-        fq.fetch_fourq(target, url=url, progress=False)
+        fourq_fetch.fetch_fourq(target, url=url, progress=False)
     assert not (target / TOP).exists() and leftovers(target) == []
     assert not (target / "downloads.json").exists()

@@ -19,7 +19,7 @@ from conftest import FETCH_MUSICNN, MUSICNN_WEIGHTS, REPO
 from mer_utils.errors import MerError
 from mer_utils.phase3.cnn14 import random_backbone
 from mer_utils.phase3.embeddings import EMBEDDING_DIM, Embedder
-from mer_utils.predict import bundles, cli, shipping
+from mer_utils.predict import bundles, cli
 from mer_utils.predict import songs as song_models
 from mer_utils.training.loop import fit_target_scaler
 from mer_utils.training.mlp import MlpResult
@@ -345,7 +345,7 @@ def test_no_bundle_is_one_error_naming_the_path_looked_for_and_make_book(tmp_pat
     for file in ("predictor.pt", "emotion_mlp_musicnn.pt", "emotion_mlp.pt"):
         assert str(tmp_path / "deam" / "models" / file) in str(caught.value)
     monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
-    monkeypatch.setattr(shipping, "SHIPPED_FILE", tmp_path / "absent.pt")
+    monkeypatch.setattr(bundles, "SHIPPED_FILE", tmp_path / "absent.pt")
     code, out, err = run([songs["ogg"]], capsys)
     assert code == 1 and out == ""
     (line,) = err.splitlines()
@@ -361,7 +361,7 @@ def test_without_model_or_data_the_command_uses_and_names_the_latest_bundle(
     latest.parent.mkdir(parents=True)
     latest.write_bytes(bundle_path.read_bytes())
     monkeypatch.setattr(bundles, "RESULTS_ROOT", tmp_path)
-    monkeypatch.setattr(shipping, "SHIPPED_FILE", tmp_path / "absent.pt")  # a checkout without the shipped file
+    monkeypatch.setattr(bundles, "SHIPPED_FILE", tmp_path / "absent.pt")  # a checkout without the shipped file
     code, out, err = run([songs["ogg"], "--format", "json"], capsys)
     assert code == 0, err
     assert Path(json.loads(out)[0]["model"]).resolve() == latest.resolve()

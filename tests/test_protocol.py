@@ -16,7 +16,8 @@ from mer_utils.corpus.base import TARGETS
 from mer_utils.corpus.deam import load_corpus
 from mer_utils.corpus.split import PARTS, part_ids, song_split
 from mer_utils.errors import MerError
-from mer_utils.phase1.regressors import grid_search, part_song_ids, split_arrays
+from mer_utils.phase1.features import part_song_ids, split_arrays
+from mer_utils.phase1.regressors import grid_search
 from mer_utils.phase1.selection import pearson_ranking
 from mer_utils.results.metrics import regression_metrics
 from mer_utils.results.records import load_records, make_record, save_result

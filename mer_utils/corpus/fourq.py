@@ -1,13 +1,14 @@
 """The 4Q audio emotion dataset (Panda, Malheiro and Paiva, 2018) as a data source.
 
-Used by: ``make data-4q`` (``python -m mer_utils download-4q``, :func:`main_fourq`) and, once it is
-written, the Real music chapter; tested on ``../shared/4q-sample``.
+Used by: ``notebooks/real_music.py`` (through :mod:`mer_utils.realmusic.corpus`) and ``make data-4q``, whose
+fetching is :mod:`mer_utils.corpus.fourq_fetch`; tested on ``../shared/4q-sample``.
 
 4Q is the dataset of "Novel audio features for music emotion recognition", IEEE
 Transactions on Affective Computing (2018): 900 real clips of about 30 s from the
 AllMusic API, 225 in each of Russell's quadrants, with artist, title, AllMusic mood
 tags and genres.  Its authors distribute it for research as one zip,
-:data:`FOURQ_URL`; :func:`fetch_fourq` (``make data-4q FOURQ_DIR=<dir>``) fetches it.
+:data:`FOURQ_URL`; :func:`mer_utils.corpus.fourq_fetch.fetch_fourq` (``make data-4q FOURQ_DIR=<dir>``)
+fetches it.
 
 The layout, relative to the folder it is unpacked into (``FOURQ_DIR``)::
 
@@ -38,22 +39,16 @@ sample, 260 are at 32 kHz, 126 at 22.05 kHz and 14 at 44.1 kHz.  Decode them wit
 """
 from __future__ import annotations
 
-import argparse
 import io
-import json
 import logging
 import os
-import shutil
-import urllib.parse
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ..cache import write_json_atomic
 from ..errors import AudioReadError, MerError
 
 log = logging.getLogger(__name__)
@@ -452,79 +447,3 @@ def grouped_folds(songs: pd.DataFrame, task: str = "quadrant", n_splits: int = 1
                 raise MerError(f"artist-grouped fold {fold} of repeat {repeat} is empty: use fewer than {n_splits} folds.")
             folds.append(Fold(repeat, fold, train, test))
     return folds
-
-
-# --------------------------------------------------------------------------- download
-
-
-def _has_csvs(root: Path) -> bool:
-    csvs, _, _ = _scan(root)
-    return all(csvs.values())
-
-
-def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, size: int | None = None, sha256: str | None = None,
-                md5: str | None = None, progress: bool = True) -> Path:
-    """Download and unpack MER_audio_taffc_dataset.zip into ``fourq_dir``; return ``fourq_dir``.
-
-    The authors publish no checksum, so the zip is checked against the server's
-    Content-Length (and ``size``, ``sha256``, ``md5`` where given: a downloads manifest's) and with :meth:`zipfile.ZipFile.testzip` before it is unpacked, and
-    the sha256 of what was fetched is recorded in ``<fourq_dir>/downloads.json``:
-    compare it with another download to be sure you have the same data.  The transfer
-    resumes after an interruption (``<zip>.part``) and fails at once on an offline
-    machine, saying which URL to fetch by hand and where to put it.  The zip is
-    unpacked into a hidden temporary folder and moved into place only when complete,
-    then deleted.  A tree already there (both CSVs found) is left alone; a zip placed
-    in ``fourq_dir`` by hand is used without network access.
-    """
-    from .audio import file_digest
-    from .download import UNPACK_PREFIX, _test_zip, _unpack, check_reachable, download
-
-    fourq_dir = Path(fourq_dir).expanduser()
-    if fourq_dir.exists() and not fourq_dir.is_dir():
-        raise MerError(f"FOURQ_DIR '{fourq_dir}' is not a folder: pass the folder to unpack 4Q into.")
-    fourq_dir.mkdir(parents=True, exist_ok=True)
-    for stale in fourq_dir.glob(UNPACK_PREFIX + "*"):  # left by an interrupted unpack
-        shutil.rmtree(stale, ignore_errors=True)
-    if _has_csvs(fourq_dir):
-        return fourq_dir
-    name = Path(urllib.parse.urlsplit(url).path).name or "MER_audio_taffc_dataset.zip"
-    path = fourq_dir / name
-    if not path.exists():
-        check_reachable(url, [(url, path)], alternative=f"or unpack it into {fourq_dir} yourself")
-    download(url, path, size=size, sha256=sha256, md5=md5, progress=progress)
-    _test_zip(path, url)
-    record_path = fourq_dir / FOURQ_RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record[name] = {
-        "url": url, "bytes": path.stat().st_size, "sha256": file_digest(path, "sha256"),
-        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    _unpack(path, fourq_dir)
-    write_json_atomic(record_path, record)
-    path.unlink()
-    if not _has_csvs(fourq_dir):
-        raise MerError(f"{name} from {url} was unpacked into {fourq_dir} but {ANNOTATIONS_FILE} and {METADATA_FILE} "
-                       "are not both there: a folder of the same name already in the way is never overwritten. "
-                       "Move it away and run again.")
-    return fourq_dir
-
-
-def main_fourq(argv=None) -> int:
-    """``python -m mer_utils download-4q --fourq-dir <dir>`` (``make data-4q FOURQ_DIR=<dir>``)."""
-    parser = argparse.ArgumentParser(prog="python -m mer_utils download-4q",
-                                     description="Download and unpack the 4Q audio emotion dataset.")
-    parser.add_argument("--fourq-dir", required=True, help="folder to unpack MER_audio_taffc_dataset.zip into")
-    parser.add_argument("--url", help=f"where the zip is (default {FOURQ_URL}, or the manifest's)")
-    from .download import MANIFEST_HELP, PUBLISHED, read_manifest
-
-    parser.add_argument("--manifest", help=MANIFEST_HELP)
-    args = parser.parse_args(argv)
-
-    entry = read_manifest(args.manifest).get("fourq", PUBLISHED["fourq"])
-    fourq_dir = fetch_fourq(args.fourq_dir, url=args.url or entry.url, size=entry.size, sha256=entry.sha256,
-                            md5=entry.md5)
-    fourq = load_fourq(fourq_dir)
-    recorded = fourq_dir / FOURQ_RECORD
-    print(f"4Q is ready: {fourq.describe()}"
-          + (f"; zip size and sha256 recorded in {recorded}" if recorded.exists() else ""))
-    return 0

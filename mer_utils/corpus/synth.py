@@ -21,7 +21,7 @@ statistics (:data:`TARGETS`), so a song's labels do not depend on the corpus siz
 Each song's expected label given its cues (:func:`expected_labels`, by simulation
 over the unexplained variation and the raters) is written to ``synthdeam_cues.csv``.
 The R² of those expectations against the published means on a set of songs
-(:func:`ceiling_r2`) is the ceiling beside every figure computed on those songs;
+(:func:`mer_utils.corpus.base.ceiling_r2`) is the ceiling beside every figure computed on those songs;
 over the whole corpus it is the "expected ceiling" in ``synthdeam.json``.  It is an
 expected upper bound, not a hard one: it assumes a model reads the cues off the
 audio exactly, and on a few dozen songs it moves by several hundredths.
@@ -66,6 +66,7 @@ from scipy.stats import norm
 
 from ..cache import atomic_path, settings_key, write_csv_atomic, write_json_atomic, write_text_atomic
 from ..errors import MerError
+from .base import ceiling_r2
 from .deam import DYNAMIC_FILES, DYNAMIC_SPREAD_FILES, STATIC_FILES, SYNTH_CUES_FILE, SYNTH_META_FILE
 
 VERSION = 3  # 2: each song's expected label is recorded in synthdeam_cues.csv; 3: dynamic labels from 2 s, with raters
@@ -289,20 +290,6 @@ def expected_labels(cues: pd.DataFrame, seed: int, draws: int = 200) -> pd.DataF
 def noise_ceiling(labels: pd.DataFrame, seed: int, draws: int = 200) -> dict:
     """The corpus-wide expected ceiling: :func:`ceiling_r2` of :func:`expected_labels` on every song."""
     return ceiling_r2(labels, expected_labels(labels, seed, draws))
-
-
-def ceiling_r2(labels: pd.DataFrame, expected: pd.DataFrame, song_ids=None) -> dict:
-    """R² (``r2_score``) of the generating function on some songs: expected labels against published ones.
-
-    The ceiling beside a figure must be computed on the songs of that figure:
-    on a few dozen songs it moves by several hundredths and can change which
-    target looks easier.  ``song_ids`` ``None`` means every song (the corpus-wide "expected ceiling").
-    """
-    from sklearn.metrics import r2_score
-
-    ids = list(labels.index if song_ids is None else song_ids)
-    return {f"{d}_mean": float(r2_score(labels.loc[ids, f"{d}_mean"], expected.loc[ids, f"{d}_expected"]))
-            for d in DIMENSIONS}
 
 
 def dynamic_times(seconds: float) -> np.ndarray:

@@ -24,7 +24,9 @@ report does not say which it used).  The mel bands are averaged in dB rather
 than raw power so that quiet and loud bands weigh alike in linear models.
 
 Results are cached per song (a :class:`mer_utils.cache.SongCache` keyed by the
-settings), so an interrupted run resumes where it stopped.
+settings), so an interrupted run resumes where it stopped.  :func:`split_arrays` hands
+the features of a split's three parts on as arrays, to the regressors
+(:mod:`.regressors`), the PCA table (:mod:`.selection`) and the transfer test.
 
 Used by: ``notebooks/phase1_features.py`` and ``notebooks/phase1_models.py``, and by
 ``notebooks/phase4_dynamic.py`` (:func:`descriptor_blocks`, the same descriptors over
@@ -186,6 +188,24 @@ def extract_features(
         log.warning("%d songs could not be decoded and are skipped: %s", len(skipped), id_list(skipped["song_id"]))
     write_csv_atomic(store.folder / "features.csv", frame, index=True)
     return FeatureTable(frame=frame, skipped=skipped, folder=store.folder)
+
+
+def part_song_ids(features: pd.DataFrame, split: pd.DataFrame, part: str) -> list[int]:
+    """The ids of the songs with features in one part, in the row order of :func:`split_arrays`."""
+    parts = split.set_index("song_id")["part"]
+    return [i for i in features.index if parts.get(i) == part]
+
+
+def split_arrays(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, target: str, columns=None):
+    """``(train_x, train_y, valid_x, valid_y, test_x, test_y)`` for the songs that have features."""
+    columns = list(features.columns) if columns is None else list(columns)
+    out = []
+    for part in ("train", "validation", "test"):
+        ids = part_song_ids(features, split, part)
+        if not ids:
+            raise MerError(f"no song with features in the {part} part of the split: the corpus is too small.")
+        out += [features.loc[ids, columns].to_numpy(dtype=float), labels.loc[ids, target].to_numpy(dtype=float)]
+    return tuple(out)
 
 
 def family_counts(columns) -> pd.Series:

@@ -7,8 +7,7 @@ Features are standardised inside the pipeline, so the scaler is fitted on the
 training folds only.
 
 Used by: ``notebooks/phase1_models.py`` (:func:`feature_set_records` and
-:func:`grid_search_records` make the page's two experiments) and
-``notebooks/phase1_features.py`` (:func:`split_arrays`).
+:func:`grid_search_records` make the page's two experiments).
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from ..errors import MerError
 from ..results.metrics import regression_metrics
 from ..results.intervals import predictions_frame
 from ..results.records import make_record
+from .features import part_song_ids, split_arrays
 from .selection import FEATURE_SETS, xgboost_regressor
 
 CV_FOLDS, CV_REPEATS = 5, 2  # repeated k-fold over the training and validation songs
@@ -82,7 +82,7 @@ def grid_search(
 
     Args:
         name: one of the six regressors (:func:`regressor`).
-        train_x, train_y, valid_x, valid_y, test_x, test_y: the arrays of :func:`split_arrays`.
+        train_x, train_y, valid_x, valid_y, test_x, test_y: the arrays of :func:`mer_utils.phase1.features.split_arrays`.
         grid: ``"full"`` (the book) or ``"small"`` (quick checks), a key of :data:`GRIDS`.
         seed: seeds the folds and the regressor.
         n_jobs: parallel fits of the grid search.
@@ -125,24 +125,6 @@ def fit_and_score(model, train_x, train_y, valid_x, valid_y, test_x, test_y) -> 
         "test": regression_metrics(test_y, predicted),
         "test_predicted": predicted,
     }
-
-
-def part_song_ids(features: pd.DataFrame, split: pd.DataFrame, part: str) -> list[int]:
-    """The ids of the songs with features in one part, in the row order of :func:`split_arrays`."""
-    parts = split.set_index("song_id")["part"]
-    return [i for i in features.index if parts.get(i) == part]
-
-
-def split_arrays(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, target: str, columns=None):
-    """``(train_x, train_y, valid_x, valid_y, test_x, test_y)`` for the songs that have features."""
-    columns = list(features.columns) if columns is None else list(columns)
-    out = []
-    for part in ("train", "validation", "test"):
-        ids = part_song_ids(features, split, part)
-        if not ids:
-            raise MerError(f"no song with features in the {part} part of the split: the corpus is too small.")
-        out += [features.loc[ids, columns].to_numpy(dtype=float), labels.loc[ids, target].to_numpy(dtype=float)]
-    return tuple(out)
 
 
 def feature_set_records(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, sets: dict, data: str,

@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..cache import write_json_atomic
 from ..errors import MerError
+from .features import split_arrays
 
 SELECTION_FILE = "phase1_selection.json"
 TOP_K = 15  # features in each ranked list (the report's top 15)
@@ -186,7 +187,6 @@ def load_selection(results_dir) -> dict[int, dict]:
 def pca_table(features: pd.DataFrame, labels: pd.DataFrame, split: pd.DataFrame, seed: int) -> pd.DataFrame:
     """:func:`pca_experiment` for both targets in one table (a ``target`` column first)."""
     from ..corpus.base import TARGETS, short_name
-    from .regressors import split_arrays
 
     tables = []
     for target in TARGETS:

@@ -196,7 +196,8 @@ class Cnn14Regressor(_Regressor):
 
 
 def model_classes() -> dict:
-    """The fine-tunable networks by model-file name (:func:`mer_utils.training.modelfile.model_classes` adds them)."""
+    """The fine-tunable networks by model-file name (the ``networks`` their readers pass to
+    :func:`mer_utils.training.modelfile.read_model_file`)."""
     return {"MusicnnRegressor": MusicnnRegressor, "Cnn14Regressor": Cnn14Regressor}
 
 
@@ -351,10 +352,8 @@ def load_finetuned(path, device=None) -> tuple[_Regressor, dict]:
     file is a :class:`MerError` naming it."""
     from ..training.modelfile import read_model_file
 
-    network, contents = read_model_file(path, device)
-    if contents["model"] not in model_classes():
-        raise MerError(f"{path} holds a {contents['model']}, not a fine-tuned backbone ({', '.join(model_classes())}).")
-    return network, contents
+    return read_model_file(path, device, networks=model_classes(),
+                           wanted=f"a fine-tuned backbone ({', '.join(model_classes())})")
 
 
 def predict_clip(model_file, audio: np.ndarray, device=None, batch_size: int = 32,

@@ -97,7 +97,10 @@ def load_curve_model(path) -> CurveModel:
     if not path.is_file():
         raise MerError(f"Phase 4 model {path} not found: run 'make book' first (the Phase 4 page saves it there), or "
                        "pass another path.")
-    model, raw = read_model_file(path, device="cpu")
+    from .sequence import DynamicGRU
+
+    model, raw = read_model_file(path, device="cpu", networks={"DynamicGRU": DynamicGRU},
+                                 wanted=f"a Phase 4 curve model (the {CURVE_FILE.name} 'make book' writes)")
     if raw["model"] != "DynamicGRU" or "frames" not in raw or "backbone" not in raw:
         raise MerError(f"{path} is not a Phase 4 curve model: pass the {CURVE_FILE.name} that 'make book' writes "
                        "under results/<data>/models/.")

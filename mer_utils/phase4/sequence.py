@@ -137,7 +137,6 @@ def fit_dynamic_gru(sequences: Sequences, train_ids, validation_ids, *, epochs: 
     """
     from ..training.loop import fit, fit_target_scaler, make_loader
     from ..training.mlp import fit_feature_scaler
-    from ..training.modelfile import build_model
 
     train = [s for s in train_ids if s in sequences.index]
     validation = [s for s in validation_ids if s in sequences.index]
@@ -149,7 +148,8 @@ def fit_dynamic_gru(sequences: Sequences, train_ids, validation_ids, *, epochs: 
     train_set = SongPieces(sequences, train, feature_scaler, target_scaler, MAX_TRAIN_FRAMES)
     validation_set = SongPieces(sequences, validation, feature_scaler, target_scaler)
     kwargs = {"in_features": sequences.source.dim, "outputs": len(DIMENSIONS)}
-    model = build_model("DynamicGRU", seed=seed, **kwargs)
+    torch.manual_seed(seed)  # the initial weights, as modelfile.build_model draws them
+    model = DynamicGRU(**kwargs)
     with torch_threads(n_threads):
         model, history = fit(model, make_loader(train_set, batch_size, shuffle=True, seed=seed, collate_fn=pad_songs),
                              make_loader(validation_set, batch_size, collate_fn=pad_songs), epochs=int(epochs),

@@ -54,6 +54,7 @@ BUNDLE_FILE = MODELS / "emotion_mlp.pt"  # the CNN14 page's EmotionMLP
 MUSICNN_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn.pt"  # the musicnn page's EmotionMLP
 MUSICNN_MTT_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn_mtt.pt"  # the musicnn (MTT) page's, beside it (--model reads it)
 PREDICTOR_FILE = MODELS / "predictor.pt"  # the predictor for real music (notebooks/predictor.py)
+SHIPPED_FILE = Path(__file__).resolve().parent / "data" / "predictor.pt"  # its copy inside the package (shipping.py)
 FINETUNED_FILES = {  # the fine-tuning page's networks for new recordings (notebooks/phase3_finetune.py), by backbone
     "musicnn": MODELS / "musicnn_finetuned.pt",
     "cnn14": MODELS / "cnn14_finetuned.pt",
@@ -208,7 +209,11 @@ def load_bundle(path) -> Bundle:
             f"model file {path} not found: run 'make book' first (Phase 3 trains the EmotionMLP and saves it "
             "there), or pass --model PATH."
         )
-    model, raw = read_model_file(path, device="cpu")
+    from ..phase3.finetune_models import model_classes as finetuned_classes
+    from ..training.mlp import EmotionMLP
+
+    model, raw = read_model_file(path, device="cpu", networks={"EmotionMLP": EmotionMLP, **finetuned_classes()},
+                                 wanted="a model bundle for mer predict (the EmotionMLP or a fine-tuned backbone)")
     mlp = raw["model"] == "EmotionMLP" and "feature_scaler" in raw
     if not (mlp or raw["model"] in FINETUNED_MODELS) or "backbone" not in raw:
         raise MerError(
@@ -331,7 +336,7 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
     on real ratings (DEAM or Soundtracks) with a pretrained (or fine-tuned)
     backbone, the best kind of file in ``files``' order first, the most recently
     written of those (a book the user built); else the predictor shipped inside
-    the package (``shipped``, default :data:`mer_utils.predict.shipping.SHIPPED_FILE`).
+    the package (``shipped``, default :data:`SHIPPED_FILE`, which :mod:`mer_utils.predict.shipping` writes).
     A SynthDEAM model, or any model with random weights, runs only when asked for.
     ``files``: the bundle files to look for, best first (``mer predict --curve``:
     Phase 4's curve model; there is no shipped curve model, so the best of those
@@ -358,8 +363,6 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
         return real[-1], ("a book you built, trained on real ratings with a pretrained backbone (preferred to the "
                           "shipped predictor), the best kind of model file and the most recently written" + others)
     if files == BUNDLE_FILES:
-        from .shipping import SHIPPED_FILE
-
         shipped = Path(shipped or SHIPPED_FILE)
         if shipped.is_file():
             book = f"; {len(found)} model(s) of the SynthDEAM book: --data synth" if found else ""

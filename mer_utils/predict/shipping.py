@@ -32,8 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import MerError
-
-SHIPPED_FILE = Path(__file__).resolve().parent / "data" / "predictor.pt"
+from .bundles import SHIPPED_FILE
 NETWORK = "MSD_musicnn"  # the backbone the shipped head reads, from the musicnn wheel
 LICENCE_NOTE = (
     "The head was learned from research datasets: Soundtracks (Eerola and Vuoskoski 2011, excerpts of commercial film "

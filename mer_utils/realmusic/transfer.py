@@ -202,7 +202,8 @@ def phase1_transfer(book: dict, fourq_features: pd.DataFrame, seed: int = 42, n_
     from ..corpus.sources import corpus_for
     from ..corpus.split import ONE_SPLIT, fold_splits, read_split
     from ..phase1.features import extract_features
-    from ..phase1.regressors import regressor, split_arrays
+    from ..phase1.features import split_arrays
+    from ..phase1.regressors import regressor
     from ..results.crossfit import fold_detail
     from ..results.runs import run_identity
 

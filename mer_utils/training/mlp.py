@@ -111,7 +111,6 @@ def fit_emotion_mlp(
     by an order of magnitude when another process keeps a core busy.
     """
     from .loop import array_loader, fit, fit_target_scaler
-    from .modelfile import build_model
 
     x_train, x_val = np.asarray(x_train, dtype=np.float32), np.asarray(x_val, dtype=np.float32)
     y_train, y_val = np.asarray(y_train, dtype=float), np.asarray(y_val, dtype=float)
@@ -126,7 +125,8 @@ def fit_emotion_mlp(
     )
     val_loader = array_loader(feature_scaler.transform(x_val), y_val, target_scaler, batch_size)
     outputs = 1 if y_train.ndim == 1 else y_train.shape[1]
-    model = build_model("EmotionMLP", seed=seed, in_features=x_train.shape[1], outputs=outputs)
+    torch.manual_seed(seed)  # the initial weights, as modelfile.build_model draws them
+    model = EmotionMLP(in_features=x_train.shape[1], outputs=outputs)
     with torch_threads(n_threads):
         model, history = fit(
             model,

@@ -37,18 +37,20 @@ VERSION = 2
 
 
 def model_classes() -> dict:
-    """Every network of the book by name: the four Phase 2 CNNs, the Phase 3 EmotionMLP, the fine-tuned backbones
-    and Phase 4's DynamicGRU."""
+    """The networks this floor knows by name: the four Phase 2 CNNs and the EmotionMLP.
+
+    The networks of later chapters (the fine-tuned backbones of Phase 3, Phase 4's
+    DynamicGRU) are built by their own modules, which pass their classes to
+    :func:`read_model_file` (``networks``): this module never imports a later chapter.
+    """
     from ..phase2.models import CNN_CLASSES
-    from ..phase3.finetune_models import model_classes as finetuned_classes
-    from ..phase4.sequence import DynamicGRU
     from .mlp import EmotionMLP
 
-    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP, **finetuned_classes(), "DynamicGRU": DynamicGRU}
+    return {**CNN_CLASSES, "EmotionMLP": EmotionMLP}
 
 
 def build_model(name: str, seed: int | None = None, **kwargs):
-    """A fresh model by class name; with ``seed``, its initial weights are reproducible."""
+    """A fresh model by class name (:func:`model_classes`); with ``seed``, its initial weights are reproducible."""
     import torch
 
     classes = model_classes()
@@ -121,7 +123,7 @@ def write_model_file(
     Args:
         path: the ``.pt`` file to write.
         model: the trained network; its ``state_dict`` is saved on the CPU.
-        model_name: its name in :func:`model_classes`.
+        model_name: its name, a key of the reader's ``networks`` (:func:`read_model_file`).
         target_scaler: the label scaler fit on the training songs.
         targets: the target names, in the model's output order.
         settings: plain values describing the run (numbers, strings, lists).
@@ -148,9 +150,11 @@ def write_model_file(
     return path
 
 
-def read_model_file(path, device=None) -> tuple[object, dict]:
+def read_model_file(path, device=None, networks: dict | None = None, wanted: str = "") -> tuple[object, dict]:
     """Read a file of :func:`write_model_file`: ``(model in eval mode, the file's contents)``.
 
+    ``networks`` maps the model names the caller accepts to their classes (default :func:`model_classes`);
+    ``wanted`` says what the caller expected, for the message when the file holds another network.
     A missing, unreadable or foreign file raises :class:`MerError` naming it and the fix.
     """
     import torch
@@ -180,7 +184,10 @@ def read_model_file(path, device=None) -> tuple[object, dict]:
             f"{path} was saved by a newer version of mer_utils (model file version {contents['version']}): "
             "update the code."
         )
-    model = build_model(contents["model"], **contents.get("model_kwargs", {}))
+    classes = model_classes() if networks is None else networks
+    if contents["model"] not in classes:
+        raise MerError(f"{path} holds a {contents['model']}, not {wanted or 'one of ' + ', '.join(classes)}.")
+    model = classes[contents["model"]](**contents.get("model_kwargs", {}))
     model.load_state_dict(contents["state_dict"])
     return model.to(pick_device(device)).eval(), contents
 
