@@ -31,13 +31,13 @@ seed = None
 from IPython.display import Markdown, display
 
 from mer_utils import plots
+from mer_utils.corpus import narrative
 from mer_utils.corpus.deam import dynamic_annotations
 from mer_utils.corpus.split import fold_overview, part_overview
 from mer_utils.corpus.synth import cue_weight_table
 from mer_utils.page import start_page
 from mer_utils.phase4.narrative import dynamic_annotations_note
 from mer_utils.phase4.reference import CURVES_CAPTION, PIECES_CAPTION, panel_tables
-from mer_utils.results import narrative
 from mer_utils.results.tables import style_plain
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)

@@ -34,7 +34,7 @@ from IPython.display import Markdown, display
 
 from mer_utils import plots
 from mer_utils.page import start_page
-from mer_utils.results import narrative
+from mer_utils.phase1 import narrative
 from mer_utils.results.tables import label_summary
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)

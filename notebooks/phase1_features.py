@@ -46,8 +46,8 @@ from mer_utils.corpus.base import TARGETS
 from mer_utils.corpus.split import part_ids
 from mer_utils.page import start_page
 from mer_utils.phase1 import selection
+from mer_utils.phase1 import narrative
 from mer_utils.phase1.features import extract_features, family_counts
-from mer_utils.results import narrative
 
 page = start_page(data, data_dir, subset, results_dir, cache_dir, seed)
 corpus, split = page.corpus, page.first_split

@@ -45,11 +45,12 @@ from IPython.display import Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.base import TARGETS
 from mer_utils.page import start_page
+from mer_utils.phase1 import narrative
 from mer_utils.phase1.features import extract_features
 from mer_utils.phase1.regressors import DEFAULT_GRID, feature_set_records, grid_search_records
 from mer_utils.phase1.selection import load_selection
-from mer_utils.results import narrative
 from mer_utils.results.crossfit import over_folds
+from mer_utils.results.published import protocol_note
 from mer_utils.results.records import picked_test_predictions, save_results, validation_picks
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training.runtime import DEFAULT_JOBS
@@ -104,4 +105,4 @@ fig = plots.song_predictions(*picked_test_predictions(picks, TARGETS), TARGETS, 
 
 # %%
 display(Markdown(narrative.phase1_model_findings(models_table)))
-display(Markdown(narrative.protocol_note(1)))
+display(Markdown(protocol_note(1)))

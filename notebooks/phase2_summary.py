@@ -38,8 +38,9 @@ from IPython.display import Markdown, display
 
 from mer_utils import plots
 from mer_utils.page import start_page
+from mer_utils.phase2 import narrative
 from mer_utils.phase2.models import LABELS
-from mer_utils.results import narrative
+from mer_utils.results.published import protocol_note
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training import phase2
 
@@ -68,7 +69,7 @@ style_table(song_table.rename(columns=readable), caption="Phase 2, song level: v
             details=True)
 
 # %%
-display(Markdown(narrative.protocol_note(2)))
+display(Markdown(protocol_note(2)))
 
 # %%
 style_table(comparison_table(chunks, corpus, phase=2, columns=columns, split=split).rename(columns=readable),

@@ -60,9 +60,9 @@ from mer_utils.corpus.base import short_name
 from mer_utils.corpus.split import part_ids
 from mer_utils.page import start_page
 from mer_utils.phase2 import logmel
+from mer_utils.phase2 import narrative
 from mer_utils.phase2.models import LABELS, count_parameters, summary
-from mer_utils.results import narrative
-from mer_utils.results.published import report_epoch_table, report_figure
+from mer_utils.results.published import protocol_note, report_epoch_table, report_figure
 from mer_utils.results.records import save_results
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training import phase2
@@ -124,7 +124,7 @@ display(phase2.epoch_table(history).style.format(precision=4).hide(axis="index")
     "This run, one row per epoch (validation; RMSE and MAE on the 1..9 scale)"))
 display(report_epoch_table(model_name, target).style.format(precision=4).hide(axis="index").set_caption(
     "The report's per-epoch table for this model and target (DEAM, validation, as printed)"))
-display(Markdown(narrative.protocol_note(2)))
+display(Markdown(protocol_note(2)))
 display(Markdown(narrative.best_epoch_note(history)))
 
 # %%

@@ -64,8 +64,8 @@ from mer_utils import plots
 from mer_utils.corpus.base import TARGETS
 from mer_utils.page import start_page
 from mer_utils.phase3 import finetune
+from mer_utils.phase3 import finetune_narrative as words
 from mer_utils.phase3.backbones import phase3_backbone
-from mer_utils.results import finetune_narrative as words
 from mer_utils.results.records import save_results
 from mer_utils.results.runs import records_of_run
 from mer_utils.results.tables import style_plain

@@ -71,11 +71,11 @@ from IPython.display import Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
+from mer_utils.phase3 import narrative
 from mer_utils.phase3.backbones import phase3_backbone
-from mer_utils.predict.bundles import save_page_model
 from mer_utils.phase3.space import map_agreement, tsne_map
-from mer_utils.results import narrative
-from mer_utils.results.published import report_figure
+from mer_utils.predict.bundles import save_page_model
+from mer_utils.results.published import protocol_note, report_figure
 from mer_utils.results.records import picked_test_predictions, save_results
 from mer_utils.results.tables import comparison_table, style_table
 from mer_utils.training.defaults import training_settings
@@ -167,7 +167,7 @@ fig = plots.mlp_learning_curves(history, TARGETS, report_r2={t: report_figure(3,
 save_results(page.results_dir, records)
 table = comparison_table(records, corpus, phase=3, columns=["target", "cv_r2_mean", "cv_r2_sd"], split=split)
 display(style_table(table, narrative.phase3_table_caption(what, best_epoch)))
-display(Markdown(narrative.protocol_note(3)))
+display(Markdown(protocol_note(3)))
 
 # %%
 tested = picked_test_predictions({r["target"]: r for r in records}, TARGETS)

@@ -63,10 +63,10 @@ precision = None  # "auto" (bfloat16 where the CPU supports it), "float32" or "b
 from IPython.display import Markdown, display
 
 from mer_utils.realmusic import crossval, figures, tables, transfer
+from mer_utils.realmusic import narrative
 from mer_utils.realmusic.corpus import start_real_music
 from mer_utils.realmusic.representations import (common_songs, compute_representations, frame_of, lesson_labels,
                                                  overview)
-from mer_utils.results import narrative
 from mer_utils.results.intervals import N_RESAMPLES
 from mer_utils.results.published import FOURQ_PROTOCOL_CAVEAT, fourq_published
 

@@ -158,10 +158,10 @@ def mtt_network():
 
 
 def test_the_mtt_network_has_its_own_setting_label_method_and_model_file(mtt_network):
+    from mer_utils.phase3 import narrative
     from mer_utils.phase3.backbones import MTT_KEY, SETTINGS
     from mer_utils.phase3.musicnn_wheel import DATA_SHA256
     from mer_utils.predict import bundles
-    from mer_utils.results import narrative
 
     mtt = phase3_backbone("musicnn", "soundtracks", musicnn_weights="MTT_musicnn")
     msd = phase3_backbone("musicnn", "soundtracks")

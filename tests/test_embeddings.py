@@ -9,13 +9,16 @@ import sys
 import textwrap
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from conftest import REPO, make_tree, write_tone
+from fake_records import records_of
 
 from mer_utils.corpus.audio import file_digest
 from mer_utils.corpus.deam import load_corpus
 from mer_utils.errors import MerError
+from mer_utils.phase3 import narrative
 from mer_utils.phase3.cnn14 import CHECKPOINT_NAME, Backbone, backbone_for, build_cnn14, load_backbone, random_backbone
 from mer_utils.phase3.embeddings import (
     EMBEDDING_DIM,
@@ -341,3 +344,89 @@ def test_the_decoding_budget_holds_the_default_corpus_and_bounds_deam():
     deam = clips_ahead(45.0, 32000)
     assert deam * 45 * 32000 * 4 <= DECODE_AHEAD_BYTES and deam < 1744, "at DEAM scale, a bounded window"
     assert clips_ahead(3600.0, 32000, budget=10) == 2, "never fewer than two"
+
+
+# --------------------------------------------------------------------------- the Phase 3 page's sentences
+
+
+@pytest.mark.parametrize(
+    "r, words",
+    [
+        (narrative.CLEAR_GRADIENT_R, "a clear gradient"),
+        (narrative.CLEAR_GRADIENT_R - 0.01, "a partial gradient"),
+        (narrative.PARTIAL_GRADIENT_R, "a partial gradient"),
+        (narrative.PARTIAL_GRADIENT_R - 0.01, "at most a faint trend"),
+        (narrative.FAINT_TREND_R, "at most a faint trend"),
+        (narrative.FAINT_TREND_R - 0.01, "no visible order"),
+        (float("nan"), "cannot be measured"),
+    ],
+)
+def test_neighbour_strength_words_change_exactly_at_their_thresholds(r, words):
+    assert narrative.neighbour_strength(r) == words
+
+
+def agreement_notes(valence, arousal, random_backbone=False, synthetic=False):
+    values = {"valence_mean": valence, "arousal_mean": arousal}
+    return narrative.embedding_map_notes(values, values, 13.0, 40, 42, random_backbone, synthetic)
+
+
+def test_the_map_notes_say_arousal_separates_only_when_it_leads_by_more_than_the_gap():
+    gap = narrative.CLEAR_AGREEMENT_GAP
+    assert "this run shows the same difference" in agreement_notes(0.3, 0.3 + gap + 0.01)
+    assert "does not show that difference clearly" in agreement_notes(0.3, 0.3 + gap - 0.01)
+    assert "does not show that difference clearly" in agreement_notes(0.6, 0.3)  # valence leads
+    assert "Neither target is ordered" in agreement_notes(0.0, narrative.FAINT_TREND_R - 0.01)
+    notes = agreement_notes(0.5, 0.7, random_backbone=True, synthetic=True)
+    assert "**random weights**" in notes and "**synthetic**" in notes
+
+
+def test_the_map_notes_name_the_embeddings_own_size():
+    values = {"valence_mean": 0.5, "arousal_mean": 0.7}
+    text = narrative.embedding_map_notes(values, values, 30.0, 500, 42, False, True, dimensions=200)
+    assert "full 200-dimensional space" in text and "2048" not in text
+
+
+def mlp_table(valence_test, arousal_test, synthetic=True):
+    rows = [
+        {
+            "target": t,
+            "test_r2": r,
+            "validation_r2": r + 0.05,
+            "test_rmse": 0.9,
+            "report_r2": rep,
+            "ceiling_r2": 0.7,
+            "below_ceiling": 0.7 - r,
+        }
+        for t, r, rep in (("valence_mean", valence_test, 0.4509), ("arousal_mean", arousal_test, 0.667))
+    ]
+    return pd.DataFrame(rows)
+
+
+def history(best=4, run=7, stopped=True):
+    frame = pd.DataFrame({"epoch": range(1, run + 1)})
+    frame.attrs.update(best_epoch=best, epochs_run=run, stopped_early=stopped)
+    return frame
+
+
+def test_mlp_findings_name_the_easier_target_only_when_the_paired_interval_says_so():
+    clear = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 1.0, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.3, {})])
+    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=clear)
+    assert "On this run **arousal** is predicted better than valence on the same 120 test songs" in text
+    assert "The report found arousal far easier than valence for this model (0.667 against 0.451)" in text
+    assert "the generating function's R² on these test songs is 0.700, 0.500 above this test score" in text
+    assert "The best validation epoch was 4 of 7 run (early stopping ended the run)." in text
+    close = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 0.6, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.6, {})],
+                       seed=2)
+    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=close)
+    assert "there is **no detectable difference** between the two targets" in text
+    none = narrative.mlp_findings(mlp_table(0.0, -0.1), history(stopped=False), random_backbone=True, synthetic=False,
+                                  records=clear)
+    assert "Neither target is predicted better than by the mean label" in none
+    assert "random-weight CNN14 features" in none and "this run's test score is 0.451 below it" in none
+
+
+def test_each_backbone_has_its_method_and_the_caption_names_the_reports_backbone():
+    assert "2048-dimensional" in narrative.backbone_method("cnn14")
+    assert "200-dimensional" in narrative.backbone_method("musicnn")
+    caption = narrative.phase3_table_caption("musicnn (MSD)", 7)
+    assert caption.startswith("EmotionMLP on musicnn (MSD) embeddings") and "on PANNs CNN14" in caption

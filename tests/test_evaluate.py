@@ -75,8 +75,8 @@ def test_every_test_figure_in_a_comparison_table_is_shown_with_its_interval():
 
 
 def test_the_validation_pick_of_each_target_and_its_test_predictions():
+    from mer_utils.phase1.narrative import picks_title
     from mer_utils.results.intervals import predictions_frame
-    from mer_utils.results.narrative import picks_title
     from mer_utils.results.records import make_record, picked_test_predictions, validation_picks
 
     def record(model, target, val_r2, songs):

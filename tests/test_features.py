@@ -4,10 +4,12 @@ import json
 import os
 
 import numpy as np
+import pandas as pd
 from conftest import make_tree
 
 from mer_utils.corpus.audio import load_audio
 from mer_utils.corpus.deam import load_corpus
+from mer_utils.phase1 import narrative
 from mer_utils.phase1.features import FAMILIES, extract_features, feature_family, feature_names, song_features
 
 
@@ -67,3 +69,29 @@ def test_a_song_cache_rewrites_its_settings_file_only_when_they_change(tmp_path)
     assert settings.stat().st_mtime_ns == 1_000_000_000
     SongCache(folder, {"sr": 16000, "version": 1})
     assert json.loads(settings.read_text()) == {"sr": 16000, "version": 1}
+
+
+# --------------------------------------------------------------------------- the Phase 1 pages' sentences
+
+
+def test_skew_is_symmetric_below_the_threshold_and_names_the_longer_tail_above():
+    assert narrative.skew_shape(narrative.SYMMETRIC_SKEW - 0.01) == "close to symmetric"
+    assert narrative.skew_shape(-(narrative.SYMMETRIC_SKEW - 0.01)) == "close to symmetric"
+    assert narrative.skew_shape(narrative.SYMMETRIC_SKEW).startswith("skewed to the right")
+    assert narrative.skew_shape(-narrative.SYMMETRIC_SKEW).startswith("skewed to the left")
+
+
+def test_phase1_findings_report_the_validation_pick_and_never_a_test_pick():
+    table = pd.DataFrame(
+        [
+            {"model": "Ridge", "target": t, "validation_r2": 0.5, "test_r2": 0.1}
+            for t in ("valence_mean", "arousal_mean")
+        ]
+        + [
+            {"model": "SVR", "target": t, "validation_r2": 0.4, "test_r2": 0.6}
+            for t in ("valence_mean", "arousal_mean")
+        ]
+    )
+    text = narrative.phase1_model_findings(table)
+    assert "the model chosen on validation is **Ridge** (validation R² 0.500, test R² 0.100)" in text
+    assert "SVR" not in text and "on test would have been" not in text

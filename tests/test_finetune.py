@@ -311,7 +311,7 @@ def differences(readings: list[str]) -> pd.DataFrame:
 
 
 def test_the_findings_name_the_better_model_only_when_the_interval_says_so():
-    from mer_utils.results.finetune_narrative import findings
+    from mer_utils.phase3.finetune_narrative import findings
 
     text = findings(differences(["better", "no detectable difference"]), "musicnn", groups=True)
     assert "For valence, fine-tuning beats the frozen musicnn with its EmotionMLP." in text
@@ -322,7 +322,7 @@ def test_the_findings_name_the_better_model_only_when_the_interval_says_so():
 
 
 def test_the_recipe_states_what_trains_the_rates_and_the_schedule():
-    from mer_utils.results.finetune_narrative import recipe
+    from mer_utils.phase3.finetune_narrative import recipe
 
     settings = {"epochs": 8, "patience": 3, "batch_size": 32, "lr": 1e-3, "backbone_lr": 1e-4}
     text = recipe("musicnn", settings, False, "float32", 5)

@@ -1,12 +1,16 @@
-"""The book's sentences: each verdict threshold on both sides, and the lessons on small hand-made tables."""
+"""The conclusions' sentences: the lessons, their verdicts and the headline, on small hand-made tables.
+
+Each chapter's own sentences are tested beside that chapter's code: Phase 1's in ``test_features.py``,
+Phase 3's in ``test_embeddings.py``, the Real music page's in ``test_real_music.py``.
+"""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from fake_records import records_of
 
-from mer_utils.results import lessons, narrative
+from mer_utils.results import lessons
 
 
 class FakeCorpus:
@@ -19,116 +23,6 @@ class FakeCorpus:
 
     def noise_ceiling(self, target):
         return self.synthetic["noise_ceiling_r2"][target] if self.synthetic else None
-
-
-@pytest.mark.parametrize(
-    "r, words",
-    [
-        (narrative.CLEAR_GRADIENT_R, "a clear gradient"),
-        (narrative.CLEAR_GRADIENT_R - 0.01, "a partial gradient"),
-        (narrative.PARTIAL_GRADIENT_R, "a partial gradient"),
-        (narrative.PARTIAL_GRADIENT_R - 0.01, "at most a faint trend"),
-        (narrative.FAINT_TREND_R, "at most a faint trend"),
-        (narrative.FAINT_TREND_R - 0.01, "no visible order"),
-        (float("nan"), "cannot be measured"),
-    ],
-)
-def test_neighbour_strength_words_change_exactly_at_their_thresholds(r, words):
-    assert narrative.neighbour_strength(r) == words
-
-
-def test_skew_is_symmetric_below_the_threshold_and_names_the_longer_tail_above():
-    assert narrative.skew_shape(narrative.SYMMETRIC_SKEW - 0.01) == "close to symmetric"
-    assert narrative.skew_shape(-(narrative.SYMMETRIC_SKEW - 0.01)) == "close to symmetric"
-    assert narrative.skew_shape(narrative.SYMMETRIC_SKEW).startswith("skewed to the right")
-    assert narrative.skew_shape(-narrative.SYMMETRIC_SKEW).startswith("skewed to the left")
-
-
-def agreement_notes(valence, arousal, random_backbone=False, synthetic=False):
-    values = {"valence_mean": valence, "arousal_mean": arousal}
-    return narrative.embedding_map_notes(values, values, 13.0, 40, 42, random_backbone, synthetic)
-
-
-def test_the_map_notes_say_arousal_separates_only_when_it_leads_by_more_than_the_gap():
-    gap = narrative.CLEAR_AGREEMENT_GAP
-    assert "this run shows the same difference" in agreement_notes(0.3, 0.3 + gap + 0.01)
-    assert "does not show that difference clearly" in agreement_notes(0.3, 0.3 + gap - 0.01)
-    assert "does not show that difference clearly" in agreement_notes(0.6, 0.3)  # valence leads
-    assert "Neither target is ordered" in agreement_notes(0.0, narrative.FAINT_TREND_R - 0.01)
-    notes = agreement_notes(0.5, 0.7, random_backbone=True, synthetic=True)
-    assert "**random weights**" in notes and "**synthetic**" in notes
-
-
-def mlp_table(valence_test, arousal_test, synthetic=True):
-    rows = [
-        {
-            "target": t,
-            "test_r2": r,
-            "validation_r2": r + 0.05,
-            "test_rmse": 0.9,
-            "report_r2": rep,
-            "ceiling_r2": 0.7,
-            "below_ceiling": 0.7 - r,
-        }
-        for t, r, rep in (("valence_mean", valence_test, 0.4509), ("arousal_mean", arousal_test, 0.667))
-    ]
-    return pd.DataFrame(rows)
-
-
-def history(best=4, run=7, stopped=True):
-    frame = pd.DataFrame({"epoch": range(1, run + 1)})
-    frame.attrs.update(best_epoch=best, epochs_run=run, stopped_early=stopped)
-    return frame
-
-
-def test_mlp_findings_name_the_easier_target_only_when_the_paired_interval_says_so():
-    clear = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 1.0, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.3, {})])
-    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=clear)
-    assert "On this run **arousal** is predicted better than valence on the same 120 test songs" in text
-    assert "The report found arousal far easier than valence for this model (0.667 against 0.451)" in text
-    assert "the generating function's R² on these test songs is 0.700, 0.500 above this test score" in text
-    assert "The best validation epoch was 4 of 7 run (early stopping ended the run)." in text
-    close = records_of([(3, "EmotionMLP", "valence_mean", 0.2, 0.6, {}), (3, "EmotionMLP", "arousal_mean", 0.5, 0.6, {})],
-                       seed=2)
-    text = narrative.mlp_findings(mlp_table(0.2, 0.5), history(), random_backbone=False, synthetic=True, records=close)
-    assert "there is **no detectable difference** between the two targets" in text
-    none = narrative.mlp_findings(mlp_table(0.0, -0.1), history(stopped=False), random_backbone=True, synthetic=False,
-                                  records=clear)
-    assert "Neither target is predicted better than by the mean label" in none
-    assert "random-weight CNN14 features" in none and "this run's test score is 0.451 below it" in none
-
-
-def test_phase1_findings_report_the_validation_pick_and_never_a_test_pick():
-    table = pd.DataFrame(
-        [
-            {"model": "Ridge", "target": t, "validation_r2": 0.5, "test_r2": 0.1}
-            for t in ("valence_mean", "arousal_mean")
-        ]
-        + [
-            {"model": "SVR", "target": t, "validation_r2": 0.4, "test_r2": 0.6}
-            for t in ("valence_mean", "arousal_mean")
-        ]
-    )
-    text = narrative.phase1_model_findings(table)
-    assert "the model chosen on validation is **Ridge** (validation R² 0.500, test R² 0.100)" in text
-    assert "SVR" not in text and "on test would have been" not in text
-
-
-def records_of(specs, n_songs=120, seed=0):
-    """Records whose test predictions are the truth plus noise of a given size (smaller noise: better model)."""
-    from mer_utils.results.intervals import predictions_frame
-    from mer_utils.results.records import make_record
-
-    rng = np.random.default_rng(seed)
-    truth = {t: rng.normal(5, 1.2, n_songs) for t in ("valence_mean", "arousal_mean")}
-    records = []
-    for phase, model, target, val_r2, noise, extra in specs:
-        predicted = truth[target] + rng.normal(0, noise, n_songs)
-        frame = predictions_frame(range(n_songs), truth[target], predicted)
-        test = {"r2": 1 - np.mean((predicted - truth[target]) ** 2) / np.var(truth[target]), "rmse": 1.0, "mae": 1.0}
-        records.append(make_record(phase, model, target, "synthdeam", {"r2": val_r2}, test,
-                                   test_predictions=frame, **extra))
-    return records
 
 
 def three_phases(mlp_noise=0.5, backbone="pretrained"):
@@ -208,15 +102,6 @@ def test_one_backbone_gives_no_backbone_comparison():
     assert "The two backbones" not in lessons_text(records)
 
 
-def test_each_backbone_has_its_method_and_the_caption_names_the_reports_backbone():
-    from mer_utils.results import narrative
-
-    assert "2048-dimensional" in narrative.backbone_method("cnn14")
-    assert "200-dimensional" in narrative.backbone_method("musicnn")
-    caption = narrative.phase3_table_caption("musicnn (MSD)", 7)
-    assert caption.startswith("EmotionMLP on musicnn (MSD) embeddings") and "on PANNs CNN14" in caption
-
-
 def test_the_headline_is_the_validation_pick_not_the_best_test_score():
     records = records_of([(2, "EmotionCNN", "valence_mean", 0.5, 1.0, {}),
                           (2, "EmotionCNN_GRU", "valence_mean", 0.4, 0.2, {})])  # better on test, worse on validation
@@ -260,117 +145,6 @@ def test_model_labels_read_like_the_book():
     )
 
 
-# --------------------------------------------------------------------------- Real music (4Q)
-
-
-def fourq_scores(rows):
-    """rows: (task, representation, model, f1, low, high)."""
-    return pd.DataFrame([{"task": t, "representation": r, "key": r, "model": m, "f1": f, "low": lo, "high": hi,
-                          "sd_repeats": 0.01, "repeats": 5, "songs": 400} for t, r, m, f, lo, hi in rows])
-
-
-def fourq_diffs(rows):
-    """rows: (compared, a, b, difference, low, high)."""
-    frame = pd.DataFrame([{"task": "quadrant", "compared": c, "a": a, "b": b, "held fixed": "", "difference": d,
-                           "low": lo, "high": hi, "songs": 400} for c, a, b, d, lo, hi in rows])
-    frame["better"] = np.where(frame["low"] > 0, frame["a"], np.where(frame["high"] < 0, frame["b"], ""))
-    return frame
-
-
-def published_4q():
-    return pd.DataFrame([{"source": "P", "task": "quadrant", "f1": 0.764, "approximate": False}])
-
-
-@pytest.mark.parametrize("low, words", [(0.26, "lies above it"), (0.25, "does not lie clearly above it")])
-def test_a_fourq_best_setting_is_above_chance_only_when_its_whole_interval_is(low, words):
-    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.4, low, 0.5)])
-    text = narrative.fourq_score_findings(scores, scores, published_4q(), "CAVEAT.")
-    assert words in text and "chance is 0.25" in text and "CAVEAT." in text
-
-
-@pytest.mark.parametrize("low, high, words", [(0.6, 0.7, "below their best"), (0.7, 0.8, "level with their best"),
-                                              (0.77, 0.9, "above their best")])
-def test_the_best_quadrant_figure_is_placed_against_panda_by_its_interval(low, high, words):
-    scores = fourq_scores([("quadrant", "musicnn", "mlp", (low + high) / 2, low, high)])
-    assert words in narrative.fourq_score_findings(scores, scores, published_4q(), "")
-
-
-def test_the_representation_lesson_weighs_the_share_of_decided_differences_and_the_largest_gap():
-    supports = fourq_diffs([("representations", "A", "B", 0.2, 0.1, 0.3), ("representations", "A", "C", 0.0, -0.1, 0.1),
-                            ("models", "MLP", "LR", 0.01, -0.05, 0.06)])
-    scores = fourq_scores([("quadrant", "A", "linear", 0.5, 0.4, 0.6)])
-    assert "**supports it**" in narrative.fourq_lessons(supports, scores, "A", [], [])
-    against = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.2, 0.1, 0.3)])
-    assert "**does not support it**" in narrative.fourq_lessons(against, scores, "A", [], [])
-    neither = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
-    assert "**cannot tell the two apart**" in narrative.fourq_lessons(neither, scores, "A", [], [])
-
-
-def test_the_pretrained_lesson_counts_paired_wins_and_says_when_nothing_pretrained_ran():
-    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.7, 0.6, 0.8)])
-    wins = fourq_diffs([("representations", "features", "musicnn", -0.1, -0.2, -0.05),
-                        ("representations", "musicnn", "features", 0.1, 0.05, 0.2),
-                        ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
-    text = narrative.fourq_lessons(wins, scores, "features", ["musicnn"], [])
-    assert "better in 2, worse in 0, undecided in 0" in text and "supports the lesson" in text
-    losses = fourq_diffs([("representations", "musicnn", "features", -0.1, -0.2, -0.05),
-                          ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
-    assert "does not support the lesson" in narrative.fourq_lessons(losses, scores, "features", ["musicnn"], [])
-    text = narrative.fourq_lessons(losses, scores, "features", [], ["CNN14 (random weights)"])
-    assert "cannot be tested on this run" in text and "CNN14 (random weights) is a random-feature baseline" in text
-
-
-def test_the_arousal_lesson_names_the_easier_sign_and_whether_the_intervals_overlap():
-    diffs = fourq_diffs([("representations", "A", "B", 0.0, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
-    apart = fourq_scores([("arousal", "A", "linear", 0.85, 0.8, 0.9), ("valence", "A", "linear", 0.6, 0.5, 0.7)])
-    assert "arousal is the easier here, with intervals apart" in narrative.fourq_lessons(diffs, apart, "A", [], [])
-    close = fourq_scores([("arousal", "A", "linear", 0.6, 0.5, 0.7), ("valence", "A", "linear", 0.65, 0.55, 0.75)])
-    assert "valence is the easier here, though the intervals overlap" in narrative.fourq_lessons(diffs, close, "A",
-                                                                                                 [], [])
-
-
-@pytest.mark.parametrize("auc, low, high, words", [
-    (0.7, 0.51, 0.8, "above chance"),
-    (0.55, 0.5, 0.6, "not distinguishable from chance"),
-    (0.3, 0.2, 0.49, "below chance: the ranking is inverted"),
-    (float("nan"), float("nan"), float("nan"), "cannot be measured"),
-])
-def test_auc_verdicts_change_exactly_at_chance(auc, low, high, words):
-    assert narrative.auc_verdict(auc, low, high) == words
-
-
-def test_transfer_findings_say_what_the_training_corpus_means_and_list_what_was_not_scored():
-    from types import SimpleNamespace
-
-    table = pd.DataFrame([{"model": "EmotionMLP", "trained_on": "SynthDEAM", "corpus": "synthdeam", "question": "q",
-                           "auc": 0.6, "low": 0.55, "high": 0.65}])
-    left = [SimpleNamespace(label="Phase 1 regressors", reason="no split")]
-    text = narrative.transfer_findings(table, left)
-    assert "0.600 [0.550, 0.650], above chance" in text and "**SynthDEAM**" in text
-    assert "Phase 1 regressors is not scored: no split." in text
-    assert "cross-dataset" in narrative.transfer_findings(table.assign(corpus="deam"), [])
-    both = narrative.transfer_findings(pd.concat([table.assign(corpus="soundtracks"), table]), [])
-    assert both.index("**Soundtracks**") < both.index("**SynthDEAM**"), "one line per training corpus, in table order"
-    assert "fold 1's" in both and "energy" in both
-    model = SimpleNamespace(label="EmotionMLP", corpus_label="Soundtracks", note="fold 1 of 5: 142 training songs.")
-    assert "- EmotionMLP trained on Soundtracks: fold 1 of 5: 142 training songs." in narrative.transfer_findings(
-        table, [], [model])
-    assert narrative.transfer_findings(table.iloc[:0], left).startswith("No model of the book")
-
-
-def test_transfer_difference_findings_name_a_winner_only_when_the_interval_excludes_zero():
-    rows = pd.DataFrame([
-        {"model": "EmotionMLP", "question": "q1", "a": "SynthDEAM", "b": "Soundtracks", "difference": -0.1,
-         "low": -0.2, "high": -0.01, "songs": 400, "better": "Soundtracks"},
-        {"model": "Phase 1 regressors", "question": "q2", "a": "SynthDEAM", "b": "Soundtracks", "difference": 0.02,
-         "low": -0.03, "high": 0.07, "songs": 400, "better": ""}])
-    text = narrative.transfer_difference_findings(rows)
-    first, second = text.split("\n")[-2:]
-    assert "-0.100 [-0.200, -0.010]" in first and "the Soundtracks-trained one ranks better" in first
-    assert "no detectable difference" in second
-    assert narrative.transfer_difference_findings(rows.iloc[:0]) == ""
-
-
 def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verdict():
     records = three_phases(mlp_noise=0.3)
     table = lessons.comparison_rows(records, FakeCorpus(synthetic=False))
@@ -384,12 +158,6 @@ def test_the_comparisons_table_lists_each_lesson_pair_with_its_interval_and_verd
     mlp_vs_ridge = pairs[(pairs["model A"].str.startswith("P3")) & (pairs["model B"].str.startswith("P1"))]
     assert (mlp_vs_ridge["A is"] == "better").all()
     assert pairs["R² A − B [95% CI]"].str.match(r"^-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]$").all()
-
-
-def test_the_map_notes_name_the_embeddings_own_size():
-    values = {"valence_mean": 0.5, "arousal_mean": 0.7}
-    text = narrative.embedding_map_notes(values, values, 30.0, 500, 42, False, True, dimensions=200)
-    assert "full 200-dimensional space" in text and "2048" not in text
 
 
 def verdicts_of(records):

@@ -15,8 +15,8 @@ from mer_utils.corpus.split import fold_splits, grouped_folds
 from mer_utils.errors import MerError
 from mer_utils.phase3.musicnn_wheel import DATA_SHA256
 from mer_utils.predict import bundles, cli, fusion
+from mer_utils.predict import narrative as predictor_sentences
 from mer_utils.predict import songs as song_models
-from mer_utils.results import predictor_sentences
 
 SETTINGS = {"epochs": 12, "patience": 4, "batch_size": 16, "lr": 3e-3}
 FOURQ = REPO.parent / "shared" / "4q-sample" / "MER_audio_taffc_dataset"

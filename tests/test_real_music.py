@@ -12,7 +12,7 @@ import yaml
 from conftest import MUSICNN_WEIGHTS, REPO, write_tone
 
 from mer_utils.corpus.fourq import QUADRANTS
-from mer_utils.realmusic import crossval, tables, transfer
+from mer_utils.realmusic import crossval, narrative, tables, transfer
 from mer_utils.realmusic.corpus import numeric_ids
 from mer_utils.realmusic.representations import Representation, common_songs, lesson_labels
 from mer_utils.results import classification as cl
@@ -399,8 +399,6 @@ def test_an_explicit_musicnn_file_keeps_the_other_network_from_the_cache_or_leav
 
 
 def test_the_4q_lessons_set_two_pretrained_embeddings_against_each_other():
-    from mer_utils.results import narrative
-
     songs = fake_songs()
     reps = [fake_representation(songs, "features", 1.0), fake_representation(songs, "musicnn", 3.0, seed=1),
             fake_representation(songs, "musicnn_mtt", 0.0, seed=2)]
@@ -462,3 +460,114 @@ def test_the_real_music_page_runs_on_a_few_real_clips(tmp_path):
     assert json.loads(text)["cells"] and text.count("image/png") >= 2
     predictions = pd.read_csv(tmp_path / "results" / "crossval_predictions.csv")
     assert predictions.groupby(["representation", "model", "task", "repeat"]).size().eq(12).all()
+
+
+# --------------------------------------------------------------------------- the page's sentences
+
+
+def fourq_scores(rows):
+    """rows: (task, representation, model, f1, low, high)."""
+    return pd.DataFrame([{"task": t, "representation": r, "key": r, "model": m, "f1": f, "low": lo, "high": hi,
+                          "sd_repeats": 0.01, "repeats": 5, "songs": 400} for t, r, m, f, lo, hi in rows])
+
+
+def fourq_diffs(rows):
+    """rows: (compared, a, b, difference, low, high)."""
+    frame = pd.DataFrame([{"task": "quadrant", "compared": c, "a": a, "b": b, "held fixed": "", "difference": d,
+                           "low": lo, "high": hi, "songs": 400} for c, a, b, d, lo, hi in rows])
+    frame["better"] = np.where(frame["low"] > 0, frame["a"], np.where(frame["high"] < 0, frame["b"], ""))
+    return frame
+
+
+def published_4q():
+    return pd.DataFrame([{"source": "P", "task": "quadrant", "f1": 0.764, "approximate": False}])
+
+
+@pytest.mark.parametrize("low, words", [(0.26, "lies above it"), (0.25, "does not lie clearly above it")])
+def test_a_fourq_best_setting_is_above_chance_only_when_its_whole_interval_is(low, words):
+    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.4, low, 0.5)])
+    text = narrative.fourq_score_findings(scores, scores, published_4q(), "CAVEAT.")
+    assert words in text and "chance is 0.25" in text and "CAVEAT." in text
+
+
+@pytest.mark.parametrize("low, high, words", [(0.6, 0.7, "below their best"), (0.7, 0.8, "level with their best"),
+                                              (0.77, 0.9, "above their best")])
+def test_the_best_quadrant_figure_is_placed_against_panda_by_its_interval(low, high, words):
+    scores = fourq_scores([("quadrant", "musicnn", "mlp", (low + high) / 2, low, high)])
+    assert words in narrative.fourq_score_findings(scores, scores, published_4q(), "")
+
+
+def test_the_representation_lesson_weighs_the_share_of_decided_differences_and_the_largest_gap():
+    supports = fourq_diffs([("representations", "A", "B", 0.2, 0.1, 0.3), ("representations", "A", "C", 0.0, -0.1, 0.1),
+                            ("models", "MLP", "LR", 0.01, -0.05, 0.06)])
+    scores = fourq_scores([("quadrant", "A", "linear", 0.5, 0.4, 0.6)])
+    assert "**supports it**" in narrative.fourq_lessons(supports, scores, "A", [], [])
+    against = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.2, 0.1, 0.3)])
+    assert "**does not support it**" in narrative.fourq_lessons(against, scores, "A", [], [])
+    neither = fourq_diffs([("representations", "A", "B", 0.01, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    assert "**cannot tell the two apart**" in narrative.fourq_lessons(neither, scores, "A", [], [])
+
+
+def test_the_pretrained_lesson_counts_paired_wins_and_says_when_nothing_pretrained_ran():
+    scores = fourq_scores([("quadrant", "musicnn", "linear", 0.7, 0.6, 0.8)])
+    wins = fourq_diffs([("representations", "features", "musicnn", -0.1, -0.2, -0.05),
+                        ("representations", "musicnn", "features", 0.1, 0.05, 0.2),
+                        ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    text = narrative.fourq_lessons(wins, scores, "features", ["musicnn"], [])
+    assert "better in 2, worse in 0, undecided in 0" in text and "supports the lesson" in text
+    losses = fourq_diffs([("representations", "musicnn", "features", -0.1, -0.2, -0.05),
+                          ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    assert "does not support the lesson" in narrative.fourq_lessons(losses, scores, "features", ["musicnn"], [])
+    text = narrative.fourq_lessons(losses, scores, "features", [], ["CNN14 (random weights)"])
+    assert "cannot be tested on this run" in text and "CNN14 (random weights) is a random-feature baseline" in text
+
+
+def test_the_arousal_lesson_names_the_easier_sign_and_whether_the_intervals_overlap():
+    diffs = fourq_diffs([("representations", "A", "B", 0.0, -0.1, 0.1), ("models", "MLP", "LR", 0.0, -0.1, 0.1)])
+    apart = fourq_scores([("arousal", "A", "linear", 0.85, 0.8, 0.9), ("valence", "A", "linear", 0.6, 0.5, 0.7)])
+    assert "arousal is the easier here, with intervals apart" in narrative.fourq_lessons(diffs, apart, "A", [], [])
+    close = fourq_scores([("arousal", "A", "linear", 0.6, 0.5, 0.7), ("valence", "A", "linear", 0.65, 0.55, 0.75)])
+    assert "valence is the easier here, though the intervals overlap" in narrative.fourq_lessons(diffs, close, "A",
+                                                                                                 [], [])
+
+
+@pytest.mark.parametrize("auc, low, high, words", [
+    (0.7, 0.51, 0.8, "above chance"),
+    (0.55, 0.5, 0.6, "not distinguishable from chance"),
+    (0.3, 0.2, 0.49, "below chance: the ranking is inverted"),
+    (float("nan"), float("nan"), float("nan"), "cannot be measured"),
+])
+def test_auc_verdicts_change_exactly_at_chance(auc, low, high, words):
+    assert narrative.auc_verdict(auc, low, high) == words
+
+
+def test_transfer_findings_say_what_the_training_corpus_means_and_list_what_was_not_scored():
+    from types import SimpleNamespace
+
+    table = pd.DataFrame([{"model": "EmotionMLP", "trained_on": "SynthDEAM", "corpus": "synthdeam", "question": "q",
+                           "auc": 0.6, "low": 0.55, "high": 0.65}])
+    left = [SimpleNamespace(label="Phase 1 regressors", reason="no split")]
+    text = narrative.transfer_findings(table, left)
+    assert "0.600 [0.550, 0.650], above chance" in text and "**SynthDEAM**" in text
+    assert "Phase 1 regressors is not scored: no split." in text
+    assert "cross-dataset" in narrative.transfer_findings(table.assign(corpus="deam"), [])
+    both = narrative.transfer_findings(pd.concat([table.assign(corpus="soundtracks"), table]), [])
+    assert both.index("**Soundtracks**") < both.index("**SynthDEAM**"), "one line per training corpus, in table order"
+    assert "fold 1's" in both and "energy" in both
+    model = SimpleNamespace(label="EmotionMLP", corpus_label="Soundtracks", note="fold 1 of 5: 142 training songs.")
+    assert "- EmotionMLP trained on Soundtracks: fold 1 of 5: 142 training songs." in narrative.transfer_findings(
+        table, [], [model])
+    assert narrative.transfer_findings(table.iloc[:0], left).startswith("No model of the book")
+
+
+def test_transfer_difference_findings_name_a_winner_only_when_the_interval_excludes_zero():
+    rows = pd.DataFrame([
+        {"model": "EmotionMLP", "question": "q1", "a": "SynthDEAM", "b": "Soundtracks", "difference": -0.1,
+         "low": -0.2, "high": -0.01, "songs": 400, "better": "Soundtracks"},
+        {"model": "Phase 1 regressors", "question": "q2", "a": "SynthDEAM", "b": "Soundtracks", "difference": 0.02,
+         "low": -0.03, "high": 0.07, "songs": 400, "better": ""}])
+    text = narrative.transfer_difference_findings(rows)
+    first, second = text.split("\n")[-2:]
+    assert "-0.100 [-0.200, -0.010]" in first and "the Soundtracks-trained one ranks better" in first
+    assert "no detectable difference" in second
+    assert narrative.transfer_difference_findings(rows.iloc[:0]) == ""

@@ -10,6 +10,7 @@ import soundfile as sf
 from mer_utils.corpus.deam import load_corpus
 from mer_utils.corpus.split import song_split
 from mer_utils.phase2 import logmel as spectrograms
+from mer_utils.phase2 import narrative
 from mer_utils.phase2.logmel import ChunkDataset, build_chunk_cache, logmel_chunks, split_datasets
 
 SR = 22050
@@ -161,3 +162,17 @@ def test_a_corpus_heard_at_a_few_chunks_per_song_keeps_them_spread_over_each_son
         for song, chunks in dataset.frame.groupby("song_id")["chunk"]:
             all_chunks = every[part].frame.loc[every[part].frame["song_id"] == song, "chunk"].to_numpy()
             assert list(chunks) == list(all_chunks[spread_indices(len(all_chunks), 1)]), (part, song)
+
+
+# --------------------------------------------------------------------------- the Phase 2 pages' sentences
+
+
+def test_the_cache_note_names_the_skipped_clips_and_the_best_epoch_note_says_whether_training_stopped_early(built):
+    _, cache, _ = built
+    note = narrative.chunk_cache_note(cache)
+    assert f"1 corrupt clip(s) skipped: [{CORRUPT}]" in note and f"shorter than 3 s skipped: [{SHORT}]" in note
+    history = pd.DataFrame({"epoch": [1, 2, 3]})
+    history.attrs.update(best_epoch=2, epochs_run=3, stopped_early=True)
+    assert narrative.best_epoch_note(history) == "Best epoch 2 of 3 run (stopped early)."
+    history.attrs["stopped_early"] = False
+    assert narrative.best_epoch_note(history) == "Best epoch 2 of 3 run."

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_utils.corpus import synth
+from mer_utils.corpus import narrative, synth
 from mer_utils.corpus.deam import load_corpus, load_dynamic_annotations, load_dynamic_spread
 from mer_utils.errors import MerError
 
@@ -148,3 +148,17 @@ def test_command_line(tmp_path, capsys):
     assert "3 songs x 1 s" in capsys.readouterr().out
     with pytest.raises(MerError, match="--songs"):
         synth.main(["--root", str(tmp_path), "--songs", "2"])
+
+
+# --------------------------------------------------------------------------- the data page's sentences
+
+
+def test_the_data_page_names_the_expected_ceiling_on_synthdeam_and_no_ceiling_on_real_ratings(corpus):
+    loaded = load_corpus(corpus)
+    ceiling = loaded.synthetic["noise_ceiling_r2"]
+    text = narrative.noise_ceiling_sentence(loaded)
+    assert f"R² **{ceiling['valence_mean']:.3f}** for valence" in text and f"on all {SONGS} songs" in text
+    findings = narrative.corpus_findings(loaded)
+    assert "**SynthDEAM**" in findings and f"Songs with labels and an audio file: **{SONGS}**" in findings
+    loaded.synthetic, loaded.expected = None, None
+    assert "no ceiling is known" in narrative.noise_ceiling_sentence(loaded)

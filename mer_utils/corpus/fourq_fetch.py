@@ -21,8 +21,16 @@ from pathlib import Path
 from ..cache import write_json_atomic
 from ..errors import MerError
 from .audio import file_digest
-from .download import (MANIFEST_HELP, PUBLISHED, UNPACK_PREFIX, _test_zip, _unpack, check_reachable, download,
-                       read_manifest)
+from .download import (
+    MANIFEST_HELP,
+    PUBLISHED,
+    UNPACK_PREFIX,
+    _test_zip,
+    _unpack,
+    check_reachable,
+    download,
+    read_manifest,
+)
 from .fourq import ANNOTATIONS_FILE, FOURQ_RECORD, FOURQ_URL, METADATA_FILE, _scan, load_fourq
 
 

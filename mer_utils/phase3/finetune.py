@@ -567,7 +567,7 @@ def save_final_model(result: Finetuning, results_dir, corpus, seed: int, cross_v
 
     label = CORPUS_LABELS.get(corpus.name, corpus.kind)
     scale = f"{corpus.scale}; {label}{', first panel' if corpus.reference is not None else ''}"
-    from ..results.finetune_narrative import epochs as count_epochs
+    from .finetune_narrative import epochs as count_epochs
 
     how = (f"all {songs} songs, {count_epochs(epochs)} (the median best epoch of the folds)" if cross_validated else
            f"the {songs} training songs, best validation epoch {epochs}")

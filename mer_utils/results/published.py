@@ -417,6 +417,11 @@ def protocol_caveats(phase: int) -> list[str]:
     return [PROTOCOL_CAVEATS[key] for key in _CAVEATS_BY_PHASE.get(phase, [])]
 
 
+def protocol_note(phase: int) -> str:
+    """The caveat lines where the report's protocol differs from the book's, for a phase's pages."""
+    return "**Comparing with the report.** " + " ".join(protocol_caveats(phase))
+
+
 def report_epoch_table(model: str, target: str) -> pd.DataFrame:
     """The report's per-epoch validation table (Tables 3 to 10) for one Phase 2 model and target.
 

@@ -2,10 +2,11 @@
 
 Used by: ``notebooks/phase3_finetune.py``.
 
-Pure functions from numbers and tables to Markdown, as :mod:`mer_utils.results.narrative`
-is for the other pages: the recipe with its numbers (:func:`recipe`), what was
-trained on how many songs (:func:`training_sentence`), what the paired comparisons
-show (:func:`findings`), where the model for ``mer predict`` went
+Pure functions from numbers and tables to Markdown, beside the fine-tuning code
+(:mod:`.finetune`) as :mod:`mer_utils.phase3.narrative` is for the frozen-backbone
+pages: the recipe with its numbers (:func:`recipe`), what was trained on how many
+songs (:func:`training_sentence`), what the paired comparisons show
+(:func:`findings`), where the model for ``mer predict`` went
 (:func:`saved_model_sentence`), why CNN14 was or was not fine-tuned and what to run
 instead (:func:`cnn14_note`), and where the time went (:func:`timing_sentence`).
 """

@@ -2,7 +2,8 @@
 
 Used by: ``notebooks/predictor.py``.  Pure functions from the tables of
 :mod:`mer_utils.predict.fusion` to display tables and Markdown; every verdict
-rests on a paired interval (``tests/test_predictor.py``).
+rests on a paired interval (``tests/test_predictor.py``).  It sits beside the predictor's code, as
+each chapter's wording does.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pandas as pd
 
 from ..corpus.base import short_name
 from ..corpus.sources import CORPUS_LABELS
-from .intervals import format_interval
+from ..results.intervals import format_interval
 
 
 def _name(target: str, corpus: str | None = None) -> str:
