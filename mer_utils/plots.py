@@ -306,7 +306,7 @@ def comparison_r2(table: pd.DataFrame, anchors=None, ceiling: dict | None = None
 
     ``table``: one row per model and target with ``label``, ``target``,
     ``test_r2`` and ``report_r2`` (NaN where the report published none).
-    ``anchors``: records like :data:`mer_utils.results.published.PUBLISHED_ANCHORS`,
+    ``anchors``: records like :data:`mer_utils.results.anchors.PUBLISHED_ANCHORS`,
     drawn as vertical lines; ``ceiling``: the generating function's R² on the test songs per target (SynthDEAM).
     """
     if table.empty:

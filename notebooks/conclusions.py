@@ -59,7 +59,7 @@ from mer_utils import plots
 from mer_utils.corpus.base import TARGETS, short_name
 from mer_utils.page import start_page
 from mer_utils.results import lesson_sentences, lessons, verdicts
-from mer_utils.results.published import anchors_for
+from mer_utils.results.anchors import anchors_for
 from mer_utils.results.runs import records_of_run
 from mer_utils.results.tables import RANDOM_PHASE3_WARNING, style_plain, style_table
 

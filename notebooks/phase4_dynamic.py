@@ -66,7 +66,7 @@ from mer_utils.phase4.protocol import comparisons_for_page, summary, summary_for
 from mer_utils.phase4.reference import LABEL, human_reference
 from mer_utils.phase4.settings import mediaeval_setting
 from mer_utils.phase4.static import fit_song_ridge
-from mer_utils.results.published import dynamic_anchors
+from mer_utils.results.anchors import dynamic_anchors
 from mer_utils.results.tables import style_plain
 from mer_utils.training.defaults import training_settings
 

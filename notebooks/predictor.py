@@ -60,7 +60,7 @@ from mer_utils.page import start_page
 from mer_utils.phase3.backbones import phase3_backbone
 from mer_utils.predict import fusion
 from mer_utils.predict import narrative as sentences
-from mer_utils.results.published import PEER_CAVEAT, peer_anchors
+from mer_utils.results.anchors import PEER_CAVEAT, peer_anchors
 from mer_utils.results.tables import style_plain
 from mer_utils.training.defaults import training_settings
 

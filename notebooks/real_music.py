@@ -68,7 +68,7 @@ from mer_utils.realmusic.corpus import start_real_music
 from mer_utils.realmusic.representations import (common_songs, compute_representations, frame_of, lesson_labels,
                                                  overview)
 from mer_utils.results.intervals import N_RESAMPLES
-from mer_utils.results.published import FOURQ_PROTOCOL_CAVEAT, fourq_published
+from mer_utils.results.anchors import FOURQ_PROTOCOL_CAVEAT, fourq_published
 
 page = start_real_music(fourq_dir, fourq_results_dir, fourq_cache_dir, seed)
 

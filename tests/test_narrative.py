@@ -263,7 +263,7 @@ def test_the_headline_sets_a_soundtracks_model_beside_the_second_panel_and_its_p
     from types import SimpleNamespace
 
     from mer_utils.results.lesson_sentences import MAX_WORDS, _headline_reference
-    from mer_utils.results.published import SOUNDTRACKS_ANCHORS
+    from mer_utils.results.anchors import SOUNDTRACKS_ANCHORS
 
     corpus = SimpleNamespace(reference=pd.DataFrame(), is_synthetic=False)
     anchors = [a for a in SOUNDTRACKS_ANCHORS if a["target"] == "valence_mean"]

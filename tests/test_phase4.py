@@ -405,7 +405,7 @@ def test_the_mediaeval_setting_says_what_would_run_it():
 
 
 def test_published_anchors_carry_their_sources_into_the_bibliography():
-    from mer_utils.results.published import DYNAMIC_ANCHORS, dynamic_anchors
+    from mer_utils.results.anchors import DYNAMIC_ANCHORS, dynamic_anchors
 
     table = dynamic_anchors()
     bib = (REPO / "book" / "references.bib").read_text()

@@ -9,11 +9,10 @@ import pytest
 from conftest import REPO
 
 from mer_utils.corpus.deam import load_static_annotations
+from mer_utils.results.anchors import DEAM_VA_CORRELATION, PUBLISHED_ANCHORS
 from mer_utils.results.published import (
-    DEAM_VA_CORRELATION,
     EPOCH_TABLE_COLUMNS,
     PROTOCOL_CAVEATS,
-    PUBLISHED_ANCHORS,
     REPORT_BEST_EPOCHS,
     REPORT_EPOCH_TABLES,
     REPORT_EPOCHS,

@@ -14,8 +14,9 @@ from __future__ import annotations
 import pandas as pd
 
 from ..corpus.base import TARGETS, short_name
+from ..results.anchors import DEAM_VA_CORRELATION
 from ..results.intervals import format_interval
-from ..results.published import DEAM_VA_CORRELATION, report_figure
+from ..results.published import report_figure
 
 SYMMETRIC_SKEW = 0.2  # |skewness| below it: "close to symmetric"
 SHAPE_CAVEAT = (

@@ -210,7 +210,7 @@ def protocol_note(run) -> str:
 
 def anchors_note(anchors: pd.DataFrame) -> str:
     """What the published anchors are and why they are not this table's figures."""
-    from ..results.published import DYNAMIC_PROTOCOL_CAVEAT
+    from ..results.anchors import DYNAMIC_PROTOCOL_CAVEAT
 
     return (f"{DYNAMIC_PROTOCOL_CAVEAT} The ± beside a published mean is the standard deviation over songs the paper "
             f"prints, not an interval. A dash: not published.")

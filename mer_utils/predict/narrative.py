@@ -64,7 +64,7 @@ def rated_table(scores: pd.DataFrame, corpus: str) -> pd.DataFrame:
 def sign_table(scores: pd.DataFrame, peers: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per model variant: ROC AUC of valence and of arousal for 4Q's signs, with intervals, and the
     Spearman correlation of its two outputs; the peers' published figures
-    (:func:`mer_utils.results.published.peer_anchors`) follow, marked as measured on all 900 clips."""
+    (:func:`mer_utils.results.anchors.peer_anchors`) follow, marked as measured on all 900 clips."""
     rows = []
     for variant, part in scores.groupby("variant", sort=False):
         auc = {r["target"]: format_interval(r["auc"], (r["low"], r["high"])) for _, r in part.iterrows()}

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..corpus.base import TARGETS, short_name
-from .published import anchors_for
+from .anchors import anchors_for
 
 MAX_WORDS = 30  # the longest sentence a lesson may write
 CLAIMS = {
