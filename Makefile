@@ -237,7 +237,7 @@ $(READY): pyproject.toml
 # ----------------------------------------------------------------- data
 data: $(DATA_READY) ## generate or fingerprint the input data
 
-data/synthdeam/synthdeam.json: $(PARAMS)/synth.json mer_utils/corpus/synth.py | $(READY)
+data/synthdeam/synthdeam.json: $(PARAMS)/synth.json $(wildcard mer_utils/corpus/synth*.py) | $(READY)
 	$(PY) -m mer_utils synth --root data/synthdeam $(call given,--songs,$(SYNTH_SONGS)) $(call given,--seconds,$(SYNTH_SECONDS)) $(call given,--seed,$(SYNTH_SEED)) $(call given,--sr,$(SYNTH_SR)) $(call given,--jobs,$(JOBS))
 
 build/deam/data.stamp build/soundtracks/data.stamp build/vgmidi/data.stamp: FORCE | $(READY)

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from conftest import MUSICNN_WEIGHTS, DEAM_SAMPLE, REPO, make_tree, write_tone
 
-from mer_utils.corpus import synth
+from mer_utils.corpus import synth, synth_labels
 from mer_utils.corpus.deam import load_corpus
 from mer_utils.errors import MerError
 from mer_utils.phase4 import narrative, protocol
@@ -55,21 +55,21 @@ def test_synthdeam_labels_its_clips_from_2_s_with_the_raters_spread_and_the_ceil
 
 
 def test_the_dynamic_labels_never_change_the_static_ones():
-    static = synth._label_noise(7, 3)
-    with_dynamic = synth._label_noise(7, 3, n_dynamic=40)
+    static = synth_labels._label_noise(7, 3)
+    with_dynamic = synth_labels._label_noise(7, 3, n_dynamic=40)
     assert np.array_equal(static[0], with_dynamic[0]) and np.array_equal(static[1], with_dynamic[1])
 
 
 def test_the_curves_follow_the_cues_and_the_ceiling_is_the_cue_part():
     rs = {"valence": [], "arousal": []}
     for song in range(2, 42):
-        labels = synth.dynamic_labels(11, song, 30.0)
+        labels = synth_labels.dynamic_labels(11, song, 30.0)
         for d in rs:
             rs[d].append(np.corrcoef(labels[d], labels[f"{d}_expected"])[0, 1])
     assert np.nanmean(rs["arousal"]) > 0.5 and np.nanmean(rs["valence"]) > 0.2
-    drift = synth.draw_cues(11, 2)["tempo_drift"]
+    drift = synth_labels.draw_cues(11, 2)["tempo_drift"]
     assert drift != 0  # the drifting cues move the noise-free curve with them
-    labels = synth.dynamic_labels(11, 2, 30.0)
+    labels = synth_labels.dynamic_labels(11, 2, 30.0)
     assert np.ptp(labels["arousal_expected"]) > 0.01
 
 

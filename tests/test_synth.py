@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from mer_utils.corpus import narrative, synth
+from mer_utils.corpus import narrative, synth, synth_audio, synth_labels
 from mer_utils.corpus.deam import load_corpus, load_dynamic_annotations, load_dynamic_spread
 from mer_utils.errors import MerError
 
@@ -64,10 +64,10 @@ def test_layout_reads_with_the_deam_loader(corpus):
     assert len(expected) == SONGS * 28
     record = json.loads((corpus / "synthdeam.json").read_text())
     assert (record["seed"], record["n_songs"], record["seconds"], record["sr"]) == (SEED, SONGS, SECONDS, SR)
-    assert set(record["cue_weights"]) == set(synth.CUES) and 0 < loaded.noise_ceiling("valence_mean") < 1
+    assert set(record["cue_weights"]) == set(synth_labels.CUES) and 0 < loaded.noise_ceiling("valence_mean") < 1
     assert 0 < loaded.noise_ceiling("arousal_mean") < 1
     cues = pd.read_csv(corpus / "synthdeam_cues.csv", index_col="song_id")
-    assert list(cues.index) == loaded.song_ids and set(synth.CUES) <= set(cues.columns)
+    assert list(cues.index) == loaded.song_ids and set(synth_labels.CUES) <= set(cues.columns)
 
 
 def test_audio_decodes_with_the_right_length(corpus):
@@ -75,30 +75,31 @@ def test_audio_decodes_with_the_right_length(corpus):
         audio, sr = sf.read(corpus / "MEMD_audio" / f"{song_id}.mp3")
         assert sr == SR and audio.ndim == 1 and abs(len(audio) / sr - SECONDS) < 0.1
         assert 0.05 < np.abs(audio).max() <= 1.0
-    assert len(synth.render_song(SEED, 2, 0.3, 16000)) == 4800  # shorter than a beat
+    assert len(synth_audio.render_song(SEED, 2, 0.3, 16000)) == 4800  # shorter than a beat
 
 
 def test_label_statistics_match_deam():
-    labels = synth.draw_song_cues_and_labels(1000, seed=99)
-    stats = synth.label_statistics(labels)
+    labels = synth_labels.draw_song_cues_and_labels(1000, seed=99)
+    stats = synth_labels.label_statistics(labels)
     for d in ("valence", "arousal"):
-        assert abs(stats[f"{d}_mean"] - synth.TARGETS[f"{d}_mean"]) < 0.25
-        assert abs(stats[f"{d}_sd"] - synth.TARGETS[f"{d}_sd"]) < 0.25
+        assert abs(stats[f"{d}_mean"] - synth_labels.TARGETS[f"{d}_mean"]) < 0.25
+        assert abs(stats[f"{d}_sd"] - synth_labels.TARGETS[f"{d}_sd"]) < 0.25
         assert abs(stats[f"{d}_rater_sd"] - 1.5) < 0.15
     assert abs(stats["r_valence_arousal"] - 0.59) < 0.12
-    assert all(0.55 < c < 0.85 for c in synth.noise_ceiling(labels, seed=99).values())
-    pd.testing.assert_frame_equal(synth.draw_song_cues_and_labels(12, seed=99), labels.iloc[:12])  # size-independent
+    assert all(0.55 < c < 0.85 for c in synth_labels.noise_ceiling(labels, seed=99).values())
+    pd.testing.assert_frame_equal(synth_labels.draw_song_cues_and_labels(12, seed=99),
+                                  labels.iloc[:12])  # size-independent
 
 
 def test_cues_drive_labels_and_audio():
-    labels = synth.draw_song_cues_and_labels(1000, seed=99)
+    labels = synth_labels.draw_song_cues_and_labels(1000, seed=99)
     by_mode = labels.groupby("mode")["valence_mean"].mean()
     assert by_mode[1.0] - by_mode[-1.0] > 0.8
     assert labels["tempo"].corr(labels["arousal_mean"]) > 0.3
     assert labels["dynamics"].corr(labels["arousal_mean"]) > 0.3
-    level = [20 * np.log10(np.sqrt(np.mean(synth.render_song(99, i, 4.0, 16000) ** 2))) for i in range(2, 22)]
+    level = [20 * np.log10(np.sqrt(np.mean(synth_audio.render_song(99, i, 4.0, 16000) ** 2))) for i in range(2, 22)]
     assert np.corrcoef(level, labels["dynamics"].iloc[:20])[0, 1] > 0.8  # louder songs are rendered louder
-    moves = [np.ptp(synth.dynamic_labels(99, i, 45.0)["arousal"]) for i in range(2, 22)]
+    moves = [np.ptp(synth_labels.dynamic_labels(99, i, 45.0)["arousal"]) for i in range(2, 22)]
     assert np.median(moves) > 0.03  # the 2 Hz labels move over the clip
 
 
