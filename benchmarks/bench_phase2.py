@@ -71,7 +71,8 @@ from torch.utils.data import Subset  # noqa: E402
 from mer_utils.corpus.base import TARGETS  # noqa: E402
 from mer_utils.corpus.sources import corpus_for  # noqa: E402
 from mer_utils.corpus.split import DEFAULT_SEED, song_split  # noqa: E402
-from mer_utils.phase2.logmel import build_chunk_cache, split_datasets  # noqa: E402
+from mer_utils.phase2.datasets import split_datasets  # noqa: E402
+from mer_utils.phase2.logmel import build_chunk_cache  # noqa: E402
 from mer_utils.phase2.models import PHASE2_MODELS  # noqa: E402
 from mer_utils.results.intervals import bootstrap_interval, paired_difference  # noqa: E402
 from mer_utils.results.metrics import regression_metrics  # noqa: E402

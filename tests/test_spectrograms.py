@@ -11,7 +11,8 @@ from mer_utils.corpus.deam import load_corpus
 from mer_utils.corpus.split import song_split
 from mer_utils.phase2 import logmel as spectrograms
 from mer_utils.phase2 import narrative
-from mer_utils.phase2.logmel import ChunkDataset, build_chunk_cache, logmel_chunks, split_datasets
+from mer_utils.phase2.datasets import ChunkDataset, split_datasets
+from mer_utils.phase2.logmel import build_chunk_cache, logmel_chunks
 
 SR = 22050
 STATIC = "annotations/annotations averaged per song/song_level/static_annotations_averaged_songs_1_2000.csv"

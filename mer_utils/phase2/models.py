@@ -109,7 +109,7 @@ def _check_input(x: torch.Tensor) -> None:
     if x.dim() != 4 or x.shape[1:] != (1, N_MELS, N_FRAMES):
         raise MerError(
             f"expected a batch of log-mel chunks of shape (B, 1, {N_MELS}, {N_FRAMES}), got {tuple(x.shape)}; "
-            "build the inputs with mer_utils.spectrograms.ChunkDataset."
+            "build the inputs with mer_utils.phase2.datasets.ChunkDataset."
         )
 
 

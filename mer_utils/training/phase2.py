@@ -20,7 +20,7 @@ from .runtime import DEFAULT_TRAINING_THREADS, torch_threads
 
 def chunk_predictions(model, dataset, target_scaler, batch_size: int = 64, device=None,
                       precision: str | None = None) -> pd.DataFrame:
-    """One row per chunk of a :class:`~mer_utils.spectrograms.ChunkDataset`: ids, target and prediction.
+    """One row per chunk of a :class:`~mer_utils.phase2.datasets.ChunkDataset`: ids, target and prediction.
 
     For one target the columns are ``song_id``, ``chunk``, ``start_s``,
     ``target`` and ``prediction`` (1..9 scale), ready for
@@ -143,7 +143,7 @@ def saved_runs(results_dir, run: dict) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
 
 
 def part_counts(datasets: dict) -> pd.DataFrame:
-    """Songs and chunks in each part of the split (from :func:`mer_utils.phase2.logmel.split_datasets`); on a corpus
+    """Songs and chunks in each part of the split (from :func:`mer_utils.phase2.datasets.split_datasets`); on a corpus
     heard at a few chunks of each song (``Corpus.chunks_per_song``), the chunks heard."""
     return pd.DataFrame(
         [{"part": part, "songs": ds.frame["song_id"].nunique(), "chunks": len(ds)} for part, ds in datasets.items()]
@@ -227,12 +227,12 @@ def train_on_split(split: pd.DataFrame, run: dict | None, *, cache, corpus, mode
 
 
 def _train_on_split(split, run, *, cache, corpus, model_name, target, settings, seed, precision, max_train_chunks):
-    from ..phase2 import logmel
+    from ..phase2.datasets import split_datasets
     from .loop import fit
     from .modelfile import build_model
 
-    datasets, target_scaler, input_stats = logmel.split_datasets(cache, corpus, split, target, seed=seed,
-                                                                max_train_chunks=max_train_chunks)
+    datasets, target_scaler, input_stats = split_datasets(cache, corpus, split, target, seed=seed,
+                                                         max_train_chunks=max_train_chunks)
     model, history = fit(
         build_model(model_name, seed=seed), make_loader(datasets["train"], settings["batch_size"], shuffle=True, seed=seed),
         make_loader(datasets["validation"], 64),
