@@ -63,7 +63,7 @@ from IPython.display import Markdown, display
 from mer_utils import plots
 from mer_utils.corpus.base import TARGETS
 from mer_utils.page import start_page
-from mer_utils.phase3 import finetune
+from mer_utils.phase3 import finetune, finetune_compare
 from mer_utils.phase3 import finetune_narrative as words
 from mer_utils.phase3.backbones import phase3_backbone
 from mer_utils.results.records import save_results
@@ -110,15 +110,15 @@ display(result.patches.counts())
 first = result.first_run("finetuned")
 display(Markdown(words.training_sentence(first.ids, len(page.folds), int(first.records[0]["train_patches"]))))
 for kind, runs in result.runs.items():
-    display(style_plain(finetune.epoch_table(result.first_run(kind).history, TARGETS).round(3),
-                        f"musicnn {finetune.KIND_WORDS[kind]}, one row per epoch (validation songs: the mean of "
+    display(style_plain(finetune_compare.epoch_table(result.first_run(kind).history, TARGETS).round(3),
+                        f"musicnn {finetune_compare.KIND_WORDS[kind]}, one row per epoch (validation songs: the mean of "
                         "their patches' predictions)"))
 
 # %%
 save_results(page.results_dir, result.records)
-found = finetune.comparison_records(records_of_run(page.results_dir, page.run, needed=(3,)), "musicnn")
-fig = plots.finetune_curves({finetune.KIND_WORDS[k]: result.first_run(k).history for k in result.runs}, TARGETS,
-                            frozen_r2=finetune.first_fold_validation(found, TARGETS),
+found = finetune_compare.comparison_records(records_of_run(page.results_dir, page.run, needed=(3,)), "musicnn")
+fig = plots.finetune_curves({finetune_compare.KIND_WORDS[k]: result.first_run(k).history for k in result.runs}, TARGETS,
+                            frozen_r2=finetune_compare.first_fold_validation(found, TARGETS),
                             title="musicnn, first fold: validation R² per epoch (star: the epoch kept)")
 
 # %% [markdown]
@@ -131,10 +131,10 @@ fig = plots.finetune_curves({finetune.KIND_WORDS[k]: result.first_run(k).history
 
 # %%
 grouped = page.groups is not None
-display(style_plain(finetune.side_by_side(found, TARGETS, corpus),
+display(style_plain(finetune_compare.side_by_side(found, TARGETS, corpus),
                     words.scores_caption("musicnn", corpus.scale, grouped)))
-differences = finetune.paired_differences(found, TARGETS, corpus)
-display(style_plain(finetune.differences_table(differences), words.differences_caption("musicnn", grouped)))
+differences = finetune_compare.paired_differences(found, TARGETS, corpus)
+display(style_plain(finetune_compare.differences_table(differences), words.differences_caption("musicnn", grouped)))
 display(Markdown(words.findings(differences, "musicnn", grouped)))
 
 # %% [markdown]
@@ -165,11 +165,11 @@ if run_cnn14:
         settings=cnn14_settings, seed=page.seed, targets=TARGETS, train_front_end=bool(train_front_end),
         device=device, precision=precision, n_threads=n_threads or DEFAULT_JOBS)
     save_results(page.results_dir, cnn14_result.records)
-    found14 = finetune.comparison_records(records_of_run(page.results_dir, page.run, needed=(3,)), "cnn14")
-    display(style_plain(finetune.side_by_side(found14, TARGETS, corpus),
+    found14 = finetune_compare.comparison_records(records_of_run(page.results_dir, page.run, needed=(3,)), "cnn14")
+    display(style_plain(finetune_compare.side_by_side(found14, TARGETS, corpus),
                         words.scores_caption("cnn14", corpus.scale, grouped)))
-    differences14 = finetune.paired_differences(found14, TARGETS, corpus)
-    display(style_plain(finetune.differences_table(differences14), words.differences_caption("cnn14", grouped)))
+    differences14 = finetune_compare.paired_differences(found14, TARGETS, corpus)
+    display(style_plain(finetune_compare.differences_table(differences14), words.differences_caption("cnn14", grouped)))
     display(Markdown(words.findings(differences14, "cnn14", grouped)))
     finetune.save_final_model(cnn14_result, page.results_dir, corpus, page.seed, page.cross_validated)
 cnn14_seconds = finetune.cnn14_estimate_seconds(len(result.patches.inputs), len(page.folds), settings)

@@ -17,7 +17,7 @@ from conftest import MUSICNN_WEIGHTS, REPO
 
 from mer_utils.corpus.audio import load_audio
 from mer_utils.errors import AudioReadError, MerError
-from mer_utils.phase3 import finetune
+from mer_utils.phase3 import finetune, finetune_inputs
 from mer_utils.phase3.finetune_models import (
     Cnn14Regressor,
     MusicnnRegressor,
@@ -143,7 +143,7 @@ def tiny_corpus(n_songs: int = 9, patches_per_song: int = 2):
                            "film": [f"f{i % 3}" for i in range(n_songs)]}, index=pd.Index(song_of[::patches_per_song],
                                                                                           name="song_id"))
     skipped = pd.DataFrame(columns=["song_id", "kind", "reason"])
-    return finetune.PatchSet("musicnn", inputs, song_of, skipped, 0.0), labels
+    return finetune_inputs.PatchSet("musicnn", inputs, song_of, skipped, 0.0), labels
 
 
 def test_one_run_per_fold_is_pooled_out_of_fold_and_the_final_model_trains_for_the_median_best_epoch(scratch):
@@ -151,7 +151,7 @@ def test_one_run_per_fold_is_pooled_out_of_fold_and_the_final_model_trains_for_t
 
     template, start = scratch
     patch_set, labels = tiny_corpus()
-    features = finetune.front_end_features(template, patch_set, n_threads=1)
+    features = finetune_inputs.front_end_features(template, patch_set, n_threads=1)
     folds = fold_splits(grouped_folds(labels.index, labels["film"], n_folds=3, seed=1))
     settings = {"epochs": 2, "patience": 1, "batch_size": 4, "lr": 1e-3, "backbone_lr": 1e-4}
     common = dict(template=template, features=features, song_of=patch_set.song_of, labels=labels, targets=TARGETS,

@@ -51,6 +51,10 @@ SETTINGS = {"cnn14": "", "musicnn": "musicnn", MTT_KEY: MTT_KEY}  # the records'
 # the records' ``setting`` of a fine-tuned backbone (mer_utils.phase3.finetune): from its pretrained weights, or from
 # random ones (the same network and schedule); the conclusions pair them with the frozen backbone's (SETTINGS)
 FINETUNE_SETTINGS = {(name, kind): f"{name}-{kind}" for name in BACKBONES for kind in ("finetuned", "scratch")}
+FINETUNED_FILES = {  # the fine-tuning page's networks for new recordings, under results/<data>/ (mer predict reads them)
+    "musicnn": Path("models") / "musicnn_finetuned.pt",
+    "cnn14": Path("models") / "cnn14_finetuned.pt",
+}
 
 
 def backbones_to_run(choice: str | None, musicnn_weights=None) -> list[str]:

@@ -8,10 +8,10 @@ songs, folds and selection rules as every other phase, twice: from the pretraine
 weights (*fine-tuned*) and from seeded random weights (*from scratch*, the same
 layers and schedule); the page sets both beside the frozen backbone's EmotionMLP.
 
-1. :func:`corpus_inputs`: every clip decoded at the network's rate and cut as the
+1. :func:`~mer_utils.phase3.finetune_inputs.corpus_inputs`: every clip decoded at the network's rate and cut as the
    embedders cut it (musicnn: 187-frame log-mel patches, about 3 s); each patch
    carries its song's label.  Clips shorter than one patch are skipped and listed.
-2. :func:`front_end_features`: the frozen front end run once per patch
+2. :func:`~mer_utils.phase3.finetune_inputs.front_end_features`: the frozen front end run once per patch
    (:meth:`~mer_utils.phase3.finetune_models.MusicnnRegressor.front_end`), kept in
    memory; with ``train_front_end`` the patches themselves are the inputs.
 3. :func:`finetune_on_split`: one split (or fold): labels standardised by the
@@ -27,8 +27,13 @@ layers and schedule); the page sets both beside the frozen backbone's EmotionMLP
 5. :func:`final_model`: under cross-validation, one more network trained on all
    songs for the median of the folds' best epochs, for ``mer predict``; with one
    split, the split's own model.
-6. :func:`side_by_side` and :func:`paired_differences`: fine-tuned, frozen and
+6. :func:`~mer_utils.phase3.finetune_compare.side_by_side` and
+   :func:`~mer_utils.phase3.finetune_compare.paired_differences`: fine-tuned, frozen and
    from-scratch on the same songs, and their paired differences.
+
+Steps 1 and 2 are :mod:`.finetune_inputs`, step 6 :mod:`.finetune_compare`, the page's
+sentences :mod:`.finetune_narrative`; this module trains (steps 3 to 5) and runs the page's
+whole plan (:func:`finetune_backbone`, :func:`save_final_model`, :func:`cnn14_plan`).
 
 Records carry ``setting`` ``"<backbone>-finetuned"`` or ``"<backbone>-scratch"``
 (:data:`mer_utils.phase3.backbones.FINETUNE_SETTINGS`), ``start`` (``finetuned``
@@ -50,126 +55,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..corpus.base import short_name
-from ..errors import AudioReadError, MerError
-from ..predict.bundles import FINETUNED_FILES
-from .backbones import FINETUNE_SETTINGS, SETTINGS
-from .finetune_models import NETWORKS, build_regressor, clip_inputs, parameter_groups, sample_rate
+from ..errors import MerError
+from .backbones import FINETUNE_SETTINGS, FINETUNED_FILES
+from .finetune_compare import KIND_WORDS
+from .finetune_inputs import PatchRows, PatchSet, corpus_inputs, front_end_features
+from .finetune_models import NETWORKS, build_regressor, parameter_groups
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 32  # patches per training step
-FRONT_END_BATCH = 16  # patches per forward pass while caching the front end
-
-
-# --------------------------------------------------------------------------- inputs and the front-end cache
-
-
-@dataclass
-class PatchSet:
-    """Every patch of a corpus: the network's inputs, the song of each, and the clips that gave none."""
-
-    name: str  # the backbone: musicnn or cnn14
-    inputs: np.ndarray  # (patches, 187, 96) log-mel patches, or (patches, 96000) waveforms
-    song_of: np.ndarray  # (patches,) song ids
-    skipped: pd.DataFrame  # song_id, kind, reason
-    seconds: float  # decoding and cutting
-
-    @property
-    def song_ids(self) -> list[int]:
-        return sorted({int(i) for i in self.song_of})
-
-    def counts(self) -> pd.DataFrame:
-        """Patches per song as one row (count, mean, spread, range), as the embedding pages show segments."""
-        per_song = pd.Series(self.song_of).value_counts()
-        return pd.DataFrame({"patches per song": per_song.describe()}).T.round(1)
-
-
-def corpus_inputs(corpus, name: str = "musicnn", n_jobs: int = 2, progress: bool = True) -> PatchSet:
-    """Decode every clip of ``corpus`` at the network's rate and cut it into the network's inputs (:class:`PatchSet`).
-
-    Decoding runs in ``n_jobs`` threads, a few clips ahead.  A clip that cannot
-    be decoded or is shorter than one patch is skipped and listed, as in the
-    embedding caches.
-    """
-    from tqdm import tqdm
-
-    from ..corpus.audio import decoded_ahead, load_audio
-
-    sr = sample_rate(name)
-    songs = [(int(i), str(p)) for i, p in zip(corpus.songs.index, corpus.songs["audio_path"])]
-
-    def decode(item):
-        song_id, path = item
-        try:
-            return clip_inputs(name, load_audio(path, sr=sr), clip=path), None
-        except AudioReadError as exc:
-            return None, ("too short" if "shorter than one" in str(exc) else "corrupt", str(exc))
-
-    start = time.perf_counter()
-    inputs, song_of, skipped = [], [], []
-    bar = tqdm(total=len(songs), desc=f"{name} patches", unit="song", disable=not progress, mininterval=1.0)
-    for (song_id, _), decoded in decoded_ahead(decode, songs, workers=max(1, int(n_jobs)), ahead=8):
-        patches, problem = decoded.result()
-        if problem:
-            skipped.append({"song_id": song_id, "kind": problem[0], "reason": problem[1]})
-        else:
-            inputs.append(patches)
-            song_of.append(np.full(len(patches), song_id))
-        bar.update()
-    bar.close()
-    if not inputs:
-        raise MerError(f"no clip of the corpus at {corpus.root} gave a {name} patch ({len(skipped)} skipped as corrupt "
-                       "or too short). Check the audio files.")
-    return PatchSet(name, np.concatenate(inputs), np.concatenate(song_of),
-                    pd.DataFrame(skipped, columns=["song_id", "kind", "reason"]), time.perf_counter() - start)
-
-
-def front_end_features(network, patches: PatchSet, device=None, precision: str = "float32", n_threads: int = 2,
-                       batch_size: int = FRONT_END_BATCH) -> torch.Tensor:
-    """The frozen front end's output for every patch, ``(patches, ...)`` float32 on the CPU (the training inputs).
-
-    musicnn on a CPU runs in ``n_threads`` single-thread workers, as its embedder
-    does (:meth:`mer_utils.phase3.musicnn.MusicnnEmbedder.run_front_end`), its
-    timbral convolutions in ``precision``; otherwise batches run on ``device``
-    under ``precision``'s autocast.  Computed under ``torch.no_grad``, so the
-    result is an ordinary tensor the training loop can feed to autograd.
-    """
-    from ..training.runtime import autocast, keep_freed_memory, pick_device, torch_threads
-
-    device = pick_device(device)
-    network = network.to(device).eval()
-    keep_freed_memory()
-    if patches.name == "musicnn" and device.type == "cpu":
-        from .musicnn import MusicnnEmbedder
-
-        network.backbone.precision = precision
-        try:
-            features = MusicnnEmbedder(network.backbone, batch_size=batch_size, n_threads=n_threads).run_front_end(
-                patches.inputs)
-        finally:
-            network.backbone.precision = "float32"
-        return torch.from_numpy(features)
-    parts = []
-    with torch_threads(n_threads if device.type == "cpu" else None), torch.no_grad(), autocast(device, precision):
-        for at in range(0, len(patches.inputs), int(batch_size)):
-            batch = torch.from_numpy(patches.inputs[at : at + int(batch_size)]).to(device)
-            parts.append(network.front_end(batch).float().cpu())
-    return torch.cat(parts)
-
-
-class PatchRows(torch.utils.data.Dataset):
-    """Rows ``rows`` of a feature tensor with their standardised labels: what the training loop iterates over."""
-
-    def __init__(self, features: torch.Tensor, targets: np.ndarray, rows: np.ndarray):
-        self.features, self.rows = features, np.asarray(rows)
-        self.targets = torch.as_tensor(np.asarray(targets, dtype=np.float32))
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, i):
-        return self.features[int(self.rows[i])], self.targets[i]
 
 
 # --------------------------------------------------------------------------- one split
@@ -328,119 +222,6 @@ def final_model(runs: dict, *, template, features, song_of, labels, targets, set
                     target_scaler=scaler, target_names=targets, threads=threads, precision=precision,
                     progress=progress, param_groups=parameter_groups(network, settings["lr"], settings["backbone_lr"]))
     return network.eval(), scaler, epochs, len(songs)
-
-
-# --------------------------------------------------------------------------- the comparison
-
-
-def frozen_setting(name: str) -> str:
-    """The ``setting`` of the frozen backbone's EmotionMLP records (the page of that backbone)."""
-    return SETTINGS[name]
-
-
-def comparison_records(records: list[dict], name: str = "musicnn") -> dict:
-    """``{(kind, target): record}`` for ``kind`` in ``finetuned``, ``frozen``, ``scratch``, from a run's records.
-
-    ``frozen`` is the EmotionMLP on the frozen backbone (Phase 3, setting of
-    :func:`frozen_setting`, song level); the others this page's runs.
-    """
-    wanted = {FINETUNE_SETTINGS[(name, "finetuned")]: "finetuned", frozen_setting(name): "frozen",
-              FINETUNE_SETTINGS[(name, "scratch")]: "scratch"}
-    found = {}
-    for record in records:
-        kind = wanted.get(record.get("setting", ""))
-        if record.get("phase") == 3 and kind and record.get("level", "song") == "song":
-            if kind != "frozen" or record.get("model") == "EmotionMLP":
-                found[(kind, record["target"])] = record
-    return found
-
-
-KIND_WORDS = {"finetuned": "fine-tuned", "frozen": "frozen, EmotionMLP on its embedding",
-              "scratch": "from random weights"}
-
-
-def first_fold_validation(found: dict, targets) -> dict:
-    """The frozen model's validation R² on the first fold's (or the split's) validation songs, per target."""
-    from ..results.crossfit import fold_detail
-
-    out = {}
-    for target in targets:
-        record = found.get(("frozen", target))
-        if record is not None:
-            folds = [entry["fold"] for entry in record.get("folds", [])]
-            validation = fold_detail(record, "validation", min(folds)) if folds else record["validation"]
-            out[target] = float(validation["r2"])
-    return out
-
-
-def side_by_side(found: dict, targets, corpus) -> pd.DataFrame:
-    """One row per kind (fine-tuned, frozen, from scratch): test R² and RMSE [95% CI] per target (RMSE on the
-    corpus's scale, which the caption names), validation R²."""
-    from ..results.intervals import format_interval
-
-    rows = []
-    for kind in ("finetuned", "frozen", "scratch"):
-        if not any((kind, t) in found for t in targets):
-            continue
-        row = {"backbone": KIND_WORDS[kind]}
-        for target in targets:
-            record = found.get((kind, target))
-            label = corpus.target_label(target)
-            if record is None:
-                row[f"{label} R² [95% CI]"] = row[f"{label} RMSE [95% CI]"] = row[f"{label} validation R²"] = "–"
-                continue
-            interval = record.get("test_interval", {})
-            row[f"{label} R² [95% CI]"] = format_interval(record["test"]["r2"], interval.get("r2"))
-            row[f"{label} RMSE [95% CI]"] = format_interval(record["test"]["rmse"], interval.get("rmse"))
-            row[f"{label} validation R²"] = f"{record['validation']['r2']:.2f}"
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-PAIRS = (("finetuned", "frozen"), ("finetuned", "scratch"))
-
-
-def paired_differences(found: dict, targets, corpus) -> pd.DataFrame:
-    """Fine-tuned minus frozen and fine-tuned minus from scratch, per target: R² difference, its paired 95% interval
-    (over films under cross-validation, songs otherwise), the songs compared and the reading."""
-    from ..results.intervals import compare_on_shared_songs
-    from ..results.lessons import reading
-    from ..results.records import test_predictions
-
-    rows = []
-    for a, b in PAIRS:
-        for target in targets:
-            if (a, target) not in found or (b, target) not in found:
-                continue
-            diff = compare_on_shared_songs(test_predictions(found[(a, target)]), test_predictions(found[(b, target)]))
-            rows.append({"comparison": f"{KIND_WORDS[a].split(',')[0]} − {KIND_WORDS[b].split(',')[0]}",
-                         "a": a, "b": b, "target": short_name(target), "target_label": corpus.target_label(target),
-                         **{k: diff[k] for k in ("difference", "low", "high", "songs")}, "reading": reading(diff)})
-    return pd.DataFrame(rows, columns=["comparison", "a", "b", "target", "target_label", "difference", "low", "high",
-                                       "songs", "reading"])
-
-
-def differences_table(differences: pd.DataFrame) -> pd.DataFrame:
-    """:func:`paired_differences` for the page: comparison, target, R² A − B [95% CI], songs, A is."""
-    from ..results.intervals import format_interval
-
-    return pd.DataFrame({
-        "comparison (A − B)": differences["comparison"], "target": differences["target_label"],
-        "R² A − B [95% CI]": [format_interval(d, (lo, hi), 3) for d, lo, hi
-                              in zip(differences["difference"], differences["low"], differences["high"])],
-        "songs": differences["songs"], "A is": differences["reading"]})
-
-
-def epoch_table(history: pd.DataFrame, targets) -> pd.DataFrame:
-    """The per-epoch table of one run: losses, validation song R² per target, seconds, patches per second."""
-    columns = {"epoch": "epoch", "train_loss": "train loss (MSE, std. units)",
-               "val_song_loss": "val song loss (MSE, std. units)"}
-    for target in targets:
-        columns[f"val_song_r2_{target}"] = f"{short_name(target)} val song R²"
-    columns.update({"seconds": "seconds", "samples_per_s": "train patches/s"})
-    table = history[[c for c in columns if c in history.columns]].rename(columns=columns)
-    table["best"] = history["best"].map({True: "◀ best", False: ""}).to_numpy()
-    return table
 
 
 # --------------------------------------------------------------------------- the page's whole run

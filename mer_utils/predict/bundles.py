@@ -46,6 +46,7 @@ import numpy as np
 
 from ..corpus.sources import CORPUS_LABELS
 from ..errors import MerError
+from ..phase3.backbones import FINETUNED_FILES  # the fine-tuning page's networks (notebooks/phase3_finetune.py)
 from ..pipeline import REPO_ROOT
 
 RESULTS_ROOT = REPO_ROOT / "results"  # where 'make book' writes results/<data>/models/
@@ -55,10 +56,6 @@ MUSICNN_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn.pt"  # the musicnn page's Em
 MUSICNN_MTT_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn_mtt.pt"  # the musicnn (MTT) page's, beside it (--model reads it)
 PREDICTOR_FILE = MODELS / "predictor.pt"  # the predictor for real music (notebooks/predictor.py)
 SHIPPED_FILE = Path(__file__).resolve().parent / "data" / "predictor.pt"  # its copy inside the package (shipping.py)
-FINETUNED_FILES = {  # the fine-tuning page's networks for new recordings (notebooks/phase3_finetune.py), by backbone
-    "musicnn": MODELS / "musicnn_finetuned.pt",
-    "cnn14": MODELS / "cnn14_finetuned.pt",
-}
 # what predict looks for in a book, best first: the predictor for real music, the frozen musicnn's MLP, the fine-tuned
 # networks (on the Soundtracks sample not detectably better than the frozen musicnn), the CNN14 page's MLP
 BUNDLE_FILES = (PREDICTOR_FILE, MUSICNN_BUNDLE_FILE, FINETUNED_FILES["musicnn"], FINETUNED_FILES["cnn14"], BUNDLE_FILE)
