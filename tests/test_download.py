@@ -1,4 +1,5 @@
-"""Tests for mer_utils.download against a local HTTP server on 127.0.0.1 (no internet needed)."""
+"""The book's downloads (mer_utils.corpus.download, deam_fetch, phase3.weights) against a local HTTP server on
+127.0.0.1 (no internet needed): pooch with the resumable downloader, checksums, mirrors, failing fast offline."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from mer_utils.corpus import deam_fetch
 from mer_utils.corpus import download as dl
 from mer_utils.corpus.deam import load_static_annotations
 from mer_utils.errors import MerError
+from mer_utils.phase3 import weights
 
 STATIC_HEADER = "song_id, valence_mean, valence_std, arousal_mean, arousal_std\n"
 SONG_LEVEL = "annotations/annotations averaged per song/song_level/"
@@ -235,7 +238,7 @@ def test_fetch_deam_builds_tree_and_record(server, tmp_path):
     for name, data in zips.items():
         serve(server, f"DEAM/{name}", data)
     deam_dir = tmp_path / "deam"
-    assert dl.fetch_deam(deam_dir, base_url=server.url + "/DEAM", progress=False) == deam_dir
+    assert deam_fetch.fetch_deam(deam_dir, base_url=server.url + "/DEAM", progress=False) == deam_dir
     assert (deam_dir / "MEMD_audio" / "2.mp3").is_file()
     assert (deam_dir / SONG_LEVEL / "static_annotations_averaged_songs_1_2000.csv").is_file()
     assert load_static_annotations(deam_dir).loc[2, "valence_mean"] == pytest.approx(3.1)
@@ -245,7 +248,7 @@ def test_fetch_deam_builds_tree_and_record(server, tmp_path):
         assert record[name]["bytes"] == len(data)
     assert leftovers(deam_dir) == []
     requests = len(server.log)
-    dl.fetch_deam(deam_dir, base_url=server.url + "/DEAM", progress=False)
+    deam_fetch.fetch_deam(deam_dir, base_url=server.url + "/DEAM", progress=False)
     assert len(server.log) == requests  # already unpacked: skipped
 
 
@@ -263,7 +266,7 @@ def test_fetch_deam_corrupt_zip_leaves_no_half_tree(server, tmp_path, damage):
         serve(server, f"DEAM/{name}", data)
     deam_dir = tmp_path / "deam"
     with pytest.raises(MerError, match="DEAM_Annotations.zip"):
-        dl.fetch_deam(deam_dir, base_url=server.url + "/DEAM/", progress=False)
+        deam_fetch.fetch_deam(deam_dir, base_url=server.url + "/DEAM/", progress=False)
     assert not (deam_dir / "annotations").exists()
     assert leftovers(deam_dir) == []
     assert list(json.loads((deam_dir / "downloads.json").read_text())) == ["DEAM_audio.zip"]
@@ -273,16 +276,16 @@ def test_fetch_deam_offline_says_where_to_put_files(tmp_path):
     base = f"http://127.0.0.1:{closed_port()}/DEAM/"
     deam_dir = tmp_path / "deam"
     with pytest.raises(MerError, match="offline") as info:
-        dl.fetch_deam(deam_dir, base_url=base, progress=False)
+        deam_fetch.fetch_deam(deam_dir, base_url=base, progress=False)
     message = str(info.value)
-    for archive in dl.DEAM_ARCHIVES:
+    for archive in deam_fetch.DEAM_ARCHIVES:
         assert base + archive["name"] in message and str(deam_dir / archive["name"]) in message
 
 
 def test_main_deam_prints_summary(server, tmp_path, capsys):
     for name, data in deam_zips().items():
         serve(server, f"DEAM/{name}", data)
-    assert dl.main_deam(["--deam-dir", str(tmp_path / "deam"), "--base-url", server.url + "/DEAM/"]) == 0
+    assert deam_fetch.main_deam(["--deam-dir", str(tmp_path / "deam"), "--base-url", server.url + "/DEAM/"]) == 0
     assert "DEAM is ready" in capsys.readouterr().out
 
 
@@ -305,12 +308,12 @@ def test_fetch_panns_weights_verifies_md5(server, tmp_path, capsys):
     data = payload(60_000)
     record_url = fake_zenodo(server, data, hashlib.md5(data).hexdigest())
     dest = tmp_path / "weights" / dl.PANNS_FILE
-    assert dl.fetch_panns_weights(dest, record_url=record_url, progress=False) == dest
+    assert weights.fetch_panns_weights(dest, record_url=record_url, progress=False) == dest
     assert dest.read_bytes() == data
     musicnn = payload(5_000)
     musicnn_url = serve(server, "MSD_musicnn.h5", musicnn)
     with pytest.raises(MerError, match="musicnn weights: .*sha256"):  # the published digest is not this payload's
-        dl.main_weights(["--dest", str(dest), "--record-url", record_url, "--musicnn-dest",
+        weights.main_weights(["--dest", str(dest), "--record-url", record_url, "--musicnn-dest",
                          str(tmp_path / "weights" / "MSD_musicnn.h5"), "--musicnn-url", musicnn_url])
     assert "PANNs checkpoint ready" in capsys.readouterr().out, "one failure does not stop the other download"
 
@@ -319,10 +322,10 @@ def test_fetch_musicnn_weights_checks_the_sha256(server, tmp_path, capsys):
     data = payload(20_000)
     url = serve(server, "MSD_musicnn.h5", data)
     dest = tmp_path / "weights" / "MSD_musicnn.h5"
-    assert dl.fetch_musicnn_weights(dest, url=url, sha256=hashlib.sha256(data).hexdigest(), progress=False) == dest
+    assert weights.fetch_musicnn_weights(dest, url=url, sha256=hashlib.sha256(data).hexdigest(), progress=False) == dest
     assert dest.read_bytes() == data
     with pytest.raises(MerError, match="sha256"):
-        dl.fetch_musicnn_weights(tmp_path / "other.h5", url=url, progress=False)  # the published MSD digest
+        weights.fetch_musicnn_weights(tmp_path / "other.h5", url=url, progress=False)  # the published MSD digest
     assert not (tmp_path / "other.h5").exists() and not (tmp_path / "other.h5.part").exists()
 
 
@@ -331,17 +334,16 @@ def test_fetch_panns_weights_bad_md5_fails(server, tmp_path):
     record_url = fake_zenodo(server, data, "0" * 32)
     dest = tmp_path / dl.PANNS_FILE
     with pytest.raises(MerError, match="md5"):
-        dl.fetch_panns_weights(dest, record_url=record_url, progress=False)
+        weights.fetch_panns_weights(dest, record_url=record_url, progress=False)
     assert not dest.exists() and not dest.with_name(dest.name + ".part").exists()
 
 
 def test_fetch_panns_weights_falls_back_when_api_fails(server, tmp_path, monkeypatch):
     data = payload(30_000)
-    monkeypatch.setattr(dl, "PANNS_FALLBACK_URL", serve(server, "direct.pth", data))
-    monkeypatch.setattr(dl, "PANNS_FALLBACK_SIZE", len(data))
-    monkeypatch.setattr(dl, "PANNS_FALLBACK_MD5", hashlib.md5(data).hexdigest())
+    fallback = dl.Published(serve(server, "direct.pth", data), size=len(data), md5=hashlib.md5(data).hexdigest())
+    monkeypatch.setitem(dl.PUBLISHED, "panns", fallback)  # the registry's entry is the fallback
     dest = tmp_path / dl.PANNS_FILE
-    dl.fetch_panns_weights(dest, record_url=server.url + "/api/records/missing", progress=False)
+    weights.fetch_panns_weights(dest, record_url=server.url + "/api/records/missing", progress=False)
     assert dest.read_bytes() == data
 
 
@@ -358,7 +360,7 @@ def test_a_manifest_points_deam_elsewhere_and_its_checksums_are_checked(server, 
     }))
     deam_dir = tmp_path / "deam"
     with pytest.raises(MerError, match="DEAM_Annotations.zip is corrupt: expected sha256 0000"):
-        dl.main_deam(["--deam-dir", str(deam_dir), "--manifest", str(manifest)])
+        deam_fetch.main_deam(["--deam-dir", str(deam_dir), "--manifest", str(manifest)])
     assert (deam_dir / "MEMD_audio" / "2.mp3").is_file() and not (deam_dir / "annotations").exists()
     entries = dl.read_manifest(manifest)
     assert entries["deam_audio"].url == urls["DEAM_audio.zip"] and "panns" not in entries
@@ -393,7 +395,31 @@ def test_a_mirrored_panns_checkpoint_skips_zenodo_and_checks_the_mirror_s_md5(se
                                     "musicnn": {"url": serve(server, "mirror/MSD_musicnn.h5", b"h5"),
                                                 "sha256": hashlib.sha256(b"h5").hexdigest()}}))
     dest = tmp_path / "weights" / dl.PANNS_FILE
-    assert dl.main_weights(["--dest", str(dest), "--musicnn-dest", str(tmp_path / "weights" / "MSD_musicnn.h5"),
+    assert weights.main_weights(["--dest", str(dest), "--musicnn-dest", str(tmp_path / "weights" / "MSD_musicnn.h5"),
                             "--record-url", f"http://127.0.0.1:{closed_port()}/api", "--manifest", str(manifest)]) == 0
     assert dest.read_bytes() == data and (tmp_path / "weights" / "MSD_musicnn.h5").read_bytes() == b"h5"
     assert [e["path"] for e in server.log] == ["mirror/Cnn14.pth", "mirror/MSD_musicnn.h5"]
+
+
+def test_the_mirror_variable_points_every_download_at_one_mirror_with_the_published_checks(server, tmp_path,
+                                                                                           monkeypatch):
+    for name, data in deam_zips().items():
+        serve(server, f"mirror/{name}", data)
+    monkeypatch.setenv(dl.MIRROR_ENV, server.url + "/mirror/")
+    musicnn = dl.entry("musicnn")
+    assert musicnn.url == server.url + "/mirror/MSD_musicnn.h5" and musicnn.sha256 == dl.PUBLISHED["musicnn"].sha256
+    assert dl.entry("panns").md5 == dl.PUBLISHED["panns"].md5
+    deam_dir = tmp_path / "deam"
+    assert deam_fetch.main_deam(["--deam-dir", str(deam_dir)]) == 0
+    assert [e["path"] for e in server.log] == ["mirror/DEAM_audio.zip", "mirror/DEAM_Annotations.zip"]
+    manifest = {"musicnn": dl.Published("http://elsewhere.example/MSD_musicnn.h5")}
+    assert dl.entry("musicnn", manifest).url == "http://elsewhere.example/MSD_musicnn.h5", "a manifest entry wins"
+
+
+def test_an_md5_beside_a_sha256_is_checked_too_and_a_mismatch_leaves_nothing(server, tmp_path):
+    data = payload(40_000)
+    url = serve(server, "file.bin", data)
+    dest = tmp_path / "file.bin"
+    with pytest.raises(MerError, match="expected md5 0{32}"):
+        dl.download(url, dest, sha256=hashlib.sha256(data).hexdigest(), md5="0" * 32, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["served"]

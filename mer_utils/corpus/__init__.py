@@ -10,6 +10,9 @@ layout (real DEAM and SynthDEAM, which ``synth`` writes in it); ``soundtracks``
 reads the Soundtracks film excerpts; ``vgmidi`` the VGMIDI pieces and their
 listeners' curves (``vgmidi_render`` their MIDI timing and piano audio,
 ``vgmidi_fetch`` their download); ``fourq`` the 4Q clips of the Real music
-chapter; ``split`` the one split or the group-wise folds; ``audio`` decoding;
-``download`` the downloads.
+chapter (``fourq_fetch`` their download); ``split`` the one split or the
+group-wise folds; ``audio`` decoding; ``download`` every download through pooch
+(the registry of addresses and checksums, the resumable downloader, unzipping),
+``deam_fetch`` DEAM's; ``synth`` writes SynthDEAM (``synth_labels`` its label
+function, ``synth_audio`` its synthesiser); ``narrative`` the data page's sentences.
 """

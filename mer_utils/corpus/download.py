@@ -1,73 +1,76 @@
-"""Resumable, verified downloads: the DEAM archives, the PANNs Cnn14 checkpoint, musicnn's weights, the 4Q zip.
+"""Every download of the book through pooch: one registry, a resumable downloader, archives unzipped into place.
 
-Used by ``make data-deam`` (:func:`main_deam`, :func:`fetch_deam`), ``make weights`` (:func:`main_weights`,
-:func:`fetch_panns_weights`), ``make data-4q`` (:func:`mer_utils.corpus.fourq.fetch_fourq`) and ``make real-book``,
-which runs all three.
+Used by ``make data-deam`` (:mod:`mer_utils.corpus.deam_fetch`), ``make weights`` (:mod:`mer_utils.phase3.weights`),
+``make data-4q`` (:mod:`mer_utils.corpus.fourq_fetch`), ``make data-vgmidi`` (:mod:`mer_utils.corpus.vgmidi_fetch`)
+and ``make real-book``, which runs them all; ``python -m mer_utils downloads`` prints the registry.
 
-:data:`PUBLISHED` lists every file the book downloads, where its publisher puts it and the size and checksums
-the publisher gives (DEAM's and 4Q's publishers give none).  A *downloads manifest* (``DOWNLOADS=<file.json>``,
-:func:`read_manifest`) points any of them elsewhere, a mirror or a local server, with the size and checksums of
-the files there: a mirror's archive need not be byte for byte the published one.  ``python -m mer_utils
-downloads`` prints the published table in the manifest's format, as a start for one.
+Why pooch.  pooch is the downloader of the scientific Python world (librosa's own
+dependency): a registry of file names with their known hashes and addresses, a
+file written under a temporary name and renamed only once its hash matches, a file
+already there and matching used without network, and processors such as
+:class:`pooch.Unzip`.  This module holds what pooch does not:
 
-:func:`download` writes to ``<dest>.part``, resumes it with an HTTP ``Range``
-request, checks the size and any checksums given, and only then renames it to
-``<dest>``: an interrupted or corrupt download never sits under the final name.
-Before any transfer the host is probed with a short connect timeout, so an
-offline machine fails at once with a message that says which URL to fetch by
-hand and where to put the file.
+* :data:`PUBLISHED`, the registry: every file the book downloads, its publisher's
+  address and the size and checksums the publisher gives (DEAM's and 4Q's give none).
+  A *downloads manifest* (``DOWNLOADS=<file.json>``, :func:`read_manifest`) points any of
+  them elsewhere, with the size and checksums of the files there (a mirror's archive need
+  not be byte for byte the published one); the environment variable :data:`MIRROR_ENV`
+  (``MER_MIRROR=<address>``) points all of them at one folder of a mirror, under the
+  names their published addresses end with, keeping the published checks.
+  :func:`entry` says which address and checks a download uses.
+* :class:`ResumableDownload`, a pooch *downloader* (pooch calls it with the address and
+  the temporary file to fill): DEAM's audio is a 1.3 GB archive, so the transfer goes to
+  ``<dest>.part`` and an interrupted one resumes with an HTTP ``Range`` request; the size
+  is checked (pooch checks only the hash) before the file is handed to pooch, which
+  checks the registry's hash and renames it to ``<dest>``.  An interrupted or corrupt
+  download never sits under the final name.
+* :func:`check_reachable`: before any transfer the host is probed with a short connect
+  timeout, so an offline machine fails at once with a message that says which address
+  to fetch by hand and where to put the file.
+* :func:`unpack`: an archive unzipped by :class:`pooch.Unzip` into a hidden folder inside
+  its destination, then moved into place entry by entry (never over what is there), so
+  an interrupted or corrupt archive leaves no half tree.
+
+Each download is kept where the book reads it (``DEAM_DIR``, ``weights/``, ...) rather than
+in pooch's user cache: a file placed there by hand is used as it is.
 """
 
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
+import re
 import shutil
 import socket
 import tempfile
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 import zipfile
 import zlib
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..cache import write_json_atomic
 from ..errors import MerError
-from ..phase3.cnn14 import CHECKPOINT_NAME, DEFAULT_CHECKPOINT
-from ..phase3.musicnn import H5_WEIGHTS as DEFAULT_MUSICNN_WEIGHTS
+from ..phase3.cnn14 import CHECKPOINT_NAME
 from ..phase3.musicnn import MSD_MUSICNN_SHA256, MSD_MUSICNN_URL
-from ..pipeline import REPO_ROOT
 from .audio import file_digest
 from .fourq import FOURQ_URL
 from .vgmidi import VGMIDI_URL
 
 CONNECT_TIMEOUT = 10  # seconds for the reachability probe (DNS + TCP connect)
 CHUNK = 1 << 20
-USER_AGENT = "mer-utils-download/1.0 (python urllib)"
+USER_AGENT = "mer-utils-download/2.0 (pooch, requests)"
+MIRROR_ENV = "MER_MIRROR"  # a mirror's address: every download from <it>/<the name its published address ends with>
+UNPACK_PREFIX = ".partial-unpack-"
+MANIFEST_HELP = (f"a downloads manifest (JSON, DOWNLOADS=<file>): other addresses, sizes and checksums "
+                 f"(${MIRROR_ENV}=<address> points every download at one mirror)")
 
 DEAM_BASE_URL = "https://cvml.unige.ch/databases/DEAM/"
-# One row per official archive: its file name under DEAM_BASE_URL, the top-level folder it unpacks to and its
-# row of PUBLISHED.  Add rows here (and to PUBLISHED) to fetch more (e.g. metadata.zip).
-DEAM_ARCHIVES = [
-    {"name": "DEAM_audio.zip", "provides": "MEMD_audio", "key": "deam_audio"},
-    {"name": "DEAM_Annotations.zip", "provides": "annotations", "key": "deam_annotations"},
-]
-DEAM_RECORD = "downloads.json"
-UNPACK_PREFIX = ".partial-unpack-"
-
 ZENODO_RECORD_API = "https://zenodo.org/api/records/3987831"
 PANNS_FILE = CHECKPOINT_NAME
-# Used when the records API cannot be read but zenodo.org answers.
-PANNS_FALLBACK_URL = "https://zenodo.org/records/3987831/files/Cnn14_mAP%3D0.431.pth?download=1"
-PANNS_FALLBACK_SIZE = 327_428_481
-PANNS_FALLBACK_MD5 = "541141fa2ee191a88f24a3219fff024e"
-DEFAULT_WEIGHTS = REPO_ROOT / DEFAULT_CHECKPOINT
+# Used when Zenodo's records API (which gives the same size and md5) cannot be read but zenodo.org answers.
+PANNS_URL = "https://zenodo.org/records/3987831/files/Cnn14_mAP%3D0.431.pth?download=1"
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,17 @@ class Published:
     sha256: str | None = None
     md5: str | None = None
 
+    @property
+    def known_hash(self) -> str | None:
+        """The hash pooch checks, in its ``"<algorithm>:<hex>"`` form: the sha256 where given, else the md5."""
+        return f"sha256:{self.sha256}" if self.sha256 else f"md5:{self.md5}" if self.md5 else None
 
-# Every download, as its publisher gives it: the defaults, written once.  The PANNs row is what is used when
-# Zenodo's records API (which gives the same size and md5) cannot be read.
+
+# The registry: every download, as its publisher gives it, written once.
 PUBLISHED = {
     "deam_audio": Published(DEAM_BASE_URL + "DEAM_audio.zip"),
     "deam_annotations": Published(DEAM_BASE_URL + "DEAM_Annotations.zip"),
-    "panns": Published(PANNS_FALLBACK_URL, size=PANNS_FALLBACK_SIZE, md5=PANNS_FALLBACK_MD5),
+    "panns": Published(PANNS_URL, size=327_428_481, md5="541141fa2ee191a88f24a3219fff024e"),
     "musicnn": Published(MSD_MUSICNN_URL, sha256=MSD_MUSICNN_SHA256),
     "fourq": Published(FOURQ_URL),
     "vgmidi": Published(VGMIDI_URL),  # generated by GitHub on request: the annotation files inside are verified
@@ -101,8 +108,8 @@ def read_manifest(path) -> dict[str, Published]:
          "panns": {"url": "http://mirror.example/Cnn14_mAP=0.431.pth"}}
 
     A field left out keeps the published value (the same file on a mirror keeps its checksums); ``null``
-    drops a check.  Keys the manifest does not name are not in the result: their callers use the published
-    entry.  ``None`` or ``""`` for ``path``: no manifest, an empty dict.
+    drops a check.  Keys the manifest does not name are not in the result: their callers use
+    :func:`entry`.  ``None`` or ``""`` for ``path``: no manifest, an empty dict.
     """
     if not path:
         return {}
@@ -129,6 +136,39 @@ def read_manifest(path) -> dict[str, Published]:
     return entries
 
 
+def mirrored(key: str, manifest: dict | None = None) -> Published | None:
+    """What replaces the published download ``key``, or ``None``: the manifest's entry, else, where
+    ``$MER_MIRROR`` is set, the published entry at ``<mirror>/<the name its address ends with>``."""
+    if manifest and key in manifest:
+        return manifest[key]
+    mirror = os.environ.get(MIRROR_ENV, "").strip()
+    if not mirror:
+        return None
+    published = PUBLISHED[key]
+    name = published.url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return Published(mirror.rstrip("/") + "/" + name, published.size, published.sha256, published.md5)
+
+
+def entry(key: str, manifest: dict | None = None) -> Published:
+    """The address and checks of download ``key``: :func:`mirrored`'s where there is one, else the published ones."""
+    return mirrored(key, manifest) or PUBLISHED[key]
+
+
+def add_source_arguments(parser: argparse.ArgumentParser, key: str) -> argparse.ArgumentParser:
+    """``--url`` and ``--manifest`` for a command that fetches the registry's ``key`` (read back by :func:`source`)."""
+    parser.add_argument("--url", help=f"where the file is (default {PUBLISHED[key].url}, or the manifest's or "
+                                      f"${MIRROR_ENV}'s)")
+    parser.add_argument("--manifest", help=MANIFEST_HELP)
+    return parser
+
+
+def source(args: argparse.Namespace, key: str) -> Published:
+    """The download ``key`` as a command's :func:`add_source_arguments` chose it: ``--url`` over the manifest's or
+    mirror's address, keeping that entry's checks."""
+    found = entry(key, read_manifest(args.manifest))
+    return Published(args.url, found.size, found.sha256, found.md5) if args.url else found
+
+
 def main_downloads(argv=None) -> int:
     """``python -m mer_utils downloads``: the published table, as a downloads manifest (JSON) to edit."""
     argparse.ArgumentParser(prog="python -m mer_utils downloads", description=main_downloads.__doc__).parse_args(argv)
@@ -136,10 +176,10 @@ def main_downloads(argv=None) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- checks and the probe
 
 
-def _problems(path: Path, size, sha256, md5) -> list[str]:
+def _problems(path: Path, size, sha256=None, md5=None) -> list[str]:
     """What is wrong with ``path`` given the expected size and checksums (empty: all good)."""
     found = path.stat().st_size
     if size is not None and found != size:
@@ -177,11 +217,13 @@ def check_reachable(url: str, wanted, *, timeout: float = CONNECT_TIMEOUT, alter
 
     ``wanted`` lists ``(url, path)`` pairs for the message: what to fetch by hand and where to put it.
     """
-    parts = urllib.parse.urlsplit(url)
+    from requests.utils import get_environ_proxies, urlparse
+
+    parts = urlparse(url)
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass(host or ""):
-        proxy_parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    proxy = get_environ_proxies(url).get(parts.scheme)  # empty where no_proxy bypasses the host
+    if proxy:
+        proxy_parts = urlparse(proxy if "://" in proxy else "http://" + proxy)
         host, port = proxy_parts.hostname, proxy_parts.port or 80
     reason = _probe(host, port, timeout)
     if reason is None:
@@ -194,25 +236,113 @@ def check_reachable(url: str, wanted, *, timeout: float = CONNECT_TIMEOUT, alter
     )
 
 
-def _open(url: str, headers: dict, timeout: float):
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, **headers})
-    return urllib.request.urlopen(request, timeout=timeout)
-
-
 # --------------------------------------------------------------------------- download
+
+
+class ResumableDownload:
+    """A pooch downloader that resumes: the transfer goes to ``part`` and continues it with an HTTP ``Range``.
+
+    pooch calls it as ``downloader(url, output_file, pooch)``.  When ``part`` is
+    complete (``size`` if given, else the server's Content-Length or the total of
+    its Content-Range) and matches the ``extra`` checksums (``{"md5": ...}``: those
+    beside the registry's hash, which pooch checks), it is moved onto ``output_file``;
+    an interrupted transfer raises :class:`MerError` and keeps ``part`` for the next run.
+    ``timeout`` applies to the connection and to each read.
+    """
+
+    def __init__(self, part, *, size=None, extra: dict | None = None, timeout: float = 30, progress: bool = True):
+        self.part, self.size, self.extra = Path(part), size, dict(extra or {})
+        self.timeout, self.progress = timeout, progress
+
+    @property
+    def dest(self) -> Path:
+        return self.part.with_name(self.part.name.removesuffix(".part"))
+
+    def __call__(self, url: str, output_file, pooch=None) -> None:
+        import requests
+
+        part, expected = self.part, self.size
+        for _attempt in range(2):  # a second pass only after a refused or mismatched resume
+            start = part.stat().st_size if part.exists() else 0
+            headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity",
+                       **({"Range": f"bytes={start}-"} if start else {})}
+            try:
+                response = requests.get(url, headers=headers, stream=True, timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise MerError(f"download of {url} failed ({exc}). Run again to resume, or fetch it by hand to "
+                               f"{self.dest}.") from exc
+            with response:
+                if response.status_code == 416 and start:  # nothing left to send: complete, or not this file
+                    if response.headers.get("Content-Range", "").rpartition("/")[2] == str(start):
+                        expected = self.size if self.size is not None else start
+                        break
+                    part.unlink()
+                    continue
+                if response.status_code >= 400:
+                    raise MerError(f"download of {url} failed: HTTP {response.status_code} {response.reason}. Check "
+                                   f"the URL or try again later, or fetch it by hand to {self.dest}.")
+                total = response.headers.get("Content-Length")
+                total = int(total) if total and total.isdigit() else None
+                if start and response.status_code == 206:
+                    first, _, whole = response.headers.get("Content-Range", "").partition(" ")[2].partition("/")
+                    if not first.startswith(f"{start}-"):
+                        part.unlink()
+                        continue
+                    total, mode = (int(whole) if whole.isdigit() else None), "ab"
+                else:  # 200: the server sends the whole file, so start again from zero
+                    start, mode = 0, "wb"
+                expected = self.size if self.size is not None else total
+                if self.size is not None and total is not None and total != self.size:
+                    part.unlink(missing_ok=True)
+                    raise MerError(f"{url}: the server offers {total:,} bytes, expected {self.size:,}. The file on "
+                                   "the server changed; nothing was kept.")
+                self._stream(response, mode, start, expected, url)
+            break
+        problems = _problems(part, expected, **self.extra)
+        if problems:
+            part.unlink()
+            raise MerError(f"download of {url} is corrupt: {'; '.join(problems)}. The partial file was deleted; run "
+                           "again to re-download.")
+        os.replace(part, output_file)
+
+    def _stream(self, response, mode: str, start: int, expected, url: str) -> None:
+        import requests
+        from tqdm import tqdm
+
+        done = start
+        # hand over every byte that arrived before a cut, so that the next run resumes after it (requests' default
+        # drops the last partial block of a transfer cut short of its Content-Length); the count below is the check
+        response.raw.enforce_content_length = False
+        with (open(self.part, mode) as handle,
+              tqdm(total=expected, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=self.dest.name,
+                   disable=not self.progress) as bar):
+            try:
+                for block in response.iter_content(CHUNK):
+                    handle.write(block)
+                    done += len(block)
+                    bar.update(len(block))
+            except (requests.RequestException, OSError) as exc:
+                raise MerError(f"download of {url} was interrupted after {done:,} bytes ({exc}); {self.part} is "
+                               "kept: run the same command again to resume.") from exc
+        if expected is not None and done < expected:
+            raise MerError(f"download of {url} was interrupted after {done:,} of {expected:,} bytes; {self.part} is "
+                           "kept: run the same command again to resume.")
 
 
 def download(
     url, dest, *, size=None, sha256=None, md5=None, timeout=30, progress=True, connect_timeout=CONNECT_TIMEOUT
 ) -> Path:
-    """Download ``url`` to ``dest`` through ``<dest>.part``, resuming and verifying.
+    """Download ``url`` to ``dest`` with pooch, resuming (:class:`ResumableDownload`) and verifying.
 
-    The size is checked against ``size`` if given, else against the server's
-    Content-Length (or the total of Content-Range); ``sha256``/``md5`` are checked
-    when given.  A mismatch deletes the ``.part`` and raises :class:`MerError`.
-    An existing ``dest`` that verifies is returned without network access.
-    ``timeout`` applies to each read; ``connect_timeout`` to the reachability probe.
+    pooch's registry for the call holds ``dest``'s name, its address and its known hash
+    (``sha256``, else ``md5``), which pooch checks before the rename; the size (``size``,
+    else the server's) is checked by the downloader, and an ``md5`` beside a ``sha256``
+    too.  A mismatch deletes what was fetched and raises :class:`MerError`.  An existing
+    ``dest`` that verifies is returned without network access.  ``timeout`` applies to
+    each read; ``connect_timeout`` to the reachability probe.
     """
+    import pooch
+
     dest = Path(dest)
     if dest.exists():
         problems = _problems(dest, size, sha256, md5)
@@ -220,272 +350,61 @@ def download(
             return dest
         raise MerError(f"{dest} exists but does not match {url}: {'; '.join(problems)}. Delete it and run again.")
     dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
     check_reachable(url, [(url, dest)], timeout=connect_timeout)
-    for _attempt in range(2):  # a second pass only after a refused or mismatched resume
-        start = part.stat().st_size if part.exists() else 0
-        try:
-            response = _open(url, {"Range": f"bytes={start}-"} if start else {}, timeout)
-        except urllib.error.HTTPError as exc:
-            if exc.code == 416 and start:  # nothing left to send: complete, or not this file
-                if exc.headers.get("Content-Range", "").rpartition("/")[2] == str(start):
-                    expected = size if size is not None else start
-                    break
-                part.unlink()
-                continue
-            raise MerError(
-                f"download of {url} failed: HTTP {exc.code} {exc.reason}. Check the URL or try again later, or fetch it by hand to {dest}."
-            ) from exc
-        except (urllib.error.URLError, OSError) as exc:
-            raise MerError(
-                f"download of {url} failed ({exc}). Run again to resume, or fetch it by hand to {dest}."
-            ) from exc
-        with response:
-            total = response.headers.get("Content-Length")
-            total = int(total) if total and total.isdigit() else None
-            if start and response.status == 206:
-                first, _, whole = response.headers.get("Content-Range", "").partition(" ")[2].partition("/")
-                if not first.startswith(f"{start}-"):
-                    part.unlink()
-                    continue
-                total = int(whole) if whole.isdigit() else None
-                mode = "ab"
-            else:  # 200: the server sends the whole file, so start again from zero
-                start, mode = 0, "wb"
-            expected = size if size is not None else total
-            if size is not None and total is not None and total != size:
-                if part.exists():
-                    part.unlink()
-                raise MerError(
-                    f"{url}: the server offers {total:,} bytes, expected {size:,}. The file on the server changed; nothing was kept."
-                )
-            _stream(response, part, mode, start, expected, dest.name, progress, url)
-        break
-    problems = _problems(part, expected, sha256, md5)
-    if problems:
-        part.unlink()
-        raise MerError(
-            f"download of {url} is corrupt: {'; '.join(problems)}. The partial file was deleted; run again to re-download."
-        )
-    os.replace(part, dest)
+    known = Published(url, size, sha256, md5).known_hash
+    store = pooch.create(path=dest.parent, base_url="", registry={dest.name: known}, urls={dest.name: url})
+    downloader = ResumableDownload(dest.with_name(dest.name + ".part"), size=size, timeout=timeout, progress=progress,
+                                   extra={"md5": md5} if sha256 and md5 else None)
+    try:
+        store.fetch(dest.name, downloader=downloader)
+    except ValueError as exc:  # pooch's hash check failed: it deleted the file
+        got = re.search(r"but got (\w+)", str(exc))
+        algorithm, _, wanted = known.partition(":")
+        found = f", found {got.group(1)}" if got else f" ({exc})"
+        raise MerError(f"download of {url} is corrupt: expected {algorithm} {wanted.lower()}{found}. The partial file "
+                       "was deleted; run again to re-download.") from None
     return dest
 
 
-def _stream(response, part: Path, mode: str, start: int, expected, name: str, progress: bool, url: str) -> None:
-    from tqdm import tqdm
-
-    done = start
-    with (
-        open(part, mode) as handle,
-        tqdm(
-            total=expected, initial=start, unit="B", unit_scale=True, unit_divisor=1024, desc=name, disable=not progress
-        ) as bar,
-    ):
-        try:
-            for block in iter(lambda: response.read(CHUNK), b""):
-                handle.write(block)
-                done += len(block)
-                bar.update(len(block))
-        except (OSError, http.client.HTTPException) as exc:
-            raise MerError(
-                f"download of {url} was interrupted after {done:,} bytes ({exc}); "
-                f"{part} is kept: run the same command again to resume."
-            ) from exc
-    if expected is not None and done < expected:
-        raise MerError(
-            f"download of {url} was interrupted after {done:,} of {expected:,} bytes; "
-            f"{part} is kept: run the same command again to resume."
-        )
+# --------------------------------------------------------------------------- archives
 
 
-# --------------------------------------------------------------------------- DEAM
+def fetch_record(path: Path, url: str, **extra) -> dict:
+    """What a ``downloads.json`` records of a fetched archive: its address, size, sha256 and when it was fetched."""
+    return {"url": url, "bytes": path.stat().st_size, "sha256": file_digest(path, "sha256"), **extra,
+            "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
-def fetch_deam(deam_dir, *, base_url=None, manifest=None, progress=True) -> Path:
-    """Download and unpack the official DEAM archives (:data:`DEAM_ARCHIVES`) into ``deam_dir``.
-
-    Each archive comes from its :data:`PUBLISHED` address, or from ``manifest``'s entry
-    (:func:`read_manifest`), or from ``base_url`` + its name when ``base_url`` is given.
-    The publisher gives no checksums, so each archive is checked against the
-    server's Content-Length (and against a manifest's size and checksums, where it gives
-    them) and with :meth:`zipfile.ZipFile.testzip` before it is
-    unpacked, and the sha256 of what was fetched is recorded in
-    ``<deam_dir>/downloads.json``: compare it with another download or another user's
-    to be sure you have the same data.  Each archive is unpacked into a hidden
-    temporary folder inside ``deam_dir`` and moved into place only when complete,
-    then deleted.  Archives already unpacked are skipped; an archive already placed
-    in ``deam_dir`` by hand is used without network access.
-    """
-    deam_dir = Path(deam_dir).expanduser()
-    deam_dir.mkdir(parents=True, exist_ok=True)
-    for stale in deam_dir.glob(UNPACK_PREFIX + "*"):  # left by an interrupted unpack
+def clear_stale_unpacks(folder: Path) -> None:
+    """Delete the hidden folders an interrupted :func:`unpack` left in ``folder``."""
+    for stale in folder.glob(UNPACK_PREFIX + "*"):
         shutil.rmtree(stale, ignore_errors=True)
-    record_path = deam_dir / DEAM_RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    entries = {a["name"]: (manifest or {}).get(a["key"], PUBLISHED[a["key"]]) for a in DEAM_ARCHIVES}
-    if base_url:
-        base_url = base_url if base_url.endswith("/") else base_url + "/"
-        entries = {name: Published(base_url + name, entry.size, entry.sha256, entry.md5)
-                   for name, entry in entries.items()}
-    todo = [a for a in DEAM_ARCHIVES if a["name"] not in record and not (deam_dir / a["provides"]).exists()]
-    missing = [(entries[a["name"]].url, deam_dir / a["name"]) for a in todo if not (deam_dir / a["name"]).exists()]
-    if missing:
-        check_reachable(missing[0][0], missing, alternative=f"or unpack the archives into {deam_dir} yourself")
-    for archive in todo:
-        entry, path = entries[archive["name"]], deam_dir / archive["name"]
-        url = entry.url
-        download(url, path, size=entry.size, sha256=entry.sha256, md5=entry.md5, progress=progress)
-        _test_zip(path, url)
-        record[archive["name"]] = {
-            "url": url,
-            "bytes": path.stat().st_size,
-            "sha256": file_digest(path, "sha256"),
-            "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
-        _unpack(path, deam_dir)
-        write_json_atomic(record_path, record)
-        path.unlink()
-    check_deam_tree(deam_dir)
-    return deam_dir
 
 
-def _test_zip(path: Path, url: str) -> None:
+def unpack(path: Path, folder: Path, url: str, *, strip_top: bool = False) -> None:
+    """Unzip ``path`` with :class:`pooch.Unzip` into a hidden folder inside ``folder``, then move each entry into place.
+
+    ``strip_top``: when the zip holds one top folder (GitHub's zips), its entries are moved instead.  What is
+    already in ``folder`` is never overwritten, and ``__MACOSX`` is left out.  A corrupt zip (a member failing its
+    CRC check, or not a zip at all) is deleted and raises :class:`MerError`; nothing is moved into place.
+    """
+    import pooch
+
+    tmp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=folder))
     try:
-        with zipfile.ZipFile(path) as archive:
-            bad = archive.testzip()
-        bad = bad and f"member {bad} fails its CRC check"
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
-        bad = f"not a readable zip: {exc}"
-    if bad:
-        path.unlink()
-        raise MerError(f"{path} is corrupt ({bad}); it was deleted. Run again to re-download it from {url}.")
-
-
-def _unpack(path: Path, deam_dir: Path) -> None:
-    """Unpack into a temporary folder inside ``deam_dir``, then move each top-level entry into place."""
-    tmp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=deam_dir))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(tmp)
-        for entry in sorted(tmp.iterdir()):
-            target = deam_dir / entry.name
-            if entry.name == "__MACOSX" or target.exists():
-                continue  # never overwrite what is already there
-            os.replace(entry, target)
+        unzipped = tmp / "unzipped"  # absent, so pooch extracts whatever the action
+        pooch.Unzip(extract_dir=str(unzipped))(str(path), "download", None)
+        entries = [e for e in unzipped.iterdir() if e.name != "__MACOSX"]
+        top = entries[0] if strip_top and len(entries) == 1 and entries[0].is_dir() else unzipped
+        for item in sorted(top.iterdir()):
+            if item.name != "__MACOSX" and not (folder / item.name).exists():
+                os.replace(item, folder / item.name)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+        path.unlink(missing_ok=True)
+        raise MerError(f"{path} is corrupt (not a readable zip, or a member fails its CRC check: {exc}); it was "
+                       f"deleted. Run again to re-download it from {url}.") from exc
     except OSError as exc:
-        raise MerError(
-            f"unpacking {path} into {deam_dir} failed ({exc}); nothing was moved into place. "
-            "Free disk space or fix the folder's permissions, then run again."
-        ) from exc
+        raise MerError(f"unpacking {path} into {folder} failed ({exc}); nothing was moved into place. Free disk space "
+                       "or fix the folder's permissions, then run again.") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-def check_deam_tree(deam_dir) -> dict:
-    """Check ``deam_dir`` has ``MEMD_audio`` with mp3 files and both static annotation files."""
-    from .deam import STATIC_FILES, find_file
-
-    deam_dir = Path(deam_dir)
-    audio_dirs = [p for p in deam_dir.rglob("MEMD_audio") if p.is_dir()]
-    mp3s = [f for d in audio_dirs for f in d.glob("*.mp3")]
-    if not mp3s:
-        raise MerError(
-            f"no MEMD_audio folder with mp3 files under {deam_dir}: unpack DEAM_audio.zip "
-            f"({DEAM_BASE_URL}DEAM_audio.zip) there, or delete {deam_dir / DEAM_RECORD} and run again."
-        )
-    static = {key: find_file(deam_dir, name, f"static annotation file ({key})") for key, name in STATIC_FILES.items()}
-    return {"audio_dir": audio_dirs[0], "mp3_files": len(mp3s), "static": static}
-
-
-# --------------------------------------------------------------------------- PANNs
-
-
-def fetch_panns_weights(dest=DEFAULT_WEIGHTS, *, record_url=ZENODO_RECORD_API, mirror: Published | None = None,
-                        progress=True) -> Path:
-    """Download ``Cnn14_mAP=0.431.pth`` (Zenodo record 3987831) to ``dest``.
-
-    The size and md5 come from Zenodo's records API; if it cannot be read while
-    the host answers, the direct URL and the known size/md5 constants are used.
-    ``mirror`` (a manifest's ``panns`` entry) replaces all that: that address, that size and checksums.
-    """
-    dest = Path(dest).expanduser()
-    if mirror is not None:
-        return download(mirror.url, dest, size=mirror.size, sha256=mirror.sha256, md5=mirror.md5, progress=progress)
-    if dest.exists() and not _problems(dest, PANNS_FALLBACK_SIZE, None, PANNS_FALLBACK_MD5):
-        return dest
-    check_reachable(record_url, [(PANNS_FALLBACK_URL, dest)])
-    url, size, md5 = PANNS_FALLBACK_URL, PANNS_FALLBACK_SIZE, PANNS_FALLBACK_MD5
-    try:
-        with _open(record_url, {"Accept": "application/json"}, CONNECT_TIMEOUT) as response:
-            files = json.load(response)["files"]
-        files = files.get("entries", {}).values() if isinstance(files, dict) else files
-        entry = next(f for f in files if f["key"] == PANNS_FILE)
-        algorithm, _, md5 = entry["checksum"].partition(":")
-        if algorithm != "md5":
-            raise ValueError(f"unexpected checksum {entry['checksum']}")
-        url, size = entry["links"]["self"], int(entry["size"])
-    except (OSError, ValueError, KeyError, TypeError, StopIteration) as exc:
-        print(f"could not read {PANNS_FILE} from {record_url} ({exc!r}); using {PANNS_FALLBACK_URL}")
-        url, size, md5 = PANNS_FALLBACK_URL, PANNS_FALLBACK_SIZE, PANNS_FALLBACK_MD5
-    return download(url, dest, size=size, md5=md5, progress=progress)
-
-
-def fetch_musicnn_weights(dest=DEFAULT_MUSICNN_WEIGHTS, *, url=MSD_MUSICNN_URL, sha256=MSD_MUSICNN_SHA256,
-                          size=None, md5=None, progress=True) -> Path:
-    """Download musicnn's MSD weights (``MSD_musicnn.h5``, ISC licence, 3 MB) to ``dest``, checking the sha256."""
-    return download(url, Path(dest).expanduser(), size=size, sha256=sha256, md5=md5, progress=progress)
-
-
-# --------------------------------------------------------------------------- command line
-
-
-MANIFEST_HELP = "a downloads manifest (JSON, DOWNLOADS=<file>): other addresses, sizes and checksums"
-
-
-def main_deam(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mer_utils data-deam", description="Download and unpack DEAM.")
-    parser.add_argument("--deam-dir", required=True, help="folder to hold MEMD_audio/ and annotations/")
-    parser.add_argument("--base-url", help=f"the folder of both archives (default: their published addresses, "
-                                           f"{DEAM_BASE_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help=MANIFEST_HELP)
-    args = parser.parse_args(argv)
-    deam_dir = fetch_deam(args.deam_dir, base_url=args.base_url, manifest=read_manifest(args.manifest))
-    tree = check_deam_tree(deam_dir)
-    print(
-        f"DEAM is ready in {deam_dir}: {tree['mp3_files']} mp3 files in {tree['audio_dir']}; "
-        f"static annotations: {', '.join(str(p) for p in tree['static'].values())}; "
-        f"archive sizes and sha256 recorded in {deam_dir / DEAM_RECORD}"
-    )
-    return 0
-
-
-def main_weights(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mer_utils weights", description=f"Download {PANNS_FILE} and MSD_musicnn.h5.")
-    parser.add_argument(
-        "--dest", default=str(DEFAULT_WEIGHTS), help=f"where to put the checkpoint (default {DEFAULT_WEIGHTS})"
-    )
-    parser.add_argument(
-        "--record-url", default=ZENODO_RECORD_API, help=f"Zenodo records API URL (default {ZENODO_RECORD_API})"
-    )
-    parser.add_argument("--musicnn-dest", default=str(DEFAULT_MUSICNN_WEIGHTS),
-                        help=f"where to put musicnn's MSD_musicnn.h5 (default {DEFAULT_MUSICNN_WEIGHTS})")
-    parser.add_argument("--musicnn-url", help=f"its address (default {MSD_MUSICNN_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help=MANIFEST_HELP)
-    args = parser.parse_args(argv)
-    manifest = read_manifest(args.manifest)
-    musicnn = manifest.get("musicnn", PUBLISHED["musicnn"])
-    problems = []  # one failure does not stop the other download; both are reported
-    try:
-        path = fetch_panns_weights(args.dest, record_url=args.record_url, mirror=manifest.get("panns"))
-        print(f"PANNs checkpoint ready: {path} ({path.stat().st_size:,} bytes, md5 {file_digest(path, 'md5')})")
-    except MerError as exc:
-        problems.append(f"PANNs checkpoint: {exc}")
-    try:
-        path = fetch_musicnn_weights(args.musicnn_dest, url=args.musicnn_url or musicnn.url, sha256=musicnn.sha256,
-                                     size=musicnn.size, md5=musicnn.md5)
-        print(f"musicnn weights ready: {path} ({path.stat().st_size:,} bytes, sha256 {file_digest(path, 'sha256')})")
-    except MerError as exc:
-        problems.append(f"musicnn weights: {exc}")
-    if problems:
-        raise MerError("\n".join(problems))
-    return 0

@@ -13,24 +13,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import urllib.parse
-from datetime import datetime, timezone
 from pathlib import Path
 
 from ..cache import write_json_atomic
 from ..errors import MerError
-from .audio import file_digest
-from .download import (
-    MANIFEST_HELP,
-    PUBLISHED,
-    UNPACK_PREFIX,
-    _test_zip,
-    _unpack,
-    check_reachable,
-    download,
-    read_manifest,
-)
+from .download import add_source_arguments, check_reachable, clear_stale_unpacks, download, fetch_record, source, unpack
 from .fourq import ANNOTATIONS_FILE, FOURQ_RECORD, FOURQ_URL, METADATA_FILE, _scan, load_fourq
 
 
@@ -44,36 +31,32 @@ def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, size: int | None = None, sha
     """Download and unpack MER_audio_taffc_dataset.zip into ``fourq_dir``; return ``fourq_dir``.
 
     The authors publish no checksum, so the zip is checked against the server's
-    Content-Length (and ``size``, ``sha256``, ``md5`` where given: a downloads manifest's) and with :meth:`zipfile.ZipFile.testzip` before it is unpacked, and
-    the sha256 of what was fetched is recorded in ``<fourq_dir>/downloads.json``:
-    compare it with another download to be sure you have the same data.  The transfer
-    resumes after an interruption (``<zip>.part``) and fails at once on an offline
-    machine, saying which URL to fetch by hand and where to put it.  The zip is
-    unpacked into a hidden temporary folder and moved into place only when complete,
-    then deleted.  A tree already there (both CSVs found) is left alone; a zip placed
-    in ``fourq_dir`` by hand is used without network access.
+    Content-Length (and ``size``, ``sha256``, ``md5`` where given: a downloads manifest's),
+    its members' CRCs are checked as it is unzipped, and the sha256 of what was fetched is
+    recorded in ``<fourq_dir>/downloads.json``: compare it with another download to be sure
+    you have the same data.  The transfer resumes after an interruption (``<zip>.part``)
+    and fails at once on an offline machine, saying which URL to fetch by hand and where to
+    put it.  The zip is unpacked into a hidden temporary folder and moved into place only
+    when complete, then deleted.  A tree already there (both CSVs found) is left alone; a
+    zip placed in ``fourq_dir`` by hand is used without network access.
     """
     fourq_dir = Path(fourq_dir).expanduser()
     if fourq_dir.exists() and not fourq_dir.is_dir():
         raise MerError(f"FOURQ_DIR '{fourq_dir}' is not a folder: pass the folder to unpack 4Q into.")
     fourq_dir.mkdir(parents=True, exist_ok=True)
-    for stale in fourq_dir.glob(UNPACK_PREFIX + "*"):  # left by an interrupted unpack
-        shutil.rmtree(stale, ignore_errors=True)
+    clear_stale_unpacks(fourq_dir)
     if _has_csvs(fourq_dir):
         return fourq_dir
-    name = Path(urllib.parse.urlsplit(url).path).name or "MER_audio_taffc_dataset.zip"
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or "MER_audio_taffc_dataset.zip"
     path = fourq_dir / name
     if not path.exists():
         check_reachable(url, [(url, path)], alternative=f"or unpack it into {fourq_dir} yourself")
     download(url, path, size=size, sha256=sha256, md5=md5, progress=progress)
-    _test_zip(path, url)
+    fetched = fetch_record(path, url)
+    unpack(path, fourq_dir, url)
     record_path = fourq_dir / FOURQ_RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record[name] = {
-        "url": url, "bytes": path.stat().st_size, "sha256": file_digest(path, "sha256"),
-        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
-    _unpack(path, fourq_dir)
+    record[name] = fetched
     write_json_atomic(record_path, record)
     path.unlink()
     if not _has_csvs(fourq_dir):
@@ -88,13 +71,9 @@ def main_fourq(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mer_utils download-4q",
                                      description="Download and unpack the 4Q audio emotion dataset.")
     parser.add_argument("--fourq-dir", required=True, help="folder to unpack MER_audio_taffc_dataset.zip into")
-    parser.add_argument("--url", help=f"where the zip is (default {FOURQ_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help=MANIFEST_HELP)
-    args = parser.parse_args(argv)
-
-    entry = read_manifest(args.manifest).get("fourq", PUBLISHED["fourq"])
-    fourq_dir = fetch_fourq(args.fourq_dir, url=args.url or entry.url, size=entry.size, sha256=entry.sha256,
-                            md5=entry.md5)
+    args = add_source_arguments(parser, "fourq").parse_args(argv)
+    found = source(args, "fourq")
+    fourq_dir = fetch_fourq(args.fourq_dir, url=found.url, size=found.size, sha256=found.sha256, md5=found.md5)
     fourq = load_fourq(fourq_dir)
     recorded = fourq_dir / FOURQ_RECORD
     print(f"4Q is ready: {fourq.describe()}"

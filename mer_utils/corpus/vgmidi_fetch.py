@@ -6,10 +6,11 @@ VGMIDI is published as a public GitHub repository (:data:`mer_utils.corpus.vgmid
 release archive and no licence file: the book pins one commit (:data:`~mer_utils.corpus.vgmidi.COMMIT`) and
 fetches GitHub's zip of it.  GitHub makes that zip on request, so its bytes are not guaranteed to stay the same;
 what is checked is what matters, the two annotation files inside it, against the sha256 of the published files
-(:data:`~mer_utils.corpus.vgmidi.PUBLISHED_SHA256`), before anything is unpacked.  The zip is fetched with
-pooch (written under a temporary name, renamed when complete) after a short reachability probe, so an offline
-machine fails at once with the address to fetch by hand; it is unpacked into a hidden temporary folder inside
-``VGMIDI_DIR``, its top folder (``vgmidi-<commit>/``) stripped, and moved into place only when complete.  What
+(:data:`~mer_utils.corpus.vgmidi.PUBLISHED_SHA256`), before anything is unpacked.  The zip is fetched
+through the book's downloads (:mod:`mer_utils.corpus.download`: pooch with a resumable downloader, written under a
+temporary name and renamed when complete) after a short reachability probe, so an offline machine fails at once
+with the address to fetch by hand; it is unzipped by pooch into a hidden temporary folder inside ``VGMIDI_DIR``,
+its top folder (``vgmidi-<commit>/``) stripped, and moved into place only when complete.  What
 was fetched (address, size, sha256 of the zip and of the two files) is recorded in ``downloads.json``.
 """
 
@@ -17,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import tempfile
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
 
+from ..cache import write_json_atomic
 from ..errors import MerError
+from .download import add_source_arguments, check_reachable, clear_stale_unpacks, download, fetch_record, source, unpack
 from .vgmidi import (
     CITATION,
     COMMIT,
@@ -134,62 +133,29 @@ def verify_zip(path: Path, url: str) -> dict[int, str]:
     return digests
 
 
-def unpack(path: Path, root: Path) -> None:
-    """Unpack into a hidden folder inside ``root``, strip the zip's one top folder, then move each entry into place
-    (never over an existing one)."""
-    from .download import UNPACK_PREFIX
-
-    tmp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=root))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            archive.extractall(tmp)
-        entries = [e for e in tmp.iterdir() if e.name != "__MACOSX"]
-        top = entries[0] if len(entries) == 1 and entries[0].is_dir() else tmp
-        for entry in sorted(top.iterdir()):
-            if not (root / entry.name).exists():
-                os.replace(entry, root / entry.name)
-    except OSError as exc:
-        raise MerError(f"unpacking {path} into {root} failed ({exc}); nothing was moved into place. Free disk space "
-                       "or fix the folder's permissions, then run again.") from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
 def fetch_vgmidi(vgmidi_dir, *, url: str = VGMIDI_URL, progress: bool = True) -> Path:
     """Download GitHub's zip of the pinned commit into ``vgmidi_dir``, verify its annotation files, unpack it.
 
     A complete tree already there is left alone (no network); a zip placed there by hand (:data:`ZIP_NAME`) is
     used without network access.  Returns ``vgmidi_dir``.
     """
-    from .audio import file_digest
-    from .download import UNPACK_PREFIX, check_reachable
-
     root = Path(vgmidi_dir).expanduser()
     if root.exists() and not root.is_dir():
         raise MerError(f"VGMIDI_DIR '{root}' is not a folder: pass the folder to unpack VGMIDI into.")
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(UNPACK_PREFIX + "*"):  # left by an interrupted unpack
-        shutil.rmtree(stale, ignore_errors=True)
+    clear_stale_unpacks(root)
     if _is_complete(root):
         return root
     path = root / ZIP_NAME
     if not path.exists():
         check_reachable(url, [(url, path)], alternative=f"or unzip that commit of {REPOSITORY} into {root} yourself")
-        import pooch
-
-        try:
-            pooch.retrieve(url, known_hash=None, fname=ZIP_NAME, path=root, progressbar=progress)
-        except Exception as exc:  # requests' and pooch's errors: HTTP status, connection, interrupted transfer
-            raise MerError(f"download of {url} failed ({exc}). Run again, or fetch it by hand to {path}.") from exc
+    download(url, path, progress=progress)
     digests = verify_zip(path, url)
+    fetched = fetch_record(path, url, commit=COMMIT, annotations_sha256={ROUNDS[r]: d for r, d in digests.items()})
+    unpack(path, root, url, strip_top=True)
     record_path = root / RECORD
     record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record[ZIP_NAME] = {"url": url, "commit": COMMIT, "bytes": path.stat().st_size, "sha256": file_digest(path),
-                        "annotations_sha256": {ROUNDS[r]: d for r, d in digests.items()},
-                        "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    unpack(path, root)
-    from ..cache import write_json_atomic
-
+    record[ZIP_NAME] = fetched
     write_json_atomic(record_path, record)
     path.unlink()
     if not _is_complete(root):
@@ -201,20 +167,15 @@ def fetch_vgmidi(vgmidi_dir, *, url: str = VGMIDI_URL, progress: bool = True) ->
 
 def main_vgmidi(argv=None) -> int:
     """``python -m mer_utils download-vgmidi --vgmidi-dir <dir>`` (``make data-vgmidi VGMIDI_DIR=<dir>``)."""
-    from .download import MANIFEST_HELP, PUBLISHED, read_manifest
-
     parser = argparse.ArgumentParser(prog="python -m mer_utils download-vgmidi",
                                      description="Download VGMIDI (verified) and check the unpacked tree.")
     parser.add_argument("--vgmidi-dir", required=True, help="folder to unpack the repository into (VGMIDI_DIR)")
-    parser.add_argument("--url", help=f"where the zip is (default {VGMIDI_URL}, or the manifest's)")
-    parser.add_argument("--manifest", help=MANIFEST_HELP)
     parser.add_argument("--check-only", action="store_true", help="check the tree, download nothing")
-    args = parser.parse_args(argv)
+    args = add_source_arguments(parser, "vgmidi").parse_args(argv)
     for line in provenance_lines():
         print(line)
     if not args.check_only:
-        entry = read_manifest(args.manifest).get("vgmidi", PUBLISHED["vgmidi"])
-        fetch_vgmidi(args.vgmidi_dir, url=args.url or entry.url)
+        fetch_vgmidi(args.vgmidi_dir, url=source(args, "vgmidi").url)
     found = check_vgmidi_tree(args.vgmidi_dir)
     print(f"VGMIDI at {Path(args.vgmidi_dir).expanduser()}: {describe_tree(found)}")
     from .vgmidi_render import renderer_problems
