@@ -126,8 +126,9 @@ RUN_NB   = $(PY) -m mer_utils run-notebook
 # fetched into the cache folder: mer_utils/phase3/musicnn_wheel.py), and where MUSICNN_WEIGHTS=<file or folder> exists.
 # preflight says what to do when BACKBONE asks for musicnn and the weights are missing.
 MUSICNN_FILE := $(strip $(MUSICNN_WEIGHTS))
+# On VGMIDI the default is musicnn alone (mer_utils/phase3/backbones.py, MUSICNN_ONLY_BY_DEFAULT: the time budget).
 ifeq ($(strip $(BACKBONE)),)
-  P3_BACKBONES := cnn14 $(if $(MUSICNN_FILE),$(shell test -e "$(MUSICNN_FILE)" && echo musicnn),musicnn)
+  P3_BACKBONES := $(if $(filter vgmidi,$(DATA)),,cnn14) $(if $(MUSICNN_FILE),$(shell test -e "$(MUSICNN_FILE)" && echo musicnn),musicnn)
 else ifeq ($(strip $(BACKBONE)),all)
   P3_BACKBONES := cnn14 musicnn
 else ifneq ($(filter $(strip $(BACKBONE)),cnn14 musicnn),)

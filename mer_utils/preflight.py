@@ -186,14 +186,15 @@ def check_backbone(data: str, checkpoint=None, random_backbone: bool = False, ba
     from .phase3.backbones import backbones_to_run
     from .phase3.cnn14 import backbone_choice
 
-    wanted = backbones_to_run(backbone, musicnn_weights)
+    wanted = backbones_to_run(backbone, musicnn_weights, data)
     musicnn = ""
     if "musicnn" in wanted:
         from .phase3.musicnn import weights_path
 
         musicnn = f"; musicnn from {weights_path(musicnn_weights or None)}"
     if "cnn14" not in wanted:
-        return "Phase 3 backbone: musicnn only (BACKBONE=musicnn)" + musicnn
+        why = "BACKBONE=musicnn" if backbone else f"the default on {data}; BACKBONE=all adds CNN14"
+        return f"Phase 3 backbone: musicnn only ({why})" + musicnn
     choice = backbone_choice(data, checkpoint, random_backbone)
     if choice.kind == "pretrained":
         problem = checkpoint_problem(choice.checkpoint)

@@ -26,6 +26,8 @@ def some_weights(tmp_path):
 
 def test_unset_runs_musicnn_beside_cnn14_only_where_its_weights_are(tmp_path, some_weights):
     assert backbones_to_run(None, some_weights) == ["cnn14", "musicnn"]
+    assert backbones_to_run(None, some_weights, "vgmidi") == ["musicnn"]  # VGMIDI's budget: musicnn alone
+    assert backbones_to_run("all", some_weights, "vgmidi") == ["cnn14", "musicnn"]
     assert backbones_to_run("", tmp_path / "absent.h5") == ["cnn14"]
 
 
@@ -244,3 +246,12 @@ def test_msd_and_mtt_records_do_not_collide_and_the_conclusions_set_them_side_by
     assert "Between musicnn's two networks, it holds for valence and arousal on this build." in lesson
     for sentence in lesson_sentences.sentences(lesson):  # the lessons' rule: short, one claim, no interval
         assert len(sentence.split()) <= lesson_sentences.MAX_WORDS and ";" not in sentence and "[" not in sentence
+
+
+def test_the_vgmidi_book_runs_musicnn_alone_by_default_and_phase4_on_its_curves(tmp_path):
+    default = make_dry_run("DATA=vgmidi", f"VGMIDI_DIR={tmp_path}")
+    assert default.returncode == 0, default.stderr[-2000:]
+    assert "book/phase3/musicnn.ipynb" in default.stdout and "book/phase3/panns.ipynb" not in default.stdout
+    assert "book/phase4/dynamic.ipynb" in default.stdout and "book/predictor/predictor.ipynb" not in default.stdout
+    both = make_dry_run("DATA=vgmidi", f"VGMIDI_DIR={tmp_path}", "BACKBONE=all")
+    assert "book/phase3/panns.ipynb" in both.stdout
