@@ -13,6 +13,7 @@ import time
 import urllib.parse
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -233,11 +234,12 @@ def leftovers(deam_dir):
     return [p.name for p in deam_dir.iterdir() if p.name.startswith(".partial") or p.suffix in (".zip", ".part")]
 
 
-def test_fetch_deam_builds_tree_and_record(server, tmp_path):
+def test_fetch_deam_builds_tree_and_record(server, tmp_path, monkeypatch):
     zips = deam_zips()
     for name, data in zips.items():
         serve(server, f"DEAM/{name}", data)
-    deam_dir = tmp_path / "deam"
+    monkeypatch.chdir(tmp_path)
+    deam_dir = Path("data") / "deam"  # relative, as the Makefile passes it
     assert deam_fetch.fetch_deam(deam_dir, base_url=server.url + "/DEAM", progress=False) == deam_dir
     assert (deam_dir / "MEMD_audio" / "2.mp3").is_file()
     assert (deam_dir / SONG_LEVEL / "static_annotations_averaged_songs_1_2000.csv").is_file()

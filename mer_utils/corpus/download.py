@@ -390,10 +390,10 @@ def unpack(path: Path, folder: Path, url: str, *, strip_top: bool = False) -> No
     """
     import pooch
 
-    tmp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=folder))
+    tmp = Path(tempfile.mkdtemp(prefix=UNPACK_PREFIX, dir=folder)).resolve()
     try:
-        unzipped = tmp / "unzipped"  # absent, so pooch extracts whatever the action
-        pooch.Unzip(extract_dir=str(unzipped))(str(path), "download", None)
+        unzipped = tmp / "unzipped"  # absent, so pooch extracts whatever the action; absolute, as pooch joins a
+        pooch.Unzip(extract_dir=str(unzipped))(str(Path(path).resolve()), "download", None)  # relative one to the zip's
         entries = [e for e in unzipped.iterdir() if e.name != "__MACOSX"]
         top = entries[0] if strip_top and len(entries) == 1 and entries[0].is_dir() else unzipped
         for item in sorted(top.iterdir()):
