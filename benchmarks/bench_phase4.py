@@ -102,7 +102,7 @@ def cnn_rate(chunks: int, threads: int, seed: int = 0) -> float:
 
 def deam_scale(songs: int, epochs: int, seed: int = 42) -> None:
     """The Phase 4 models at DEAM's size on stand-in inputs (see the module docstring)."""
-    from mer_utils.corpus import synth
+    from mer_utils.corpus import synth_labels
     from mer_utils.corpus.split import song_split
     from mer_utils.phase4.curves import Curves
     from mer_utils.phase4.experiment import Inputs, run_setting
@@ -114,7 +114,7 @@ def deam_scale(songs: int, epochs: int, seed: int = 42) -> None:
     ids = list(range(2, songs + 2))
     rows = []
     for song in ids:
-        labels = synth.dynamic_labels(1234, song, 45.0)
+        labels = synth_labels.dynamic_labels(1234, song, 45.0)
         rows.append(pd.DataFrame({"song_id": song, "time_s": labels["times"], "valence": labels["valence"],
                                   "arousal": labels["arousal"]}))
     curves = Curves(pd.concat(rows, ignore_index=True), "stand-in")
