@@ -15,8 +15,8 @@
 # # The predictor that ships with the package
 #
 # `mer predict song.mp3` needs no book: with none built, it runs a predictor
-# that ships inside the package. It is the model of the page
-# {doc}`predictor`, built by `make predictor` on the Soundtracks and 4Q
+# that ships inside the package. It is the model of the page *A predictor for
+# real songs* (a book built on real ratings), built by `make predictor` on the Soundtracks and 4Q
 # samples with the book's own notebook: musicnn's pretrained embedding (the
 # MSD network of the musicnn wheel on the package index), an EmotionMLP
 # trained on the Soundtracks panel's valence and energy ratings and on 4Q's

@@ -208,6 +208,16 @@ def data_banner(corpus, extra: str = ""):
             "from film-grouped cross-validation; the report's figures beside them are DEAM validation figures."
         )
         kind, title = "note", "Real music"
+    elif corpus.kind == "VGMIDI":
+        body = (
+            f"Real listeners: <b>VGMIDI</b> (piano arrangements of video game music, about 30 listeners' curves a "
+            f"piece), {len(corpus.songs)} pieces of {corpus.groups.nunique()} series or games at "
+            f"<code>{html.escape(str(corpus.root))}</code>, rendered from MIDI as piano. Labels are on the listeners' "
+            "-1..1 scale (a piece's label is its mean over time and listeners). Figures come from cross-validation "
+            "grouped by series (and by game within <i>Other</i>); the report's figures beside them are DEAM "
+            "validation figures."
+        )
+        kind, title = "note", "Real listeners"
     else:
         body = (
             f"These results come from <b>DEAM</b> at <code>{html.escape(str(corpus.root))}</code> "
