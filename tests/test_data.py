@@ -132,3 +132,12 @@ def test_resampling_gives_librosas_numbers_without_loading_librosas_resampler():
         ours = resample(audio, native, target)
         theirs = librosa.resample(audio, orig_sr=native, target_sr=target, res_type="soxr_hq")
         assert ours.dtype == theirs.dtype and np.array_equal(ours, theirs)
+
+
+def test_the_downmix_is_numpys_mean_over_channels_bit_for_bit():
+    from mer_utils.corpus.audio import downmix
+
+    rng = np.random.default_rng(0)
+    for channels in range(1, 12):
+        frames = (rng.standard_normal((4099, channels)) * rng.uniform(1e-3, 10)).astype(np.float32)
+        assert np.array_equal(downmix(frames), frames.mean(axis=1))

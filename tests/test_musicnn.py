@@ -180,3 +180,17 @@ def test_the_float32_timbral_layers_through_the_dft_give_the_direct_convolution_
             block.weight.mul_(2.0)  # new weights: the transformed ones are computed again
             assert torch.allclose(block.conv_max(padded), 2 * spectral, rtol=1e-5, atol=1e-5 * scale)
             block.weight.div_(2.0)
+
+
+def test_song_patches_compute_only_the_patches_asked_for_and_all_of_them_as_audio_patches():
+    rng = np.random.default_rng(4)
+    audio = (0.2 * rng.standard_normal(31 * musicnn.SR)).astype(np.float32)
+    every = musicnn.audio_patches(audio, name="noise")
+    patches = musicnn.SongPatches(audio, name="noise")
+    assert len(patches) == len(every) == 10
+    np.testing.assert_array_equal(np.asarray(patches), every)
+    heard = np.array([1, 3, 6, 8])
+    assert patches[heard].shape == (4, musicnn.PATCH_FRAMES, musicnn.N_MELS) and patches[5].shape == every[5].shape
+    assert np.abs(patches[heard] - every[heard]).max() < 1e-5  # the mel product over other rows: float rounding
+    with pytest.raises(AudioReadError, match="song_7.mp3.*shorter than one musicnn patch"):
+        musicnn.SongPatches(audio[: musicnn.SR], name="song_7.mp3")

@@ -15,7 +15,9 @@ them; the ``segments`` column says how many.
 Inputs (:func:`expand_inputs`): files (any format librosa reads), folders
 (their audio files; ``-r`` descends) and glob patterns.  Files are decoded by
 a small thread pool (``--jobs``) while the network embeds the previous ones
-(:func:`predict_files`); a progress bar runs on stderr when it is a terminal.
+(:func:`predict_files`; with a musicnn model, whole songs run side by side,
+one thread each, and the first files are read while torch loads); a progress
+bar runs on stderr when it is a terminal.
 ``--segments`` adds a row per 3-second unit; ``--quadrant`` adds the Russell
 quadrant and its probability where the model learned them; ``--curve`` runs
 Phase 4's sequence model instead and gives each song's 2 Hz curve (one row per
@@ -31,6 +33,7 @@ when any failed (or no model could be loaded), 2 for a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import io
 import json
@@ -41,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..corpus.audio import decoded_ahead
+from ..corpus.audio import ReadAhead, decoded_ahead
 from ..corpus.deam import AUDIO_SUFFIXES as CORPUS_AUDIO_SUFFIXES
 from ..errors import AudioReadError, MerError
 from ..training.runtime import one_thread_per_operation
@@ -126,14 +129,16 @@ def expand_inputs(items, recursive: bool = False) -> tuple[list[Path], list[str]
 # --------------------------------------------------------------------------- predicting
 
 
-def predict_units(model: SongModel, units: np.ndarray, path, segments: bool = False, quadrant: bool = False) -> dict:
+def predict_units(model: SongModel, units: np.ndarray, path, segments: bool = False, quadrant: bool = False,
+                  alone: bool = False) -> dict:
     """One song's result from its decoded units: :data:`COLUMNS` (less provenance) and the targets.
 
     With ``segments``, ``"curve"`` lists every unit's ``start_s``, ``end_s`` and
     targets (the head applied to that unit's embedding alone); with ``quadrant``,
     each row also has ``quadrant`` and ``quadrant_p`` (:func:`~mer_utils.predict.songs.quadrant_columns`).
+    ``alone``: embed on this thread only (:attr:`SongModel.embed_alone`; the same numbers to float rounding).
     """
-    song, per_unit = model.predict(units, every_unit=segments)
+    song, per_unit = model.predict(units, every_unit=segments, alone=alone)
     names, seconds = model.names, model.unit_seconds
     result = {"file": str(path), "level": "song", "start_s": 0.0, "end_s": round(len(units) * seconds, 3),
               "segments": int(len(model.heard(len(units)))), **{n: float(v) for n, v in zip(names, song)}}
@@ -154,19 +159,34 @@ def predict_file(model: SongModel, path, segments: bool = False, quadrant: bool 
     return predict_units(model, model.decode(path), path, segments=segments, quadrant=quadrant)
 
 
-def predict_files(model: SongModel, paths, segments: bool = False, quadrant: bool = False, jobs: int = DEFAULT_JOBS):
+def predict_files(model: SongModel, paths, segments: bool = False, quadrant: bool = False, jobs: int = DEFAULT_JOBS,
+                  read: dict | None = None):
     """Yield ``(path, result, error)`` for each file in order; ``error`` is the :class:`AudioReadError` or ``None``.
 
     ``jobs`` threads decode (soundfile and soxr release the GIL) up to
     ``2 * jobs`` files ahead of the network, so decoding overlaps embedding and
     memory stays bounded; ``jobs=0`` decodes each file in the calling thread
     just before embedding it (the sequential way, kept for comparison).
+
+    A model that can embed on one thread in several threads at once (musicnn,
+    :attr:`SongModel.embed_alone`) given two files or more runs whole songs side
+    by side instead (:func:`_whole_songs`), in the same order (the same numbers to float rounding).
+    ``read``: ``{path: future}`` of files already read at their own rate
+    (:class:`~mer_utils.corpus.audio.ReadAhead`), used instead of reading them again.
     """
-    paths = list(paths)
+    paths, read = list(paths), dict(read or {})
+
+    def decode(path):
+        early = read.pop(path, None)
+        return model.decode(path) if early is None else model.decode(path, native=early.result())
+
+    if jobs > 0 and model.embed_alone is not None and len(paths) > 1:
+        yield from _whole_songs(model, decode, paths, segments, quadrant, workers=max(jobs, model.threads))
+        return
     if jobs <= 0:
-        decoded = ((path, _now(model.decode, path)) for path in paths)
+        decoded = ((path, _now(decode, path)) for path in paths)
     else:
-        decoded = decoded_ahead(model.decode, paths, workers=jobs, ahead=2 * jobs)
+        decoded = decoded_ahead(decode, paths, workers=jobs, ahead=2 * jobs)
     for path, future in decoded:
         try:
             units = future.result()
@@ -175,6 +195,37 @@ def predict_files(model: SongModel, paths, segments: bool = False, quadrant: boo
             continue
         yield path, predict_units(model, units, path, segments=segments, quadrant=quadrant), None
         del units
+
+
+def _whole_songs(model: SongModel, decode, paths: list, segments: bool, quadrant: bool, workers: int):
+    """:func:`predict_files` with ``workers`` threads that each decode a song (``decode``) and embed it on their own.
+
+    Splitting every song's few patches between the threads (musicnn's 4 over
+    2 cores) made each song wait for its slower half, and the decoding threads
+    took cores from the network at random: on 100 4Q clips on 2 cores the
+    process kept only 1.4 cores busy.  One song per thread keeps both busy; at
+    most ``2 * workers`` results wait ahead of the caller.  BLAS and torch run
+    one thread per operation, in every thread (:func:`one_thread_per_operation`).
+    """
+
+    def song(path):
+        return predict_units(model, decode(path), path, segments=segments, quadrant=quadrant, alone=True)
+
+    with one_thread_per_operation():
+        for path, future in decoded_ahead(song, paths, workers=workers, ahead=2 * workers,
+                                          initializer=_one_torch_thread):
+            try:
+                result = future.result()
+            except AudioReadError as exc:
+                yield path, None, exc
+                continue
+            yield path, result, None
+
+
+def _one_torch_thread():
+    import torch
+
+    torch.set_num_threads(1)
 
 
 class _now:
@@ -391,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs",
         type=_positive(0),
         default=DEFAULT_JOBS,
-        help=f"threads decoding files ahead of the network (default: {DEFAULT_JOBS}; 0: decode one at a time)",
+        help=f"threads decoding files ahead of the network (default: {DEFAULT_JOBS}; 0: decode one at a time); "
+             "with a musicnn model, songs run side by side, each decoded and embedded by one thread, as many as "
+             "the larger of --jobs and --threads",
     )
     parser.add_argument("--threads", type=_positive(1), default=2, help="CPU threads for the network (default: 2)")
     parser.add_argument(
@@ -461,9 +514,16 @@ def main(argv=None) -> int:
             bundle, curve, reason = load_curve_model(args)
             outcomes = (_curve_of(curve, path) for path in files)
         else:
-            model, reason = load_model(args)
+            # the first files are read while torch loads (a second on one core): ReadAhead
+            early = ReadAhead(files) if args.jobs > 0 and len(files) > 1 else None
+            try:
+                with _collector_paused():
+                    model, reason = load_model(args)
+            finally:
+                read = early.stop() if early is not None else None
             bundle = model.bundle
-            outcomes = predict_files(model, files, segments=args.segments, quadrant=args.quadrant, jobs=args.jobs)
+            outcomes = predict_files(model, files, segments=args.segments, quadrant=args.quadrant, jobs=args.jobs,
+                                     read=read)
     except MerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -479,7 +539,7 @@ def main(argv=None) -> int:
         total=len(files), unit="song", desc="mer predict", file=sys.stderr, disable=not show_progress(args.quiet)
     )
     try:
-        with one_thread_per_operation():  # the files and patches run in parallel already
+        with one_thread_per_operation(), _thawed_after():  # the files and patches run in parallel already
             for song, result, error in outcomes:
                 if error is not None:
                     failed += 1
@@ -501,6 +561,40 @@ def main(argv=None) -> int:
         sys.stdout.write(format_results(results, model.names, args.format, args.segments, args.quadrant))
     sys.stdout.flush()
     return 1 if failed else 0
+
+
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's cycle collector off while torch is imported and the model built; then those objects frozen
+    (``gc.freeze``) and the collector back on.
+
+    Importing torch makes some 300,000 objects, and the collector went over
+    them again and again: 0.3 s of a start that is already a second on one
+    core.  They live as long as the process; frozen, the collector's passes
+    while the songs run visit only what the songs make.  :func:`_thawed_after`
+    puts them back in its sight once the songs are done.
+    """
+    import gc
+
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+        gc.freeze()
+    finally:
+        if was:
+            gc.enable()
+
+
+@contextlib.contextmanager
+def _thawed_after():
+    """``gc.unfreeze()`` at the end of the block (see :func:`_collector_paused`)."""
+    import gc
+
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _curve_of(curve, path):

@@ -97,21 +97,32 @@ class SongModel:
     """What runs for one bundle: ``decode(path)`` gives the units, ``predict(units)`` the song and each unit.
 
     ``sr`` and ``unit_seconds`` are the backbone's; ``embed(units)`` gives the
-    ``(n, dim)`` unit embeddings.
+    ``(n, dim)`` unit embeddings with the model's ``threads``.  ``embed_alone``,
+    where the backbone has one (musicnn), does the same on the calling thread
+    alone and may run in several threads at once: ``mer predict`` then runs
+    whole songs side by side (:func:`mer_utils.predict.cli.predict_files`).
     """
 
     bundle: Bundle
     sr: int
     unit_seconds: float
-    decode_units: object  # audio (mono at sr), name -> (n, ...) units; raises AudioReadError when too short
+    decode_units: object  # audio (mono at sr), name -> (n, ...) units (musicnn: SongPatches, computed when indexed);
+    # raises AudioReadError when too short
     embed: object  # units -> (n, dim) embeddings
     song_units: int | None = None  # a song is heard at this many units spread over it (the bundle's); None: all
+    embed_alone: object = None  # units -> embeddings on the calling thread only, safe in parallel threads; or None
+    threads: int = 2  # CPU threads of embed
 
-    def decode(self, path) -> np.ndarray:
-        """Decode any file librosa reads at the backbone's rate and cut it into units (AudioReadError if it cannot)."""
-        from ..corpus.audio import load_audio
+    def decode(self, path, native=None) -> np.ndarray:
+        """Decode any file librosa reads at the backbone's rate and cut it into units (AudioReadError if it cannot).
 
-        return self.decode_units(load_audio(path, sr=self.sr), str(path))
+        ``native``: the file already read at its own rate, ``(audio, rate)``
+        (:func:`~mer_utils.corpus.audio.read_audio`).
+        """
+        from ..corpus.audio import at_rate, load_audio
+
+        audio = load_audio(path, sr=self.sr) if native is None else at_rate(*native, self.sr)
+        return self.decode_units(audio, str(path))
 
     def heard(self, n_units: int) -> np.ndarray:
         """The units a song of ``n_units`` is heard at (:func:`mer_utils.phase3.embeddings.spread_indices`)."""
@@ -119,19 +130,21 @@ class SongModel:
 
         return spread_indices(n_units, self.song_units)
 
-    def predict(self, units, every_unit: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict(self, units, every_unit: bool = True, alone: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         """``(song values (k,), unit values (n, k) or None)`` on the bundle's scale.
 
         The song's values come from the units it is heard at (:meth:`heard`: all
         of them unless the bundle learned from songs heard at ``song_units``);
         ``every_unit`` also gives each unit's own values (``None`` otherwise, and
-        the units not heard are then not embedded at all).  An MLP bundle predicts
+        the units not heard are then not embedded at all); ``alone`` embeds with
+        ``embed_alone`` (the same numbers to float rounding: other batch shapes).  An MLP bundle predicts
         the song from the mean of the heard units' embeddings; a fine-tuned
         network's song value is the mean of its units' values, as it was trained.
         """
         heard = self.heard(len(units))
         embedded = np.arange(len(units)) if every_unit else heard
-        values = self.embed(units[embedded] if len(embedded) < len(units) else units)
+        embed = self.embed_alone if alone and self.embed_alone is not None else self.embed
+        values = embed(units[embedded] if len(embedded) < len(units) else units)
         song_rows = values[np.searchsorted(embedded, heard)]
         if self.bundle.finetuned:
             return song_rows.mean(axis=0), values if every_unit else None
@@ -159,14 +172,15 @@ def song_model(bundle: Bundle, threads: int = 2, checkpoint=None) -> SongModel:
     if bundle.finetuned:
         return finetuned_song_model(bundle, threads)
     if bundle.name == "musicnn":
-        from ..phase3.musicnn import PATCH_FRAMES, SR, MusicnnEmbedder, audio_patches
+        from ..phase3.musicnn import PATCH_FRAMES, SR, MusicnnEmbedder, SongPatches
         from ..phase3.musicnn_embeddings import PATCH_SECONDS
 
-        embedder = MusicnnEmbedder(rebuild_musicnn(bundle, run_precision(bundle)),
-                                   n_threads=threads)
+        network = rebuild_musicnn(bundle, run_precision(bundle))
+        embedder, alone = MusicnnEmbedder(network, n_threads=threads), MusicnnEmbedder(network, n_threads=1)
         return SongModel(bundle, SR, PATCH_SECONDS,
-                         lambda audio, name: audio_patches(audio, name=name, hop_frames=PATCH_FRAMES),
-                         lambda units: embedder.run_patches(units)[0], bundle.embedding.get("patches_per_song"))
+                         lambda audio, name: SongPatches(audio, name=name, hop_frames=PATCH_FRAMES),  # as heard
+                         lambda units: embedder.run_patches(units)[0], bundle.embedding.get("patches_per_song"),
+                         embed_alone=lambda units: alone.run_patches(units)[0], threads=threads)
     if bundle.name != "cnn14":
         raise MerError(f"{bundle.path}: unknown backbone '{bundle.name}'; pass a model saved by 'make book' "
                        f"(for example {BUNDLE_FILE}).")

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import os
 import random
 import sys
@@ -97,6 +98,23 @@ def one_thread_per_operation():
 
     with threadpool_limits(limits=1, user_api="blas"), torch_threads(1):
         yield
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context that holds NumPy's BLAS to one thread, restoring it after, for workers that run NumPy's matrix
+    products in parallel (musicnn's timbral layers, :class:`mer_utils.phase3.musicnn.MusicnnEmbedder`).
+
+    The libraries are looked up once per process (``threadpool_limits`` looks them up on every call: 0.6 ms,
+    per song in ``mer predict``); idle OpenBLAS threads otherwise spin on the cores the workers need.
+    """
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 def pick_device(device=None):
