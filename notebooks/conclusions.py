@@ -136,7 +136,8 @@ display(Markdown(lesson_sentences.lessons(comparisons, verdicts.lesson_verdicts(
 
 # %%
 display(style_plain(verdicts.corpus_verdicts(page.results_dir.parent),
-                    "Each lesson on each corpus built here: verdict and R² difference [95% paired interval]"))
+                    "Each lesson on each corpus built here: verdict and difference [95% paired interval] (R², or per-song "
+                    "RMSE for the dynamic lesson)"))
 
 # %% [markdown]
 # ## What stays open

@@ -126,10 +126,11 @@ COLUMN_LABELS = {
 TABLE_NOTE = ("RMSE and MAE on the 1..9 rating scale. Intervals: 95% bootstrap over the test songs "
               "({n} resamples). Ceiling: the R² of SynthDEAM's generating function on the same test songs, "
               "an expected upper bound, not a hard one; chunk-level rows are set beside this song-level ceiling.")
-CROSS_VALIDATED_NOTE = ("Test: the pooled out-of-fold predictions of {k}-fold cross-validation grouped by film "
-                        "(every excerpt predicted once, by a model that never saw its film); val: the mean over the "
-                        "folds of each fold's validation part. RMSE and MAE on the authors' 1..9 scale. Intervals: 95% "
-                        "bootstrap over films ({n} resamples). Linked: Pearson r with the first panel on the excerpts "
+CROSS_VALIDATED_NOTE = ("Test: the pooled out-of-fold predictions of {k}-fold cross-validation grouped by film (by "
+                        "series on VGMIDI): every item predicted once, by a model that never saw its film or series; "
+                        "val: the mean over the folds of each fold's validation part. RMSE and MAE on the corpus's scale "
+                        "(Soundtracks: the authors' 1..9; VGMIDI: -1..1). Intervals: 95% bootstrap over films (series on "
+                        "VGMIDI; {n} resamples). Linked (Soundtracks): Pearson r with the first panel on the excerpts "
                         "the second panel re-rated, beside the second panel's own r there (a human reference, not a "
                         "ceiling).")
 
