@@ -30,6 +30,7 @@ import struct
 import numpy as np
 
 from ..errors import MerError
+from .musicnn_weights import EXPECTED_SHAPES
 
 TABLE_MAGIC = 0xDB4775248B80FB57
 FOOTER_SIZE = 48
@@ -185,11 +186,11 @@ def musicnn_layers_from_checkpoint(
 
     ``layers[keras_layer][short_name]`` are the arrays of :func:`read_checkpoint`
     (the TF layouts are Keras's), checked against ``expected_shapes`` (default
-    :data:`musicnn.EXPECTED_SHAPES`); optimizer slots and counters are ignored.
+    :data:`musicnn_weights.EXPECTED_SHAPES`); optimizer slots and counters are ignored.
     Every batch norm's epsilon is TF's default, 1e-3, as in the h5 files.
     """
     if expected_shapes is None:
-        from .musicnn import EXPECTED_SHAPES as expected_shapes  # lazily: musicnn.py imports this module
+        expected_shapes = EXPECTED_SHAPES
     layers: dict[str, dict[str, np.ndarray]] = {}
     for var, array in variables.items():
         if any(marker in var for marker in TRAINING_ONLY):
