@@ -94,8 +94,9 @@ def summary_caption(run, cross_validated: bool) -> str:
 
 
 def comparisons_caption(cross_validated: bool) -> str:
-    unit = "whole groups" if cross_validated else "songs"
-    return (f"Paired comparisons on the same songs: model A minus model B, mean over songs [95% paired bootstrap "
+    songs, unit = ("songs, each predicted once out of fold", "whole groups") if cross_validated else ("test songs",
+                                                                                                       "songs")
+    return (f"Paired comparisons on the same {songs}: model A minus model B, mean over songs [95% paired bootstrap "
             f"interval over {unit}]")
 
 
