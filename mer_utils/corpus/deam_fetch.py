@@ -16,22 +16,22 @@ sure you have the same data.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ..cache import write_json_atomic
 from ..errors import MerError
 from .deam import STATIC_FILES, find_file
 from .download import (
     DEAM_BASE_URL,
     MANIFEST_HELP,
     Published,
+    add_to_record,
     check_reachable,
     clear_stale_unpacks,
     download,
     entry,
     fetch_record,
     read_manifest,
+    read_record,
     unpack,
 )
 
@@ -57,7 +57,7 @@ def fetch_deam(deam_dir, *, base_url=None, manifest=None, progress=True) -> Path
     deam_dir.mkdir(parents=True, exist_ok=True)
     clear_stale_unpacks(deam_dir)
     record_path = deam_dir / DEAM_RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
+    record = read_record(record_path)
     entries = {a["name"]: entry(a["key"], manifest) for a in DEAM_ARCHIVES}
     if base_url:
         base_url = base_url if base_url.endswith("/") else base_url + "/"
@@ -72,8 +72,7 @@ def fetch_deam(deam_dir, *, base_url=None, manifest=None, progress=True) -> Path
         download(found.url, path, size=found.size, sha256=found.sha256, md5=found.md5, progress=progress)
         fetched = fetch_record(path, found.url)
         unpack(path, deam_dir, found.url)
-        record[archive["name"]] = fetched
-        write_json_atomic(record_path, record)
+        add_to_record(record_path, archive["name"], fetched)
         path.unlink()
     check_deam_tree(deam_dir)
     return deam_dir

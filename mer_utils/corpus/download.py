@@ -51,6 +51,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
+from ..cache import write_json_atomic
 from ..errors import MerError
 from ..phase3.cnn14 import CHECKPOINT_NAME
 from ..phase3.musicnn import MSD_MUSICNN_SHA256, MSD_MUSICNN_URL
@@ -373,6 +374,18 @@ def fetch_record(path: Path, url: str, **extra) -> dict:
     """What a ``downloads.json`` records of a fetched archive: its address, size, sha256 and when it was fetched."""
     return {"url": url, "bytes": path.stat().st_size, "sha256": file_digest(path, "sha256"), **extra,
             "fetched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def read_record(path: Path) -> dict:
+    """A folder's ``downloads.json`` (``{archive: fetch_record(...)}``), or ``{}`` before the first download."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def add_to_record(path: Path, name: str, fetched: dict) -> None:
+    """Record one fetched archive (:func:`fetch_record`) in the ``downloads.json`` at ``path``, atomically."""
+    record = read_record(path)
+    record[name] = fetched
+    write_json_atomic(path, record)
 
 
 def clear_stale_unpacks(folder: Path) -> None:

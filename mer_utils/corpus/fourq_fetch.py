@@ -12,12 +12,19 @@ downloader and the downloader never imports the reader's fetch code.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from ..cache import write_json_atomic
 from ..errors import MerError
-from .download import add_source_arguments, check_reachable, clear_stale_unpacks, download, fetch_record, source, unpack
+from .download import (
+    add_source_arguments,
+    add_to_record,
+    check_reachable,
+    clear_stale_unpacks,
+    download,
+    fetch_record,
+    source,
+    unpack,
+)
 from .fourq import ANNOTATIONS_FILE, FOURQ_RECORD, FOURQ_URL, METADATA_FILE, _scan, load_fourq
 
 
@@ -54,10 +61,7 @@ def fetch_fourq(fourq_dir, *, url: str = FOURQ_URL, size: int | None = None, sha
     download(url, path, size=size, sha256=sha256, md5=md5, progress=progress)
     fetched = fetch_record(path, url)
     unpack(path, fourq_dir, url)
-    record_path = fourq_dir / FOURQ_RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record[name] = fetched
-    write_json_atomic(record_path, record)
+    add_to_record(fourq_dir / FOURQ_RECORD, name, fetched)
     path.unlink()
     if not _has_csvs(fourq_dir):
         raise MerError(f"{name} from {url} was unpacked into {fourq_dir} but {ANNOTATIONS_FILE} and {METADATA_FILE} "

@@ -17,13 +17,20 @@ was fetched (address, size, sha256 of the zip and of the two files) is recorded 
 from __future__ import annotations
 
 import argparse
-import json
 import zipfile
 from pathlib import Path
 
-from ..cache import write_json_atomic
 from ..errors import MerError
-from .download import add_source_arguments, check_reachable, clear_stale_unpacks, download, fetch_record, source, unpack
+from .download import (
+    add_source_arguments,
+    add_to_record,
+    check_reachable,
+    clear_stale_unpacks,
+    download,
+    fetch_record,
+    source,
+    unpack,
+)
 from .vgmidi import (
     CITATION,
     COMMIT,
@@ -153,10 +160,7 @@ def fetch_vgmidi(vgmidi_dir, *, url: str = VGMIDI_URL, progress: bool = True) ->
     digests = verify_zip(path, url)
     fetched = fetch_record(path, url, commit=COMMIT, annotations_sha256={ROUNDS[r]: d for r, d in digests.items()})
     unpack(path, root, url, strip_top=True)
-    record_path = root / RECORD
-    record = json.loads(record_path.read_text()) if record_path.exists() else {}
-    record[ZIP_NAME] = fetched
-    write_json_atomic(record_path, record)
+    add_to_record(root / RECORD, ZIP_NAME, fetched)
     path.unlink()
     if not _is_complete(root):
         raise MerError(f"{ZIP_NAME} was unpacked into {root} but the tree is incomplete "

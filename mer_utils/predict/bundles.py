@@ -53,7 +53,7 @@ RESULTS_ROOT = REPO_ROOT / "results"  # where 'make book' writes results/<data>/
 MODELS = Path("models")
 BUNDLE_FILE = MODELS / "emotion_mlp.pt"  # the CNN14 page's EmotionMLP
 MUSICNN_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn.pt"  # the musicnn page's EmotionMLP
-MUSICNN_MTT_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn_mtt.pt"  # the musicnn (MTT) page's, beside it (--model reads it)
+MUSICNN_MTT_BUNDLE_FILE = MODELS / "emotion_mlp_musicnn_mtt.pt"  # the MTT page's, beside it (--model reads it)
 PREDICTOR_FILE = MODELS / "predictor.pt"  # the predictor for real music (notebooks/predictor.py)
 SHIPPED_FILE = Path(__file__).resolve().parent / "data" / "predictor.pt"  # its copy inside the package (shipping.py)
 # what predict looks for in a book, best first: the predictor for real music, the frozen musicnn's MLP, the fine-tuned
@@ -353,8 +353,9 @@ def choose_model(model=None, data: str | None = None, results_root=None, files=B
                 f"exists. Run '{make}' first (it saves its models there), or pass --model PATH."
             )
         return found[0], f"--data {data}: the best model that book saved ({found[0].name})"
-    found = sorted((p for file in files for p in root.glob(f"*/{file.as_posix()}")), key=lambda p: _rank(p, files))
-    real = [p for p in found if _rank(p, files)[0]]
+    ranks = {p: _rank(p, files) for file in files for p in root.glob(f"*/{file.as_posix()}")}
+    found = sorted(ranks, key=ranks.get)
+    real = [p for p in found if ranks[p][0]]
     others = f"; {len(found) - 1} other(s): pick one with --model or --data" if len(found) > 1 else ""
     if real:
         return real[-1], ("a book you built, trained on real ratings with a pretrained backbone (preferred to the "

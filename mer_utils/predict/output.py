@@ -45,17 +45,22 @@ def format_results(results: list[dict], names: list[str], fmt: str, segments: bo
         return json.dumps(songs, indent=2) + "\n"
     song_rows = _rows(results, columns, segments)
     if fmt == "csv":
-        import csv
-
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        for row in song_rows:
-            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-        return out.getvalue()
+        return _csv(song_rows, columns)
     if not song_rows:
         return ""
     return _table(song_rows, columns, names)
+
+
+def _csv(rows: list[dict], columns: list[str]) -> str:
+    """``rows`` as CSV with a header of ``columns``, floats to 4 decimals."""
+    import csv
+
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
+    return out.getvalue()
 
 
 def format_curves(results: list[dict], fmt: str) -> str:
@@ -66,14 +71,7 @@ def format_curves(results: list[dict], fmt: str) -> str:
         return json.dumps(songs, indent=2) + "\n"
     rows = [{**{c: r[c] for c in CURVE_COLUMNS if c in r}, **point} for r in results for point in r["curve"]]
     if fmt == "csv":
-        import csv
-
-        out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=list(CURVE_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in row.items()})
-        return out.getvalue()
+        return _csv(rows, list(CURVE_COLUMNS))
     if not rows:
         return ""
     widths = {c: max(len(c), *(len(_cell(row[c])) for row in rows)) for c in CURVE_COLUMNS}
