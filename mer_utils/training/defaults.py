@@ -50,6 +50,16 @@ _DEAM = {"batch_size": 32, "lr": 1e-3, "patience": 10}
 _SYNTH = {"batch_size": 32, "lr": 1e-3, "patience": 3}
 _FINETUNE = {"batch_size": 32, "lr": 1e-3, "backbone_lr": 1e-4, "epochs": 8, "patience": 3}
 _FINETUNE_DEAM = {**_FINETUNE, "epochs": 20, "patience": 5}
+_DYNAMIC_GRU = {**_SYNTH, "batch_size": 16, "lr": 3e-4, "epochs": 40, "patience": 6}  # Phase 4's BiGRU on SynthDEAM and VGMIDI
+_SOUNDTRACKS = {
+    "EmotionCNN": {**_SYNTH, "epochs": 6},
+    "EmotionCNN_SE_Temporal": {**_SYNTH, "epochs": 6},
+    "EmotionCNN_GRU": {**_SYNTH, "epochs": 6},
+    "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 6},
+    "EmotionMLP": {**_SYNTH, "epochs": 60, "patience": 8},
+    "MusicnnRegressor": _FINETUNE,
+    "Cnn14Regressor": _FINETUNE,
+}
 TRAINING_DEFAULTS = {
     "deam": {
         "EmotionCNN": {**_DEAM, "epochs": 15},
@@ -67,29 +77,12 @@ TRAINING_DEFAULTS = {
         "EmotionCNN_GRU": {**_SYNTH, "epochs": 10},
         "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 10},
         "EmotionMLP": {**_SYNTH, "epochs": 30},
-        "DynamicGRU": {**_SYNTH, "batch_size": 16, "lr": 3e-4, "epochs": 40, "patience": 6},
+        "DynamicGRU": _DYNAMIC_GRU,
         "MusicnnRegressor": _FINETUNE,
         "Cnn14Regressor": _FINETUNE,
     },
-    "soundtracks": {
-        "EmotionCNN": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_SE_Temporal": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_GRU": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 6},
-        "EmotionMLP": {**_SYNTH, "epochs": 60, "patience": 8},
-        "MusicnnRegressor": _FINETUNE,
-        "Cnn14Regressor": _FINETUNE,
-    },
-    "vgmidi": {
-        "EmotionCNN": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_SE_Temporal": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_GRU": {**_SYNTH, "epochs": 6},
-        "EmotionCNN_GRU_Attention": {**_SYNTH, "epochs": 6},
-        "EmotionMLP": {**_SYNTH, "epochs": 60, "patience": 8},
-        "DynamicGRU": {**_SYNTH, "batch_size": 16, "lr": 3e-4, "epochs": 40, "patience": 6},
-        "MusicnnRegressor": _FINETUNE,
-        "Cnn14Regressor": _FINETUNE,
-    },
+    "soundtracks": _SOUNDTRACKS,
+    "vgmidi": {**_SOUNDTRACKS, "DynamicGRU": _DYNAMIC_GRU},
 }
 
 
